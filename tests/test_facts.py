@@ -1,0 +1,175 @@
+"""Fact-by-fact comparison of the generated OpenAPI with the published documents.
+
+For every object, enumeration, extension and listing of each document, the published text
+(parsed independently by :mod:`reference_facts`) must match the generated OpenAPI: field
+names, types, REQUIRED/OPTIONAL, nullability, enumerated values and listing filters. Where
+the published text itself is ambiguous (a field with no REQUIRED/OPTIONAL marker) an
+erratum must say how we read it.
+"""
+
+from __future__ import annotations
+
+import pytest
+import reference_facts as rf
+
+DOCUMENTS = ["cds-wg1-01", "cds-wg1-02", "cds-wg3-01"]
+
+#: Filter lists published in a section other than their operation's own.
+FILTER_SECTIONS = {"coverage-listing-filters": "listCoverage"}
+
+
+def _components(openapi, document):
+    return {
+        name: s
+        for name, s in openapi["components"]["schemas"].items()
+        if s.get("x-cds-document") == document
+    }
+
+
+def _own_properties(schema, anchor, document):
+    return {
+        name: prop
+        for name, prop in schema.get("properties", {}).items()
+        if prop.get("x-cds-anchor", anchor) == anchor and prop.get("x-cds-document", document) == document
+    }
+
+
+def _compare_fields(published, ours, components, where, spec, object_name):
+    problems = []
+    pub = {f.name: f for f in published}
+    for name in pub.keys() - ours.keys():
+        problems.append(f"{where}: published field `{name}` is missing")
+    for name in ours.keys() - pub.keys():
+        problems.append(f"{where}: field `{name}` is not in the published text")
+    for name in pub.keys() & ours.keys():
+        f, prop, schema = pub[name], ours[name][0], ours[name][1]
+        sig, nullable = rf.schema_signature(prop, components)
+        if f.signature is not None and sig != f.signature:
+            problems.append(f"{where}.{name}: type {sig} but published {f.signature} ({f.type_text})")
+        if nullable != f.nullable:
+            problems.append(f"{where}.{name}: nullable={nullable} but published {f.type_text}")
+        required = name in schema.get("required", [])
+        if f.required is None:
+            if not spec.errata_for(object=object_name, field=name):
+                problems.append(f"{where}.{name}: published with no REQUIRED/OPTIONAL marker and no erratum")
+        elif required != f.required and not spec.errata_for(object=object_name, field=name):
+            problems.append(f"{where}.{name}: required={required} but published {'REQUIRED' if f.required else 'OPTIONAL'}")
+    return problems
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_objects_match_published_fields(document, openapi, spec):
+    components = openapi["components"]["schemas"]
+    sections = rf.sections(document)
+    problems = []
+    mine = _components(openapi, document)
+    if not mine:
+        pytest.skip(f"{document} is not transcribed yet")
+    for name, schema in mine.items():
+        if schema.get("type") != "object" or "properties" not in schema:
+            continue
+        anchor = schema["x-cds-anchor"]
+        section = sections.get(anchor)
+        assert section is not None, f"{name}: anchor {anchor} is not a section of {document}"
+        ours = {n: (p, schema) for n, p in _own_properties(schema, anchor, document).items()}
+        problems += _compare_fields(section.fields(), ours, components, f"{name} (#{anchor})", spec, name)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_enums_match_published_values(document, openapi, spec):
+    sections = rf.sections(document)
+    problems = []
+    for name, schema in _components(openapi, document).items():
+        if "enum" not in schema:
+            continue
+        anchor = schema["x-cds-anchor"]
+        origins = schema.get("x-cds-value-origins", {})
+        ours = [v for v in schema["enum"] if v not in origins]
+        published = sections[anchor].values()
+        if ours != published:
+            problems.append(f"{name} (#{anchor}): ours {ours} != published {published}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_fields_added_by_enum_values(document, openapi, spec):
+    """Fields a published enumerated value adds to an object (nested bullets)."""
+    components = openapi["components"]["schemas"]
+    sections = rf.sections(document)
+    problems = []
+    for name, schema in _components(openapi, document).items():
+        if "enum" not in schema:
+            continue
+        anchor = schema["x-cds-anchor"]
+        nested = sections[anchor].fields(nested=True)
+        if not nested:
+            continue
+        ours = {}
+        for oname, other in components.items():
+            for pname, prop in other.get("properties", {}).items():
+                if prop.get("x-cds-anchor") == anchor and other.get("x-cds-document") == document:
+                    ours[pname] = (prop, other)
+        problems += _compare_fields(nested, ours, components, f"{name} (#{anchor}) value fields", spec, None)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_extensions_match_published_sections(document, openapi, spec):
+    components = openapi["components"]["schemas"]
+    sections = rf.sections(document)
+    problems = []
+    anchors = sorted({e.anchor for e in spec.extensions if e.document == document})
+    for anchor in anchors:
+        published_fields = {f.name: f for f in sections[anchor].fields()}
+        published_values = set(sections[anchor].values())
+        ours_fields, ours_values = {}, set()
+        for name, schema in components.items():
+            for pname, prop in schema.get("properties", {}).items():
+                if prop.get("x-cds-anchor") == anchor and prop.get("x-cds-document") == document:
+                    ours_fields[pname] = (prop, schema)
+            for value, origin in schema.get("x-cds-value-origins", {}).items():
+                if origin == f"{document}#{anchor}":
+                    ours_values.add(value)
+        # a value added to an enum may be published as a typed bullet, like a field
+        typed_values = {v for v in ours_values if v in published_fields}
+        fields_only = [f for n, f in published_fields.items() if n not in typed_values]
+        problems += _compare_fields(fields_only, ours_fields, components, f"extension #{anchor}", spec, None)
+        missing_values = (published_values | typed_values) - ours_values
+        if published_values - ours_values:
+            problems.append(f"extension #{anchor}: published values {sorted(missing_values)} missing")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_listing_filters_match(document, openapi, spec):
+    operations = {
+        op["operationId"]: op
+        for path in openapi["paths"].values()
+        for op in path.values()
+        if op.get("x-cds-document") == document
+    }
+    by_anchor = {op["x-cds-anchor"]: op for op in operations.values() if op.get("parameters") or True}
+    problems = []
+    for anchor, section in rf.sections(document).items():
+        published = rf.filters(section)
+        if not published:
+            continue
+        op = operations.get(FILTER_SECTIONS.get(anchor, "")) or by_anchor.get(anchor)
+        if op is None:
+            problems.append(f"#{anchor} lists filters {sorted(published)} but no operation is anchored there")
+            continue
+        ours = {p["name"]: p for p in op.get("parameters", []) if p["in"] == "query"}
+        for name, search_fields in published.items():
+            if name not in ours:
+                problems.append(f"{op['operationId']}: published filter `{name}` missing")
+            elif search_fields:
+                got = ours[name].get("x-cds-search-fields", [])
+                missing = [f for f in search_fields if f not in got]
+                errata = spec.errata_for(endpoint=op["operationId"])
+                if missing and not errata:
+                    problems.append(f"{op['operationId']}.{name}: search fields {missing} missing")
+        extra = {n for n, p in ours.items() if "x-cds-matches" in p or "x-cds-syntax" in p.get("schema", {})} - published.keys()
+        for name in sorted(extra):
+            problems.append(f"{op['operationId']}: filter `{name}` is not published at #{anchor}")
+    assert not problems, "\n".join(problems)

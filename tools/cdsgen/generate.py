@@ -1,0 +1,30 @@
+"""The generation pipeline: source → model → every emitter → ``{path: text}``.
+
+Kept separate from the CLI so tests and benchmarks run exactly what ``cdsgen generate`` runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cdsgen import model as m
+from cdsgen.emit.jsonschema import JSONSCHEMA_DIR, emit_jsonschema
+from cdsgen.emit.models import MODELS_DIR, emit_models
+from cdsgen.emit.openapi import OPENAPI_DIR, build_openapi, emit_openapi
+from cdsgen.loader import meta_schema
+
+#: Folders owned entirely by the generator (each written atomically as one tree).
+TREES = [OPENAPI_DIR, JSONSCHEMA_DIR, MODELS_DIR]
+
+
+def build_outputs(spec: m.Spec) -> dict[str, str]:
+    outputs: dict[str, str] = {}
+    outputs.update(emit_openapi(spec))
+    outputs.update(emit_jsonschema(spec, meta_schema()))
+    outputs.update(emit_models(build_openapi(spec, None)))
+    return outputs
+
+
+def project_root(spec_dir: Path) -> Path:
+    """Outputs live beside the source folder (``spec/`` → the project root)."""
+    return spec_dir.resolve().parent

@@ -1,0 +1,877 @@
+"""Load ``spec/`` into one resolved :class:`~cdsgen.model.Spec`.
+
+Every file is parsed with positions and checked against the meta-schema; items with schema
+errors are left out of the model (their problems are reported once, and references to them
+are not reported again). Then names are resolved and extensions applied, reporting
+structural problems with the position of the offending key.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from jsonschema.exceptions import best_match
+
+from cdsgen import model as m
+from cdsgen.diagnostics import Diagnostics, Pos, relpath
+from cdsgen.http_example import parse_exchange, parse_json_body
+from cdsgen.types import TypeSyntaxError, names_in, parse_type
+from cdsgen.yamlpos import LoadedYaml, load_yaml
+
+#: The meta-schema's one source; ``cdsgen generate`` also publishes it as JSON for editors
+#: (generated/jsonschema/cdsgen-source.schema.json).
+SCHEMA_PATH = Path(__file__).with_name("schema") / "source.schema.yaml"
+
+#: Top-level kinds whose entries are named items (name -> definition).
+_NAMED_KINDS = (
+    "primitives",
+    "objects",
+    "enums",
+    "unions",
+    "endpoints",
+    "examples",
+    "scopes",
+    "authorization_details_fields",
+)
+
+
+@cache
+def meta_schema() -> dict[str, Any]:
+    return yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+@dataclass
+class _File:
+    path: Path
+    name: str  # as shown in diagnostics
+    doc: str | None  # document id (folder), None for shared files
+    y: LoadedYaml
+    broken: set[tuple[str, str]] = field(default_factory=set)  # (kind, name) with schema errors
+
+
+def source_files(root: Path) -> list[Path]:
+    """The source files in a stable order: shared files, then each document folder."""
+    shared = sorted(p for p in root.glob("*.yaml"))
+    docs = sorted(p for p in root.glob("*/*.yaml"))
+    return shared + docs
+
+
+def load_spec(root: Path, diags: Diagnostics) -> m.Spec:
+    """Load and resolve the source under ``root``; problems go to ``diags``."""
+    files = _read_files(root, diags)
+    return _Builder(files, diags).build()
+
+
+def _read_files(root: Path, diags: Diagnostics) -> list[_File]:
+    validator = jsonschema.Draft202012Validator(meta_schema())
+    out: list[_File] = []
+    if not root.is_dir():
+        diags.error(Pos(str(root)), "source folder not found")
+        return out
+    for path in source_files(root):
+        name = relpath(path, root)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            diags.error(Pos(name), f"cannot read file: {exc}")
+            continue
+        y = load_yaml(text, name, diags)
+        if y is None:
+            continue
+        if not isinstance(y.data, dict):
+            diags.error(Pos(name), "a source file must be a mapping of kinds (objects, enums, …)")
+            continue
+        doc = path.parent.name if path.parent != root else None
+        f = _File(path, name, doc, y)
+        for err in validator.iter_errors(y.data):
+            _report_schema_error(err, f, diags)
+        out.append(f)
+    return out
+
+
+def _report_schema_error(err: jsonschema.ValidationError, f: _File, diags: Diagnostics) -> None:
+    if err.context:
+        deeper = best_match(err.context)
+        if deeper is not None and len(deeper.absolute_path) >= len(err.absolute_path):
+            err = deeper
+    path = tuple(err.absolute_path)
+    if len(path) >= 2 and path[0] in _NAMED_KINDS:
+        f.broken.add((str(path[0]), str(path[1])))
+    elif len(path) >= 2 and path[0] in ("extensions", "errata"):
+        f.broken.add((str(path[0]), str(path[1])))
+    message = err.message
+    pos = f.y.value_pos(path)
+    if err.validator == "additionalProperties":
+        extra = re.findall(r"'([^']+)' (?:was|were) unexpected", message)
+        names = re.findall(r"'([^']+)'", message.split("(")[-1]) if "(" in message else []
+        key = (extra or names or [None])[0]
+        if key is not None:
+            pos = f.y.pos(path + (key,))
+            message = f"unknown key '{key}'" + _where(path)
+    elif err.validator == "required":
+        missing = re.findall(r"'([^']+)' is a required property", message)
+        pos = f.y.pos(path) if path else Pos(f.name)
+        if missing:
+            message = f"missing required key '{missing[0]}'" + _where(path)
+    elif err.validator == "minLength" and path and path[-1] == "summary":
+        message = "missing description (empty summary)"
+    elif err.validator in ("pattern",) and isinstance(err.instance, str):
+        message = f"'{err.instance}' is not a valid {path[-1] if path else 'value'}" + _where(path)
+    else:
+        message = f"{message}{_where(path)}"
+    diags.error(pos, message)
+
+
+def _where(path: tuple) -> str:
+    if not path:
+        return ""
+    return " (in " + "/".join(str(p) for p in path) + ")"
+
+
+class _Builder:
+    """Turns validated files into the model, resolving names and extensions."""
+
+    def __init__(self, files: list[_File], diags: Diagnostics):
+        self.files = files
+        self.d = diags
+        self.spec = m.Spec({}, {}, {}, {}, {}, [], {}, {}, [], {}, {})
+        self.broken_names: set[str] = set()
+        self.defined_at: dict[str, Pos] = {}
+        self.doc_files: dict[str, list[_File]] = {}
+        self.anchor_use: dict[tuple[str, str, str], Pos] = {}  # (doc, kind, anchor)
+
+    # -- entry -------------------------------------------------------------------------------
+    def build(self) -> m.Spec:
+        for f in self.files:
+            for kind, name in f.broken:
+                if kind in ("objects", "enums", "unions", "primitives"):
+                    self.broken_names.add(name)
+        self._documents()
+        for f in self.files:
+            self._primitives(f)
+        for f in self._ordered_doc_files():
+            self._named_types(f)
+        for f in self._ordered_doc_files():
+            self._extensions(f)
+        for f in self._ordered_doc_files():
+            self._endpoints(f)
+            self._scopes(f)
+            self._examples(f)
+            self._errata(f)
+        self._resolve()
+        return self.spec
+
+    def _ordered_doc_files(self) -> list[_File]:
+        return [f for doc in self.spec.documents for f in self.doc_files.get(doc, [])]
+
+    # -- documents ---------------------------------------------------------------------------
+    def _documents(self) -> None:
+        found: dict[str, tuple[_File, dict]] = {}
+        for f in self.files:
+            data = f.y.data.get("document")
+            if f.doc is None:
+                if data is not None:
+                    self.d.error(f.y.pos(("document",)), "a document belongs in spec/<id>/document.yaml")
+                continue
+            self.doc_files.setdefault(f.doc, []).append(f)
+            if data is None or ("document", "") in f.broken:
+                continue
+            if any(k == "document" for k, _ in f.broken) or not isinstance(data, dict):
+                continue
+            if data.get("id") != f.doc:
+                self.d.error(
+                    f.y.value_pos(("document", "id")),
+                    f"document id '{data.get('id')}' does not match its folder '{f.doc}'",
+                )
+            if f.doc in found:
+                self.d.error(f.y.pos(("document",)), f"second document definition for '{f.doc}'")
+                continue
+            found[f.doc] = (f, data)
+        for doc in self.doc_files:
+            if doc not in found and not any(
+                "document" in fl.y.data for fl in self.doc_files[doc]
+            ):
+                first = self.doc_files[doc][0]
+                self.d.error(Pos(first.name), f"folder '{doc}' has no document.yaml with a `document` key")
+        # dependency order (stable: by id), reporting unknown dependencies and cycles
+        order: list[str] = []
+        visiting: set[str] = set()
+
+        def visit(doc: str) -> None:
+            if doc in order:
+                return
+            if doc in visiting:
+                f, _ = found[doc]
+                self.d.error(f.y.pos(("document", "depends_on")), f"dependency cycle through '{doc}'")
+                return
+            visiting.add(doc)
+            f, data = found[doc]
+            for i, dep in enumerate(data.get("depends_on", [])):
+                if dep not in found:
+                    self.d.error(f.y.value_pos(("document", "depends_on", i)), f"unknown document '{dep}'")
+                else:
+                    visit(dep)
+            visiting.discard(doc)
+            order.append(doc)
+
+        for doc in sorted(found):
+            visit(doc)
+        for doc in order:
+            f, data = found[doc]
+            self.spec.documents[doc] = m.Document(
+                id=doc,
+                code=data["code"],
+                title=data["title"],
+                version=str(data["version"]),
+                wire_version=data.get("wire_version"),
+                status=data["status"],
+                published_url=data["published_url"],
+                depends_on=list(data.get("depends_on", [])),
+                summary=data["summary"],
+                sections=[self._section(s) for s in data["sections"]],
+                anchors=dict(data.get("anchors", {})),
+                pos=f.y.pos(("document",)),
+            )
+            seen: dict[str, int] = {}
+            for i, s in enumerate(self.spec.documents[doc].all_sections()):
+                if s.anchor in seen:
+                    self.d.error(f.y.pos(("document",)), f"duplicate section anchor '{s.anchor}'")
+                seen[s.anchor] = i
+
+    def _section(self, data: dict) -> m.Section:
+        return m.Section(
+            number=str(data["number"]),
+            title=data["title"],
+            anchor=str(data["anchor"]),
+            summary=data.get("summary"),
+            sections=[self._section(s) for s in data.get("sections", [])],
+        )
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _items(self, f: _File, kind: str):
+        table = f.y.data.get(kind) or {}
+        if not isinstance(table, dict):
+            return
+        for name, data in table.items():
+            if (kind, name) in f.broken or not isinstance(data, dict):
+                continue
+            yield name, data, (kind, name)
+
+    def _anchor(self, f: _File, doc: str, kind: str, anchor: str, path: tuple, unique: bool = True) -> None:
+        document = self.spec.documents.get(doc)
+        if document is None:
+            return
+        if anchor not in document.all_anchors():
+            self.d.error(
+                f.y.value_pos(path + ("anchor",)),
+                f"anchor '{anchor}' does not exist in the published {document.code}",
+            )
+        if unique:
+            key = (doc, kind, anchor)
+            if key in self.anchor_use:
+                first = self.anchor_use[key]
+                self.d.error(
+                    f.y.value_pos(path + ("anchor",)),
+                    f"duplicate anchor '{anchor}' for {kind} (also used at {first})",
+                )
+            else:
+                self.anchor_use[key] = f.y.value_pos(path + ("anchor",))
+
+    def _claim_name(self, name: str, pos: Pos) -> bool:
+        if name in self.defined_at:
+            self.d.error(pos, f"duplicate name '{name}' (also defined at {self.defined_at[name]})")
+            return False
+        self.defined_at[name] = pos
+        return True
+
+    def _type(self, f: _File, text: str, path: tuple):
+        try:
+            return parse_type(str(text))
+        except TypeSyntaxError as exc:
+            self.d.error(f.y.value_pos(path), str(exc))
+            return None
+
+    def _condition(self, data: dict | None) -> m.Condition | None:
+        if not data:
+            return None
+        op = next(k for k in data if k != "field")
+        return m.Condition(data["field"], op, data[op])
+
+    # -- primitives and named types ------------------------------------------------------------
+    def _primitives(self, f: _File) -> None:
+        for name, data, path in self._items(f, "primitives"):
+            if not self._claim_name(name, f.y.pos(path)):
+                continue
+            self.spec.primitives[name] = m.Primitive(
+                name, data["summary"], data["schema"], data.get("anchor"), f.y.pos(path)
+            )
+
+    def _named_types(self, f: _File) -> None:
+        doc = f.doc
+        if doc not in self.spec.documents:
+            return
+        for name, data, path in self._items(f, "objects"):
+            if not self._claim_name(name, f.y.pos(path)):
+                continue
+            self._anchor(f, doc, "object", data["anchor"], path)
+            fields = self._fields(f, doc, data.get("fields", {}), path + ("fields",), None)
+            if fields is None:
+                continue
+            self.spec.objects[name] = m.ObjectType(
+                name=name,
+                document=doc,
+                anchor=data["anchor"],
+                title=data["title"],
+                summary=data["summary"],
+                kind=data.get("kind", "data"),
+                extensible=data.get("extensible", True),
+                extra_fields_pattern=data.get("extra_fields_pattern"),
+                fields=fields,
+                rules=self._rules(f, doc, data.get("rules", []), None),
+                pos=f.y.pos(path),
+                base=data.get("base"),
+            )
+        for name, data, path in self._items(f, "enums"):
+            if not self._claim_name(name, f.y.pos(path)):
+                continue
+            self._anchor(f, doc, "enum", data["anchor"], path)
+            self.spec.enums[name] = m.EnumType(
+                name=name,
+                document=doc,
+                anchor=data["anchor"],
+                title=data["title"],
+                summary=data["summary"],
+                open=data.get("open", True),
+                values=self._enum_values(f, doc, data["values"], path + ("values",), None),
+                pos=f.y.pos(path),
+            )
+        for name, data, path in self._items(f, "unions"):
+            if not self._claim_name(name, f.y.pos(path)):
+                continue
+            self._anchor(f, doc, "union", data["anchor"], path)
+            members_data = data.get("members") or {}
+            mapping: dict[str, str] = {}
+            members: list = []
+            if isinstance(members_data, dict):
+                mapping = dict(members_data)
+                members = [parse_type(v) for v in members_data.values()]
+            else:
+                for i, text in enumerate(members_data):
+                    t = self._type(f, text, path + ("members", i))
+                    if t is not None:
+                        members.append(t)
+            if data.get("fallback"):
+                members.append(parse_type(data["fallback"]))
+            if mapping and not data.get("discriminator"):
+                self.d.error(f.y.pos(path + ("members",)), "members by value need a `discriminator`")
+            self.spec.unions[name] = m.UnionType(
+                name=name,
+                document=doc,
+                anchor=data["anchor"],
+                title=data["title"],
+                summary=data["summary"],
+                discriminator=data.get("discriminator"),
+                mapping=mapping,
+                members=members,
+                fallback=data.get("fallback"),
+                pos=f.y.pos(path),
+            )
+
+    def _fields(self, f: _File, doc: str, data: dict, path: tuple, anchor: str | None):
+        out: dict[str, m.Field] = {}
+        ok = True
+        for fname, fd in data.items():
+            fpath = path + (fname,)
+            t = self._type(f, fd["type"], fpath + ("type",))
+            if t is None:
+                ok = False
+                continue
+            out[fname] = m.Field(
+                name=fname,
+                type=t,
+                type_text=str(fd["type"]),
+                required=fd["required"],
+                nullable=fd.get("nullable", False),
+                summary=fd["summary"],
+                pos=f.y.pos(fpath),
+                document=doc,
+                anchor=fd.get("anchor", anchor),
+                const=fd.get("const"),
+                has_const="const" in fd,
+                allowed_values=fd.get("allowed_values"),
+                default=fd.get("default"),
+                has_default="default" in fd,
+                examples=fd.get("examples"),
+                min_items=fd.get("min_items"),
+                items_nullable=fd.get("items_nullable", False),
+                read_only=fd.get("read_only", False),
+                required_if=self._condition(fd.get("required_if")),
+                forbidden_if=self._condition(fd.get("forbidden_if")),
+                only_if=self._condition(fd.get("only_if")),
+            )
+            if fd.get("anchor"):
+                self._anchor(f, doc, "field", fd["anchor"], fpath, unique=False)
+        return out if ok or out else out
+
+    def _rules(self, f: _File, doc: str, data: list, anchor: str | None) -> list[m.ObjectRule]:
+        return [
+            m.ObjectRule(
+                when=self._condition(r["when"]),
+                summary=r["summary"],
+                require=list(r.get("require", [])),
+                require_any=list(r.get("require_any", [])),
+                forbid=list(r.get("forbid", [])),
+                document=doc,
+                anchor=anchor,
+            )
+            for r in data
+        ]
+
+    def _enum_values(self, f: _File, doc: str, data: dict, path: tuple, anchor: str | None):
+        out: dict[str, m.EnumValue] = {}
+        for value, vd in data.items():
+            vpath = path + (value,)
+            if isinstance(vd, str):
+                vd = {"summary": vd}
+            out[str(value)] = m.EnumValue(
+                name=str(value),
+                summary=vd["summary"],
+                pos=f.y.pos(vpath),
+                document=doc,
+                anchor=vd.get("anchor", anchor),
+                deprecated=vd.get("deprecated", False),
+            )
+            if vd.get("anchor"):
+                self._anchor(f, doc, "value", vd["anchor"], vpath, unique=False)
+        return out
+
+    # -- extensions ----------------------------------------------------------------------------
+    def _extensions(self, f: _File) -> None:
+        doc = f.doc
+        if doc not in self.spec.documents:
+            return
+        for i, data in enumerate(f.y.data.get("extensions") or []):
+            path = ("extensions", i)
+            if ("extensions", str(i)) in f.broken or not isinstance(data, dict):
+                continue
+            self._anchor(f, doc, "extension", data["anchor"], path, unique=False)
+            target = data["extends"]
+            ext = m.Extension(doc, data["anchor"], target, data["summary"], f.y.pos(path))
+            self.spec.extensions.append(ext)
+            obj, enum = self.spec.objects.get(target), self.spec.enums.get(target)
+            if obj is None and enum is None:
+                if target not in self.broken_names:
+                    self.d.error(f.y.value_pos(path + ("extends",)), f"extension of unknown object or enum '{target}'")
+                continue
+            base = obj or enum
+            if base.document == doc:
+                self.d.error(
+                    f.y.value_pos(path + ("extends",)),
+                    f"'{target}' is defined by {doc} itself; add to it instead of extending it",
+                )
+                continue
+            if base.document not in self._dependencies(doc):
+                self.d.error(
+                    f.y.value_pos(path + ("extends",)),
+                    f"{doc} extends '{target}' of {base.document}, which it does not depend on",
+                )
+            if obj is not None:
+                if data.get("values"):
+                    self.d.error(f.y.pos(path + ("values",)), f"'{target}' is an object; extend it with `fields`")
+                fields = self._fields(f, doc, data.get("fields") or {}, path + ("fields",), data["anchor"])
+                for fname, fdef in fields.items():
+                    if fname in obj.fields:
+                        self.d.error(
+                            fdef.pos,
+                            f"duplicate field '{fname}': '{target}' already has it (defined at {obj.fields[fname].pos})",
+                        )
+                        continue
+                    obj.fields[fname] = fdef
+                obj.rules.extend(self._rules(f, doc, data.get("rules", []), data["anchor"]))
+                if (doc, data["anchor"]) not in obj.extensions:
+                    obj.extensions.append((doc, data["anchor"]))
+            else:
+                if data.get("fields"):
+                    self.d.error(f.y.pos(path + ("fields",)), f"'{target}' is an enum; extend it with `values`")
+                values = self._enum_values(f, doc, data.get("values") or {}, path + ("values",), data["anchor"])
+                for vname, v in values.items():
+                    if vname in enum.values:
+                        self.d.error(v.pos, f"duplicate value '{vname}': '{target}' already has it")
+                        continue
+                    enum.values[vname] = v
+                if (doc, data["anchor"]) not in enum.extensions:
+                    enum.extensions.append((doc, data["anchor"]))
+
+    def _dependencies(self, doc: str) -> set[str]:
+        out: set[str] = set()
+        stack = list(self.spec.documents[doc].depends_on)
+        while stack:
+            d = stack.pop()
+            if d in out or d not in self.spec.documents:
+                continue
+            out.add(d)
+            stack.extend(self.spec.documents[d].depends_on)
+        return out
+
+    # -- endpoints, scopes, examples, errata --------------------------------------------------
+    def _endpoints(self, f: _File) -> None:
+        doc = f.doc
+        for op, data, path in self._items(f, "endpoints"):
+            if op in self.spec.endpoints:
+                self.d.error(f.y.pos(path), f"duplicate operation '{op}' (also defined at {self.spec.endpoints[op].pos})")
+                continue
+            self._anchor(f, doc, "endpoint", data["anchor"], path)
+
+            def params(key: str) -> list[m.Parameter]:
+                out = []
+                for pname, pd in (data.get(key) or {}).items():
+                    t = self._type(f, pd.get("type", "string"), path + (key, pname, "type"))
+                    out.append(m.Parameter(pname, t, pd.get("required", key == "path_params"), pd["summary"]))
+                return out
+
+            responses = []
+            for status, rd in data["responses"].items():
+                t = self._type(f, rd["type"], path + ("responses", status, "type")) if rd.get("type") else None
+                responses.append(m.Response(int(status), rd["summary"], t, rd.get("content_type", "application/json")))
+            request = data.get("request")
+            ordering = data.get("ordering")
+            self.spec.endpoints[op] = m.Endpoint(
+                operation_id=op,
+                document=doc,
+                anchor=data["anchor"],
+                summary=data["summary"],
+                group=data.get("group", "Default"),
+                method=data["method"],
+                path=data["path"],
+                advertised_by=data.get("advertised_by"),
+                well_known=data.get("well_known", False),
+                auth=data.get("auth", "none"),
+                scopes=list(data.get("scopes", [])),
+                path_params=params("path_params"),
+                query_params=params("query_params"),
+                filters=[
+                    m.Filter(
+                        name=fname,
+                        syntax=fd["syntax"],
+                        summary=fd["summary"],
+                        matches=fd.get("matches"),
+                        compare=fd.get("compare", "in"),
+                        fields=list(fd.get("fields", [])),
+                    )
+                    for fname, fd in (data.get("filters") or {}).items()
+                ],
+                ordering=(ordering["by"], ordering["direction"]) if ordering else None,
+                request_type=self._type(f, request["type"], path + ("request", "type")) if request else None,
+                request_content_type=request.get("content_type", "application/json") if request else None,
+                responses=sorted(responses, key=lambda r: r.status),
+                pos=f.y.pos(path),
+            )
+
+    def _scope_rules(self, data: list) -> list[m.ScopeRule]:
+        return [
+            m.ScopeRule(
+                when=dict(r["when"]),
+                requirements=dict(r.get("requirements") or {}),
+                authorization_details_fields=dict(r.get("authorization_details_fields") or {}),
+                summary=r.get("summary"),
+            )
+            for r in data
+        ]
+
+    def _scopes(self, f: _File) -> None:
+        doc = f.doc
+        for sid, data, path in self._items(f, "scopes"):
+            if sid in self.spec.scopes:
+                self.d.error(f.y.pos(path), f"duplicate scope '{sid}'")
+                continue
+            self._anchor(f, doc, "scope", data["anchor"], path)
+            self.spec.scopes[sid] = m.Scope(
+                type=sid,
+                document=doc,
+                anchor=data["anchor"],
+                name=data["name"],
+                summary=data["summary"],
+                category=data["category"],
+                requirements=dict(data["requirements"]),
+                conditional_authorization_details_types=list(
+                    data.get("conditional_authorization_details_types", [])
+                ),
+                authorization_details_fields=dict(data.get("authorization_details_fields") or {}),
+                rules=self._scope_rules(data.get("rules", [])),
+                default_includes=list(data.get("default_includes", [])),
+                forbid_preselection_in_grants=data.get("forbid_preselection_in_grants", False),
+                pos=f.y.pos(path),
+            )
+        for fid, data, path in self._items(f, "authorization_details_fields"):
+            if fid in self.spec.authorization_details_fields:
+                self.d.error(f.y.pos(path), f"duplicate authorization details field '{fid}'")
+                continue
+            self._anchor(f, doc, "authorization details field", data["anchor"], path)
+            vt = data.get("value_type")
+            self.spec.authorization_details_fields[fid] = m.AuthorizationDetailsFieldRule(
+                id=fid,
+                document=doc,
+                anchor=data["anchor"],
+                name=data["name"],
+                summary=data["summary"],
+                category=data["category"],
+                requirements=dict(data["requirements"]),
+                rules=self._scope_rules(data.get("rules", [])),
+                value_type=self._type(f, vt, path + ("value_type",)) if vt else None,
+                value_nullable=data.get("value_nullable", False),
+                pos=f.y.pos(path),
+            )
+
+    def _examples(self, f: _File) -> None:
+        doc = f.doc
+        for eid, data, path in self._items(f, "examples"):
+            if eid in self.spec.examples:
+                self.d.error(f.y.pos(path), f"duplicate example '{eid}'")
+                continue
+            self._anchor(f, doc, "example", data["anchor"], path, unique=False)
+            request = response = json_body = None
+            if "http" in data:
+                text = data["http"]
+                first = f.y.value_pos(path + ("http",)).line + 1  # block scalars start below `|`
+                request, response = parse_exchange(text, first)
+            else:
+                text = data["json"]
+                first = f.y.value_pos(path + ("json",)).line + 1
+                json_body = parse_json_body(text, first)
+            obj = data.get("object")
+            self.spec.examples[eid] = m.Example(
+                id=eid,
+                document=doc,
+                anchor=data["anchor"],
+                summary=data["summary"],
+                operation=data.get("operation"),
+                object_type=self._type(f, obj, path + ("object",)) if obj else None,
+                text=text,
+                request=request,
+                response=response,
+                json_body=json_body,
+                pos=f.y.pos(path),
+            )
+
+    def _errata(self, f: _File) -> None:
+        doc = f.doc
+        for i, data in enumerate(f.y.data.get("errata") or []):
+            path = ("errata", i)
+            if ("errata", str(i)) in f.broken or not isinstance(data, dict):
+                continue
+            if any(e.id == data["id"] for e in self.spec.errata):
+                self.d.error(f.y.value_pos(path + ("id",)), f"duplicate erratum id '{data['id']}'")
+                continue
+            self._anchor(f, doc, "erratum", data["anchor"], path, unique=False)
+            self.spec.errata.append(
+                m.Erratum(
+                    id=data["id"],
+                    document=doc,
+                    anchor=data["anchor"],
+                    target={k: str(v) for k, v in data["target"].items()},
+                    problem=data["problem"],
+                    normative=data.get("normative"),
+                    resolution=data["resolution"],
+                    pos=f.y.pos(path),
+                    covers=list(data.get("covers", [])),
+                )
+            )
+
+    # -- resolution ----------------------------------------------------------------------------
+    def _known(self, name: str) -> bool:
+        return self.spec.kind_of(name) is not None or name in self.broken_names
+
+    def _check_type(self, t, pos: Pos, what: str) -> None:
+        if t is None:
+            return
+        for name in names_in(t):
+            if not self._known(name):
+                self.d.error(pos, f"unknown type '{name}' in {what}")
+
+    def _apply_bases(self) -> None:
+        """An object with ``base`` starts from the base's fields (including fields later
+        documents add to it); its own fields override or extend them."""
+        done: set[str] = set()
+
+        def apply(obj: m.ObjectType, trail: tuple[str, ...]) -> None:
+            if obj.name in done or not obj.base:
+                return
+            base = self.spec.objects.get(obj.base)
+            if base is None or obj.base in trail:
+                if base is not None:
+                    self.d.error(obj.pos, f"base cycle through '{obj.base}'")
+                return
+            apply(base, trail + (obj.name,))
+            merged: dict[str, m.Field] = {}
+            for name, fd in base.fields.items():
+                if name in obj.fields:
+                    merged[name] = obj.fields[name]
+                else:
+                    inherited = copy.copy(fd)
+                    inherited.anchor = fd.anchor or base.anchor
+                    merged[name] = inherited
+            merged.update({n: f for n, f in obj.fields.items() if n not in merged})
+            obj.fields = merged
+            done.add(obj.name)
+
+        for obj in self.spec.objects.values():
+            apply(obj, ())
+
+    def _resolve(self) -> None:
+        s = self.spec
+        self._apply_bases()
+        for obj in s.objects.values():
+            if obj.base and not self._known(obj.base):
+                self.d.error(obj.pos, f"unknown base object '{obj.base}'")
+            for fd in obj.fields.values():
+                self._check_type(fd.type, fd.pos, f"field '{fd.name}' of {obj.name}")
+                self._check_field_values(obj, fd)
+                for cond in (fd.required_if, fd.forbidden_if, fd.only_if):
+                    if cond and cond.field not in obj.fields:
+                        self.d.error(fd.pos, f"condition on unknown field '{cond.field}' of {obj.name}")
+            for rule in obj.rules:
+                for fname in [rule.when.field, *rule.require, *rule.require_any, *rule.forbid]:
+                    if fname not in obj.fields:
+                        self.d.error(obj.pos, f"rule of {obj.name} names unknown field '{fname}'")
+        for u in s.unions.values():
+            for t in u.members:
+                self._check_type(t, u.pos, f"union {u.name}")
+            if u.discriminator:
+                for value, member in u.mapping.items():
+                    obj = s.objects.get(member)
+                    if obj is None:
+                        continue
+                    disc = obj.fields.get(u.discriminator)
+                    if disc is None:
+                        self.d.error(u.pos, f"member {member} of {u.name} has no field '{u.discriminator}'")
+                    elif disc.has_const and disc.const != value:
+                        self.d.error(
+                            u.pos,
+                            f"member {member} of {u.name} fixes {u.discriminator}='{disc.const}', not '{value}'",
+                        )
+        for ep in s.endpoints.values():
+            self._resolve_endpoint(ep)
+        for ex in s.examples.values():
+            if ex.operation and ex.operation not in s.endpoints:
+                self.d.error(ex.pos, f"example '{ex.id}' names unknown operation '{ex.operation}'")
+            self._check_type(ex.object_type, ex.pos, f"example '{ex.id}'")
+        for sc in s.scopes.values():
+            for fid in self._scope_field_ids(sc):
+                if fid not in s.authorization_details_fields:
+                    self.d.error(sc.pos, f"scope '{sc.type}' names unknown authorization details field '{fid}'")
+        for er in s.errata:
+            self._resolve_erratum(er)
+
+    def _check_field_values(self, obj: m.ObjectType, fd: m.Field) -> None:
+        names = names_in(fd.type)
+        enum = next((self.spec.enums[n] for n in names if n in self.spec.enums), None)
+        if fd.allowed_values and enum is not None:
+            for v in fd.allowed_values:
+                if str(v) not in enum.values:
+                    self.d.error(fd.pos, f"allowed value '{v}' of {obj.name}.{fd.name} is not a {enum.name} value")
+
+    def _resolve_endpoint(self, ep: m.Endpoint) -> None:
+        s = self.spec
+        for r in ep.responses:
+            self._check_type(r.type, ep.pos, f"response {r.status} of {ep.operation_id}")
+        self._check_type(ep.request_type, ep.pos, f"request of {ep.operation_id}")
+        if ep.advertised_by:
+            oname, _, fname = ep.advertised_by.partition(".")
+            obj = s.objects.get(oname)
+            if obj is None:
+                if oname not in self.broken_names:
+                    self.d.error(ep.pos, f"advertised_by names unknown object '{oname}'")
+            elif fname not in obj.fields:
+                self.d.error(ep.pos, f"advertised_by names unknown field '{fname}' of {oname}")
+        declared = set(re.findall(r"{([^}]+)}", ep.path))
+        given = {p.name for p in ep.path_params}
+        for missing in sorted(declared - given):
+            self.d.error(ep.pos, f"path parameter '{missing}' of {ep.operation_id} is not described")
+        for extra in sorted(given - declared):
+            self.d.error(ep.pos, f"path parameter '{extra}' does not appear in {ep.path}")
+        for scope in ep.scopes:
+            if s.scopes and scope not in s.scopes:
+                self.d.error(ep.pos, f"{ep.operation_id} names unknown scope type '{scope}'")
+        item = self._listed_object(ep)
+        if item is None:
+            return
+        for flt in ep.filters:
+            for fname in ([flt.matches] if flt.matches else []) + flt.fields:
+                if not self._has_field_path(item, fname):
+                    self.d.error(ep.pos, f"filter '{flt.name}' of {ep.operation_id} names unknown field '{fname}' of {item.name}")
+        if ep.ordering and ep.ordering[0] not in item.fields:
+            self.d.error(ep.pos, f"ordering of {ep.operation_id} names unknown field '{ep.ordering[0]}' of {item.name}")
+
+    def _has_field_path(self, obj: m.ObjectType, dotted: str) -> bool:
+        """``a.b`` names field ``b`` of the object (or objects in the array) held by ``a``."""
+        from cdsgen.types import names_in
+
+        head, _, rest = dotted.partition(".")
+        fd = obj.fields.get(head)
+        if fd is None:
+            return False
+        if not rest:
+            return True
+        return any(
+            self._has_field_path(self.spec.objects[n], rest)
+            for n in names_in(fd.type)
+            if n in self.spec.objects
+        )
+
+    def _listed_object(self, ep: m.Endpoint) -> m.ObjectType | None:
+        """For a listing endpoint, the object its page lists (the first array-of-object field)."""
+        from cdsgen.types import ArrayOf, Named
+
+        ok = ep.success()
+        if not ep.filters and not ep.ordering or ok is None or not isinstance(ok.type, Named):
+            return None
+        listing = self.spec.objects.get(ok.type.name)
+        if listing is None:
+            return None
+        for fd in listing.fields.values():
+            if isinstance(fd.type, ArrayOf) and isinstance(fd.type.item, Named):
+                obj = self.spec.objects.get(fd.type.item.name)
+                if obj is not None:
+                    return obj
+        return None
+
+    def _scope_field_ids(self, sc: m.Scope) -> list[str]:
+        ids: list[str] = list(sc.conditional_authorization_details_types) + list(sc.default_includes)
+        ids += list(sc.authorization_details_fields)
+        for rule in sc.rules:
+            ids += list(rule.authorization_details_fields)
+        return ids
+
+    def _resolve_erratum(self, er: m.Erratum) -> None:
+        s, t = self.spec, er.target
+        problems = []
+        if "example" in t and t["example"] not in s.examples:
+            problems.append(f"unknown example '{t['example']}'")
+        if "object" in t:
+            obj = s.objects.get(t["object"])
+            if obj is None:
+                problems.append(f"unknown object '{t['object']}'")
+            elif "field" in t and t["field"] not in obj.fields:
+                problems.append(f"unknown field '{t['field']}' of {t['object']}")
+        if "enum" in t:
+            en = s.enums.get(t["enum"])
+            if en is None:
+                problems.append(f"unknown enum '{t['enum']}'")
+            elif "value" in t and t["value"] not in en.values:
+                problems.append(f"unknown value '{t['value']}' of {t['enum']}")
+        if "endpoint" in t and t["endpoint"] not in s.endpoints:
+            problems.append(f"unknown endpoint '{t['endpoint']}'")
+        if "scope" in t and t["scope"] not in s.scopes:
+            problems.append(f"unknown scope '{t['scope']}'")
+        if "authorization_details_field" in t and t["authorization_details_field"] not in s.authorization_details_fields:
+            problems.append(f"unknown authorization details field '{t['authorization_details_field']}'")
+        for p in problems:
+            if not any(n in p for n in self.broken_names):
+                self.d.error(er.pos, f"erratum '{er.id}' targets {p}")

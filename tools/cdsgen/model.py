@@ -1,0 +1,390 @@
+"""The one typed model of the specification that every emitter reads.
+
+Built by :mod:`cdsgen.loader` from the YAML source with every name resolved and every
+extension applied. Emitters never see YAML; they see these classes. Each item keeps the
+document it belongs to, its permalink anchor and its source position (for diagnostics).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cdsgen.diagnostics import Pos
+from cdsgen.types import TypeExpr
+
+
+@dataclass
+class Section:
+    number: str
+    title: str
+    anchor: str
+    summary: str | None = None
+    sections: list[Section] = field(default_factory=list)
+
+    def walk(self):
+        yield self
+        for s in self.sections:
+            yield from s.walk()
+
+
+@dataclass
+class Document:
+    id: str
+    code: str
+    title: str
+    version: str
+    wire_version: str | None
+    status: str
+    published_url: str
+    depends_on: list[str]
+    summary: str
+    sections: list[Section]
+    #: Non-heading anchors of the published text (terms, references) with short labels.
+    anchors: dict[str, str]
+    pos: Pos
+
+    def all_sections(self) -> list[Section]:
+        return [s for top in self.sections for s in top.walk()]
+
+    def section_by_anchor(self) -> dict[str, Section]:
+        return {s.anchor: s for s in self.all_sections()}
+
+    def all_anchors(self) -> set[str]:
+        return {s.anchor for s in self.all_sections()} | set(self.anchors)
+
+    def link(self, anchor: str) -> str:
+        """URL of an anchor in the published text."""
+        return f"{self.published_url}#{anchor}"
+
+
+@dataclass
+class Primitive:
+    name: str
+    summary: str
+    schema: dict[str, Any]
+    anchor: str | None
+    pos: Pos
+
+
+@dataclass
+class Condition:
+    field: str
+    op: str  # equals | contains | in | present | not_empty
+    value: Any
+
+    def describe(self) -> str:
+        if self.op == "present":
+            return f"`{self.field}` is present"
+        if self.op == "not_empty":
+            return f"`{self.field}` is not empty"
+        if self.op == "in":
+            return f"`{self.field}` is one of " + ", ".join(f"`{v}`" for v in self.value)
+        verb = {"equals": "is", "contains": "contains"}[self.op]
+        return f"`{self.field}` {verb} `{self.value}`"
+
+
+@dataclass
+class Field:
+    name: str
+    type: TypeExpr
+    type_text: str
+    required: bool
+    nullable: bool
+    summary: str
+    pos: Pos
+    #: Document and anchor that define the field (an extension's, for added fields).
+    document: str = ""
+    anchor: str | None = None
+    const: Any = None
+    has_const: bool = False
+    allowed_values: list[Any] | None = None
+    default: Any = None
+    has_default: bool = False
+    examples: list[Any] | None = None
+    min_items: int | None = None
+    items_nullable: bool = False
+    read_only: bool = False
+    required_if: Condition | None = None
+    forbidden_if: Condition | None = None
+    only_if: Condition | None = None
+
+
+@dataclass
+class ObjectRule:
+    when: Condition
+    summary: str
+    require: list[str] = field(default_factory=list)
+    require_any: list[str] = field(default_factory=list)
+    forbid: list[str] = field(default_factory=list)
+    document: str = ""
+    anchor: str | None = None
+
+
+@dataclass
+class ObjectType:
+    name: str
+    document: str
+    anchor: str
+    title: str
+    summary: str
+    kind: str
+    extensible: bool
+    fields: dict[str, Field]
+    rules: list[ObjectRule]
+    pos: Pos
+    base: str | None = None
+    #: Names matching this pattern are extra fields the Server defines (e.g. registration
+    #: fields named in its metadata); even strict validation accepts them.
+    extra_fields_pattern: str | None = None
+    #: Anchors of the sections of later documents that extend this object.
+    extensions: list[tuple[str, str]] = field(default_factory=list)  # (document, anchor)
+
+
+@dataclass
+class EnumValue:
+    name: str
+    summary: str
+    pos: Pos
+    document: str = ""
+    anchor: str | None = None
+    deprecated: bool = False
+
+
+@dataclass
+class EnumType:
+    name: str
+    document: str
+    anchor: str
+    title: str
+    summary: str
+    open: bool
+    values: dict[str, EnumValue]
+    pos: Pos
+    extensions: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class UnionType:
+    name: str
+    document: str
+    anchor: str
+    title: str
+    summary: str
+    discriminator: str | None
+    #: discriminator value -> object name (discriminated), else an empty dict.
+    mapping: dict[str, str]
+    #: Member type expressions (for discriminated unions: the mapped objects, then fallback).
+    members: list[TypeExpr]
+    fallback: str | None
+    pos: Pos
+
+
+@dataclass
+class Extension:
+    document: str
+    anchor: str
+    extends: str
+    summary: str
+    pos: Pos
+
+
+@dataclass
+class Parameter:
+    name: str
+    type: TypeExpr
+    required: bool
+    summary: str
+
+
+@dataclass
+class Filter:
+    name: str
+    syntax: str
+    summary: str
+    matches: str | None
+    compare: str
+    fields: list[str]
+
+
+@dataclass
+class Response:
+    status: int
+    summary: str
+    type: TypeExpr | None
+    content_type: str
+
+
+@dataclass
+class Endpoint:
+    operation_id: str
+    document: str
+    anchor: str
+    summary: str
+    group: str
+    method: str
+    path: str
+    advertised_by: str | None
+    well_known: bool
+    auth: str
+    scopes: list[str]
+    path_params: list[Parameter]
+    query_params: list[Parameter]
+    filters: list[Filter]
+    ordering: tuple[str, str] | None
+    request_type: TypeExpr | None
+    request_content_type: str | None
+    responses: list[Response]
+    pos: Pos
+
+    @property
+    def is_listing(self) -> bool:
+        return bool(self.filters) or self.ordering is not None
+
+    def success(self) -> Response | None:
+        return next((r for r in self.responses if 200 <= r.status < 300), None)
+
+
+@dataclass
+class HttpMessage:
+    """One side of a published HTTP exchange."""
+
+    start_line: str
+    headers: list[tuple[str, str]]
+    body_text: str
+    #: The body parsed as JSON (after tolerated repairs), or None when there is none.
+    body: Any = None
+    body_is_json: bool = False
+    #: Repairs needed to parse the body (e.g. trailing commas); empty for valid JSON.
+    repairs: list[str] = field(default_factory=list)
+    parse_error: str | None = None
+    #: Line (1-based, within the source file) where the body starts.
+    body_line: int = 0
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k.lower() == name.lower()), None)
+
+
+@dataclass
+class Example:
+    id: str
+    document: str
+    anchor: str
+    summary: str
+    operation: str | None
+    object_type: TypeExpr | None
+    text: str
+    request: HttpMessage | None
+    response: HttpMessage | None
+    json_body: HttpMessage | None
+    pos: Pos
+    #: Filled by lint: None when validated, else the problems found.
+    problems: list[str] = field(default_factory=list)
+    errata: list[str] = field(default_factory=list)
+
+    @property
+    def method(self) -> str | None:
+        return self.request.start_line.split()[0] if self.request else None
+
+    @property
+    def target(self) -> str | None:
+        return self.request.start_line.split()[1] if self.request else None
+
+    @property
+    def status(self) -> int | None:
+        if not self.response:
+            return None
+        parts = self.response.start_line.split()
+        return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+
+
+@dataclass
+class Erratum:
+    id: str
+    document: str
+    anchor: str
+    target: dict[str, str]
+    problem: str
+    normative: str | None
+    resolution: str
+    pos: Pos
+    #: Substrings of the example problems this erratum accounts for.
+    covers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ScopeRule:
+    when: dict[str, Any]
+    requirements: dict[str, dict[str, Any]]
+    authorization_details_fields: dict[str, dict[str, Any]]
+    summary: str | None
+
+
+@dataclass
+class Scope:
+    type: str
+    document: str
+    anchor: str
+    name: str
+    summary: str
+    category: str
+    requirements: dict[str, dict[str, Any]]
+    conditional_authorization_details_types: list[str]
+    authorization_details_fields: dict[str, dict[str, Any]]
+    rules: list[ScopeRule]
+    default_includes: list[str]
+    forbid_preselection_in_grants: bool
+    pos: Pos
+
+
+@dataclass
+class AuthorizationDetailsFieldRule:
+    id: str
+    document: str
+    anchor: str
+    name: str
+    summary: str
+    category: str
+    requirements: dict[str, dict[str, Any]]
+    rules: list[ScopeRule]
+    value_type: TypeExpr | None
+    value_nullable: bool
+    pos: Pos
+
+
+@dataclass
+class Spec:
+    """The whole specification: all documents, resolved."""
+
+    documents: dict[str, Document]
+    primitives: dict[str, Primitive]
+    objects: dict[str, ObjectType]
+    enums: dict[str, EnumType]
+    unions: dict[str, UnionType]
+    extensions: list[Extension]
+    endpoints: dict[str, Endpoint]
+    examples: dict[str, Example]
+    errata: list[Erratum]
+    scopes: dict[str, Scope]
+    authorization_details_fields: dict[str, AuthorizationDetailsFieldRule]
+
+    def document_order(self) -> list[str]:
+        return list(self.documents)
+
+    def kind_of(self, name: str) -> str | None:
+        for kind, table in (
+            ("primitive", self.primitives),
+            ("object", self.objects),
+            ("enum", self.enums),
+            ("union", self.unions),
+        ):
+            if name in table:
+                return kind
+        return None
+
+    def document_of(self, name: str) -> str | None:
+        item = self.objects.get(name) or self.enums.get(name) or self.unions.get(name)
+        return item.document if item else None
+
+    def errata_for(self, **target: str) -> list[Erratum]:
+        return [e for e in self.errata if all(e.target.get(k) == v for k, v in target.items())]
