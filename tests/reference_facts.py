@@ -17,7 +17,7 @@ if not REFERENCE.is_dir():  # CI clones main beside shared/
     REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 
 _HEADING = re.compile(r"^(#{2,6})\s+.*?<a id=\"([^\"]+)\"")
-_BULLET = re.compile(r"^(\s*)\* `([^`]+)` - (.*)$")
+_BULLET = re.compile(r"^(\s*)\* `([^`]+)`(?: - (.*))?\s*$")
 _MARKER = re.compile(r"^\((REQUIRED|OPTIONAL)\)")
 
 #: Link text of published primitive types → our type signature.
@@ -39,6 +39,9 @@ PRIMITIVES = {
     "relative datetime": "string",
     "Map": "object",
     "JWK Public Encryption Key": "object",
+    "OAuth AuthorizationDetail": "object",
+    # §10.8.3: a Value Set is an array of Value Objects (or null for a missing one)
+    "ValueSet": "array<ValueObject>",
 }
 
 
@@ -62,15 +65,29 @@ class PublishedSection:
         for lineno, line in self.lines:
             m = _BULLET.match(line)
             if m and (depth is None or len(m.group(1)) // 4 == depth or (depth == 0 and m.group(1) == "")):
-                yield lineno, len(m.group(1)), m.group(2), m.group(3)
+                yield lineno, len(m.group(1)), m.group(2), m.group(3) or ""
 
     def fields(self, nested: bool = False) -> list[PublishedField]:
+        """Typed field bullets. Request sections mark requiredness per group ("MUST include
+        the following:" / "MAY include the following:") instead of per field; fields the
+        Server populates itself ("populate the following fields") are not listed."""
         out = []
-        for lineno, indent, name, rest in self.bullets(depth=None):
-            if (indent > 0) != nested:
+        group_required: bool | None = None
+        for lineno, line in self.lines:
+            if not line.startswith((" ", "*")) and line.strip():
+                if re.search(r"MUST include the following", line):
+                    group_required = True
+                elif re.search(r"MAY include the following", line):
+                    group_required = False
+                elif "populate the following" in line:
+                    break
+            m = _BULLET.match(line)
+            if not m or (len(m.group(1)) > 0) != nested:
                 continue
-            parsed = _field(name, rest, lineno, indent)
+            parsed = _field(m.group(2), m.group(3) or "", lineno, len(m.group(1)))
             if parsed is not None:
+                if parsed.required is None and group_required is not None:
+                    parsed.required = group_required
                 out.append(parsed)
         return out
 
@@ -85,6 +102,9 @@ class PublishedSection:
 
 def _split_type(rest: str) -> tuple[str, str] | None:
     """Split ``_type_ - (REQUIRED) text`` into the type text and the remainder."""
+    bare = re.match(r"^(string|integer|decimal|boolean|datetime) - (\(REQUIRED\)|\(OPTIONAL\))(.*)$", rest)
+    if bare:  # a type printed without its usual link and emphasis
+        return f"_[{bare.group(1)}](#{bare.group(1)})_", bare.group(2) + bare.group(3)
     m = re.match(r"^((?:`null` or )?_[^_].*?_(?: or `null`)?) - (.*)$", rest)
     if not m:
         m = re.match(r"^((?:`null` or )?_[^_].*?_(?: or `null`)?)\s*$", rest)
@@ -150,7 +170,7 @@ def filters(section: PublishedSection) -> dict[str, list[str]]:
     active = False
     current = None
     for _, line in section.lines:
-        if "URL parameter" in line:
+        if "following URL parameter" in line:
             active = True
             continue
         if not active:
@@ -206,6 +226,6 @@ def schema_signature(schema: dict, components: dict[str, dict]) -> tuple[str, bo
         return t, nullable
     if "const" in s:
         return "string", nullable
-    if not s or set(s) <= {"description", "default", "examples"}:
+    if not {"type", "$ref", "anyOf", "oneOf", "const", "enum"} & set(s):
         return "any", nullable
     return str(t), nullable

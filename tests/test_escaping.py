@@ -31,6 +31,10 @@ def test_descriptions_survive_every_emitter(root, tmp_path):
     module_path = tmp_path / "generated/python/cds_models/__init__.py"
     spec = importlib.util.spec_from_file_location("cds_models_escaping", module_path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.modules[spec.name] = module  # pydantic resolves annotations through sys.modules
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
     assert module.Thing.model_fields["id"].description == NASTY
     assert NASTY in module.Thing.__doc__

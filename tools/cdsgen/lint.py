@@ -37,7 +37,10 @@ class LintResult:
 def lint(root: Path) -> LintResult:
     diags = Diagnostics()
     spec = load_spec(root, diags)
-    check_examples(spec, diags)
+    if not diags.errors:
+        # examples are validated against a consistent model only; with unresolved names
+        # their problems would only repeat the ones already reported
+        check_examples(spec, diags)
     for er in spec.errata:
         diags.warning(er.pos, f"erratum {er.id}: {er.problem}")
     return LintResult(spec, diags)

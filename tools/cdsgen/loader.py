@@ -333,6 +333,7 @@ class _Builder:
                 kind=data.get("kind", "data"),
                 extensible=data.get("extensible", True),
                 extra_fields_pattern=data.get("extra_fields_pattern"),
+                origin=data.get("origin"),
                 fields=fields,
                 rules=self._rules(f, doc, data.get("rules", []), None),
                 pos=f.y.pos(path),
@@ -367,8 +368,6 @@ class _Builder:
                     t = self._type(f, text, path + ("members", i))
                     if t is not None:
                         members.append(t)
-            if data.get("fallback"):
-                members.append(parse_type(data["fallback"]))
             if mapping and not data.get("discriminator"):
                 self.d.error(f.y.pos(path + ("members",)), "members by value need a `discriminator`")
             self.spec.unions[name] = m.UnionType(
@@ -412,6 +411,7 @@ class _Builder:
                 min_items=fd.get("min_items"),
                 items_nullable=fd.get("items_nullable", False),
                 read_only=fd.get("read_only", False),
+                origin=fd.get("origin"),
                 required_if=self._condition(fd.get("required_if")),
                 forbidden_if=self._condition(fd.get("forbidden_if")),
                 only_if=self._condition(fd.get("only_if")),
@@ -743,6 +743,8 @@ class _Builder:
         for u in s.unions.values():
             for t in u.members:
                 self._check_type(t, u.pos, f"union {u.name}")
+            if u.fallback:
+                self._check_type(parse_type(u.fallback), u.pos, f"fallback of union {u.name}")
             if u.discriminator:
                 for value, member in u.mapping.items():
                     obj = s.objects.get(member)

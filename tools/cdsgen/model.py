@@ -105,6 +105,8 @@ class Field:
     min_items: int | None = None
     items_nullable: bool = False
     read_only: bool = False
+    #: Where the field comes from when the anchored section does not list it (e.g. an RFC).
+    origin: str | None = None
     required_if: Condition | None = None
     forbidden_if: Condition | None = None
     only_if: Condition | None = None
@@ -137,6 +139,8 @@ class ObjectType:
     #: Names matching this pattern are extra fields the Server defines (e.g. registration
     #: fields named in its metadata); even strict validation accepts them.
     extra_fields_pattern: str | None = None
+    #: Where the object is defined when the CDS text does not list its fields (e.g. an RFC).
+    origin: str | None = None
     #: Anchors of the sections of later documents that extend this object.
     extensions: list[tuple[str, str]] = field(default_factory=list)  # (document, anchor)
 
@@ -174,7 +178,7 @@ class UnionType:
     discriminator: str | None
     #: discriminator value -> object name (discriminated), else an empty dict.
     mapping: dict[str, str]
-    #: Member type expressions (for discriminated unions: the mapped objects, then fallback).
+    #: Member type expressions (for discriminated unions: the mapped objects).
     members: list[TypeExpr]
     fallback: str | None
     pos: Pos

@@ -1,11 +1,19 @@
 """Pydantic v2 models (``cds_models``) generated from our OpenAPI by datamodel-code-generator.
 
-The options are pinned here, in one place. Before generation the OpenAPI gets one
-transformation: every use of an *open* enum (``anyOf: [Enum, string]``) points at a named
-``<Enum>OrUnknown`` component instead. With ``--use-type-alias`` and left-to-right union mode
-that becomes ``TypeAliasType(..., Enum | str)``, so known values validate to enum members
-(also inside lists) and unknown ones stay plain strings, as the documents require Clients to
-accept them.
+The options are pinned here, in one place. datamodel-code-generator does the bulk of the
+work; three shapes it cannot express the way the documents need are prepared in its input
+and finished in its output, each in one function below:
+
+* **Open enums** (``anyOf: [Enum, string]``) become named ``<Enum>OrUnknown`` aliases in
+  left-to-right union mode: known values validate to enum members, also inside lists, and
+  unknown ones stay plain strings, as the documents require Clients to accept them.
+* **Discriminated unions with a fallback** (value formats) use a callable discriminator: a
+  known ``type`` validates against its member only (precise errors), an unknown one against
+  the fallback member (kept, extra fields included).
+* **Positional unions** (a union without discriminator, e.g. value objects, whose member is
+  chosen by the matching entry of ``formats``) cannot be resolved by a model from the value
+  alone, so they are plain ``dict`` values; a year of usage then parses about as fast as
+  ``orjson`` (``bench/parse_usage.py``). Their typed members stay available as classes.
 """
 
 from __future__ import annotations
@@ -13,11 +21,16 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "models"
 
 MODELS_DIR = "generated/python/cds_models"
 
@@ -34,7 +47,6 @@ CODEGEN_OPTIONS = [
     "--field-constraints",
     "--use-union-operator",
     "--use-standard-collections",
-    "--union-mode", "left_to_right",
     "--use-type-alias",
     "--use-double-quotes",
 ]
@@ -51,10 +63,22 @@ values of open enumerations as plain strings, while known values are enum member
 
 
 def codegen_input(openapi: dict[str, Any]) -> dict[str, Any]:
-    """The OpenAPI as datamodel-code-generator should see it (open enums named)."""
+    """The OpenAPI as datamodel-code-generator should see it (see the module docstring)."""
     api = copy.deepcopy(openapi)
     schemas = api["components"]["schemas"]
     used: set[str] = set()
+    for name, schema in schemas.items():
+        if "discriminator" in schema and schema.get("x-cds-fallback"):
+            # finished by _discriminated_unions; members listed so they are all generated
+            members = [{"$ref": ref} for ref in schema["discriminator"]["mapping"].values()]
+            members.append({"$ref": f"#/components/schemas/{schema['x-cds-fallback']}"})
+            schemas[name] = {"description": schema["description"], "anyOf": members}
+        elif "anyOf" in schema and "type" not in schema and "x-cds-anchor" in schema:
+            schemas[name] = {
+                "description": schema["description"],
+                "type": "object",
+                "additionalProperties": True,
+            }
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
@@ -89,12 +113,116 @@ def codegen_input(openapi: dict[str, Any]) -> dict[str, Any]:
 
 def emit_models(openapi: dict[str, Any]) -> dict[str, str]:
     source = run_codegen(codegen_input(openapi))
+    source = _open_enum_aliases(source)
+    source = _discriminated_unions(source, openapi["components"]["schemas"])
+    source = _positional_unions(source, openapi["components"]["schemas"])
     body = source.split("\nfrom __future__", 1)
     code = HEADER + "\nfrom __future__" + body[1] if len(body) == 2 else HEADER + source
+    code = ruff_format(code)
     return {
         f"{MODELS_DIR}/__init__.py": code,
         f"{MODELS_DIR}/py.typed": "",
     }
+
+
+def _open_enum_aliases(source: str) -> str:
+    """Put every ``<Enum>OrUnknown`` alias in left-to-right union mode (enum first)."""
+    pattern = re.compile(
+        r'^(?P<name>\w+)OrUnknown = TypeAliasType\(\s*"(?P=name)OrUnknown",\s*'
+        r"Annotated\[\s*(?P=name) \| str,\s*Field\(",
+        re.MULTILINE,
+    )
+    count = len(pattern.findall(source))
+    out = pattern.sub(lambda m: m.group(0) + 'union_mode="left_to_right", ', source)
+    if count == 0 and "OrUnknown" in source:
+        raise RuntimeError("open-enum aliases not found in datamodel-code-generator output")
+    return out
+
+
+def _discriminated_unions(source: str, schemas: dict[str, Any]) -> str:
+    """Replace each discriminated union with fallback by our callable-discriminator alias."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,  # Python source: every value goes through `pyrepr`
+    )
+    env.filters["pyrepr"] = lambda v: json.dumps(v, ensure_ascii=False)
+    template = env.get_template("discriminated_union.py.j2")
+    for name, schema in schemas.items():
+        if "discriminator" not in schema or not schema.get("x-cds-fallback"):
+            continue
+        block = re.compile(rf"^{name} = TypeAliasType\(\n.*?\n\)\n", re.MULTILINE | re.DOTALL)
+        if not block.search(source):
+            raise RuntimeError(f"union {name} not found in datamodel-code-generator output")
+        mapping = {v: ref.rsplit("/", 1)[-1] for v, ref in schema["discriminator"]["mapping"].items()}
+        rendered = template.render(
+            name=name,
+            const_name=_snake(name).upper(),
+            func_name=_snake(name) + "_tag",
+            discriminator=schema["discriminator"]["propertyName"],
+            mapping=mapping,
+            fallback=schema["x-cds-fallback"],
+            description=schema["description"],
+        )
+        source = block.sub(lambda _m: rendered, source, count=1)
+        source = _ensure_import(source, "from pydantic import ", ["Discriminator", "Tag"])
+        source = _ensure_import(source, "from typing import ", ["Any"])
+    return source
+
+
+def _positional_unions(source: str, schemas: dict[str, Any]) -> str:
+    """Turn each positional union (generated as an open model) into a ``dict`` alias."""
+    for name, schema in schemas.items():
+        if "anyOf" not in schema or "discriminator" in schema or "type" in schema:
+            continue
+        if "x-cds-anchor" not in schema:
+            continue
+        block = re.compile(rf"^class {name}\(BaseModel\):\n.*?(?=^\S)", re.MULTILINE | re.DOTALL)
+        if not block.search(source):
+            raise RuntimeError(f"union {name} not found in datamodel-code-generator output")
+        members = ", ".join(o["$ref"].rsplit("/", 1)[-1] for o in schema["anyOf"] if "$ref" in o)
+        description = (
+            f"{schema['description']} Kept as a plain dict: the matching `formats` entry, "
+            f"not the value itself, says which of {members} it is."
+        )
+        alias = (
+            f"{name} = TypeAliasType(\n    {json.dumps(name)},\n"
+            f"    Annotated[dict[str, Any], Field(description={json.dumps(description)})],\n)\n\n\n"
+        )
+        source = block.sub(lambda _m: alias, source, count=1)
+        source = _ensure_import(source, "from typing import ", ["Any"])
+    return source
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _ensure_import(source: str, prefix: str, names: list[str]) -> str:
+    """Add names to a ``from X import a, b`` line of the generated module."""
+    m = re.search(rf"^{re.escape(prefix)}(.+)$", source, re.MULTILINE)
+    if m is None:
+        return source.replace("\nfrom __future__ import annotations\n", f"\nfrom __future__ import annotations\n\n{prefix}{', '.join(names)}\n", 1)
+    present = [n.strip() for n in m.group(1).split(",")]
+    merged = sorted(set(present) | set(names))
+    return source[: m.start()] + prefix + ", ".join(merged) + source[m.end() :]
+
+
+def ruff_format(code: str) -> str:
+    """Format (and sort imports of) generated Python with the pinned ruff."""
+    ruff = str(Path(sys.executable).parent / "ruff")
+    # --isolated: the same output wherever generation runs, whatever ruff config is around
+    common = ["--isolated", "--line-length", "100", "--target-version", "py311"]
+    for args in (["check", "--select", "I,F401", "--fix", "--quiet", "-"], ["format", "-"]):
+        proc = subprocess.run(
+            [ruff, *args, *common, "--stdin-filename", "generated.py"],
+            input=code, capture_output=True, text=True, check=False,
+        )
+        if proc.returncode not in (0, 1) or not proc.stdout:
+            raise RuntimeError(f"ruff {args[0]} failed: {proc.stderr}")
+        code = proc.stdout
+    return code
 
 
 def run_codegen(openapi: dict[str, Any]) -> str:
@@ -108,7 +236,7 @@ def run_codegen(openapi: dict[str, Any]) -> str:
         proc = subprocess.run(
             [sys.executable, "-W", "error::UserWarning", "-m", "datamodel_code_generator",
              "--input", str(src), "--output", str(dst), *CODEGEN_OPTIONS],
-            capture_output=True, text=True, env=env, check=False,
+            capture_output=True, text=True, env=env, check=False, cwd=tmp,
         )
         if proc.returncode != 0 or not dst.exists():
             raise RuntimeError(f"datamodel-code-generator failed:\n{proc.stderr or proc.stdout}")

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from cdsgen import model as m
-from cdsgen.types import AnyOf, ArrayOf, MapOf, Named, TypeExpr
+from cdsgen.types import AnyOf, ArrayOf, MapOf, Named, TypeExpr, parse_type
 
 Schema = dict[str, Any]
 
@@ -83,6 +83,8 @@ class SchemaBuilder:
             schema["allOf"] = conditions
         if obj.kind != "data":
             schema["x-cds-kind"] = obj.kind
+        if obj.origin:
+            schema["x-cds-origin"] = obj.origin
         return self._meta(obj, schema)
 
     def field_schema(self, obj: m.ObjectType, f: m.Field) -> Schema:
@@ -105,6 +107,8 @@ class SchemaBuilder:
             schema["examples"] = list(f.examples)
         if f.read_only:
             schema["readOnly"] = True
+        if f.origin:
+            schema["x-cds-origin"] = f.origin
         if f.document != obj.document or (f.anchor and f.anchor != obj.anchor):
             schema["x-cds-document"] = f.document
             if f.anchor:
@@ -184,6 +188,9 @@ class SchemaBuilder:
                 schema["x-cds-fallback"] = union.fallback
         else:
             schema["anyOf"] = [self.type_schema(t) for t in union.members]
+            if union.fallback and not self.strict:
+                schema["anyOf"].append(self.type_schema(parse_type(union.fallback)))
+                schema["x-cds-fallback"] = union.fallback
         return self._meta(union, schema)
 
     def _fallback(self, union: m.UnionType) -> Schema:

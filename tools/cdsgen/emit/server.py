@@ -1,0 +1,338 @@
+"""FastAPI server stubs (``cds_server``): one router per API group, an abstract backend.
+
+The model's endpoints become plain data here (:class:`OperationView` and friends); the
+Jinja2 templates under ``templates/server/`` turn that data into Python, and ruff formats the
+result. Implementers subclass the generated ``cds_server.Backend`` in their own module, so
+regenerating never touches their code. Every value that ends up in Python source passes
+through the ``py`` filter (a Python literal) or the ``docstring`` filter.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+import subprocess
+import sys
+import tempfile
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from cdsgen import model as m
+from cdsgen.types import ArrayOf, Named, TypeExpr
+
+SERVER_DIR = "generated/python/cds_server"
+TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "server"
+
+#: Python types of the primitives a path or query parameter can have.
+_PARAM_TYPES = {
+    "integer": "int",
+    "decimal": "Decimal",
+    "boolean": "bool",
+    "datetime": "datetime",
+    "date": "date",
+}
+#: Python types of the filter syntaxes (see spec/README.md, "Endpoints").
+_FILTER_TYPES = {
+    "space_separated": "list[str]",
+    "datetime": "datetime",
+    "date": "date",
+    "search": "str",
+    "string": "str",
+    "integer": "int",
+    "decimal": "Decimal",
+    "boolean": "bool",
+}
+#: The query parameter that carries the opaque page cursor of `next`/`previous` links.
+CURSOR = "cursor"
+
+
+@dataclass
+class ParamView:
+    name: str
+    attr: str
+    py_type: str
+    parser: str
+    required: bool
+    summary: str
+    filter: m.Filter | None = None
+
+
+@dataclass
+class ListView:
+    """One list of a listing response and the link fields that page through it."""
+
+    name: str
+    item: str
+    next: str
+    previous: str
+
+
+@dataclass
+class OperationView:
+    ep: m.Endpoint
+    func: str
+    const: str
+    reference: str
+    link: str
+    path_params: list[ParamView]
+    query: list[ParamView]
+    query_class: str | None
+    request: str | None
+    request_form: bool
+    status: int
+    accepted: bool
+    body: str | None
+    kind: str  # model | listing | redirect | file | empty
+    lists: list[ListView] = field(default_factory=list)
+    pages_class: str | None = None
+    conditional: bool = False
+
+    @property
+    def returns(self) -> str:
+        """The return annotation of the backend method."""
+        if self.kind == "listing":
+            return self.pages_class or f"Page[{self.lists[0].item}]"
+        if self.kind == "redirect":
+            return "Redirect"
+        if self.kind == "file":
+            return "FileDownload"
+        if self.kind == "empty":
+            return "None"
+        assert self.body is not None
+        return f"{self.body} | Accepted[{self.body}]" if self.accepted else self.body
+
+
+@dataclass
+class GroupView:
+    name: str
+    module: str
+    operations: list[OperationView]
+
+    @property
+    def models(self) -> list[str]:
+        names: set[str] = set()
+        for op in self.operations:
+            names.update(n for n in (op.request, op.body) if n)
+        return sorted(names)
+
+
+def snake(name: str) -> str:
+    """``listMeterDevices`` → ``list_meter_devices``; ``OAuth`` → ``oauth``."""
+    out = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+    return out + "_" if keyword.iskeyword(out) else out
+
+
+def _attr(name: str) -> str:
+    attr = re.sub(r"\W", "_", name)
+    return attr + "_" if keyword.iskeyword(attr) else attr
+
+
+def _named(t: TypeExpr | None) -> str | None:
+    if t is None:
+        return None
+    if not isinstance(t, Named):
+        raise ValueError(f"operation bodies are named types, not {t}")
+    return t.name
+
+
+def _param_type(t: TypeExpr) -> str:
+    return _PARAM_TYPES.get(t.name, "str") if isinstance(t, Named) else "str"
+
+
+def _reference(spec: m.Spec, ep: m.Endpoint) -> str:
+    doc = spec.documents[ep.document]
+    section = doc.section_by_anchor().get(ep.anchor)
+    if section is None:
+        return doc.code
+    number = f"§{section.number} " if section.number else ""
+    return f"{doc.code} {number}{section.title}"
+
+
+def _lists(spec: m.Spec, listing: m.ObjectType) -> list[ListView]:
+    """The paged lists of a listing object: ``x`` with ``next``/``previous`` when it has one
+    list, ``x`` with ``x_next``/``x_previous`` for each of several."""
+    arrays = [f for f in listing.fields.values() if isinstance(f.type, ArrayOf)]
+    out = []
+    for f in arrays:
+        item = f.type.item
+        if not isinstance(item, Named) or item.name not in spec.objects:
+            raise ValueError(f"{listing.name}.{f.name}: listing items must be objects")
+        prefix = "" if len(arrays) == 1 else f"{f.name}_"
+        links = (f"{prefix}next", f"{prefix}previous")
+        for link in links:
+            if link not in listing.fields:
+                raise ValueError(f"{listing.name} has no `{link}` field to page `{f.name}`")
+        out.append(ListView(f.name, item.name, *links))
+    return out
+
+
+def operation_view(spec: m.Spec, ep: m.Endpoint) -> OperationView:
+    func = snake(ep.operation_id)
+    doc = spec.documents[ep.document]
+    path_params = [
+        ParamView(p.name, _attr(p.name), _param_type(p.type), "", True, p.summary)
+        for p in ep.path_params
+    ]
+    query = [
+        ParamView(p.name, _attr(p.name), _param_type(p.type), _param_type(p.type), p.required, p.summary)
+        for p in ep.query_params
+    ]
+    query += [
+        ParamView(f.name, _attr(f.name), _FILTER_TYPES[f.syntax], f.syntax, False, f.summary, f)
+        for f in ep.filters
+    ]
+    success = [r for r in ep.responses if 200 <= r.status < 400 and r.status != 304]
+    if not success:
+        raise ValueError(f"{ep.operation_id} has no success response")
+    first = success[0]
+    body = _named(first.type)
+    accepted = any(r.status == 202 for r in success[1:])
+    kind = "model"
+    lists: list[ListView] = []
+    if first.status in (301, 302, 303, 307):
+        kind = "redirect"
+    elif body is None:
+        kind = "file" if first.content_type not in ("application/json",) else "empty"
+    elif ep.is_listing and spec.objects.get(body) and spec.objects[body].kind == "listing":
+        kind = "listing"
+        lists = _lists(spec, spec.objects[body])
+        if any(p.name == CURSOR for p in query):
+            raise ValueError(f"{ep.operation_id} already has a `{CURSOR}` parameter")
+        query.append(
+            ParamView(CURSOR, CURSOR, "str", "string", False, "Opaque position of the page, from a `next` or `previous` link.")
+        )
+    query_class = ep.operation_id[0].upper() + ep.operation_id[1:] + "Query" if query else None
+    return OperationView(
+        ep=ep,
+        func=func,
+        const=func.upper(),
+        reference=_reference(spec, ep),
+        link=doc.link(ep.anchor),
+        path_params=path_params,
+        query=query,
+        query_class=query_class,
+        request=_named(ep.request_type),
+        request_form=ep.request_content_type == "application/x-www-form-urlencoded",
+        status=first.status,
+        accepted=accepted,
+        body=body,
+        kind=kind,
+        lists=lists,
+        pages_class=f"{body}Pages" if len(lists) > 1 else None,
+        conditional=any(r.status == 304 for r in ep.responses),
+    )
+
+
+def server_views(spec: m.Spec) -> list[GroupView]:
+    groups: dict[str, list[OperationView]] = {}
+    for ep in spec.endpoints.values():
+        groups.setdefault(ep.group, []).append(operation_view(spec, ep))
+    return [GroupView(name, snake(name), ops) for name, ops in sorted(groups.items())]
+
+
+# -- rendering ----------------------------------------------------------------------------------
+def _py(value: Any) -> str:
+    """A Python literal for a JSON-like value (strings, numbers, bools, None, lists, dicts)."""
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(_py(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_py(k)}: {_py(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def _docstring(text: str, indent: int = 4, width: int = 92) -> str:
+    """Text for the inside of a triple-quoted docstring: wrapped, with quotes and backslashes
+    escaped so that no description can end the string early."""
+    paragraphs = [p for p in str(text).split("\n\n") if p.strip()]
+    lines: list[str] = []
+    for i, para in enumerate(paragraphs):
+        if i:
+            lines.append("")
+        lines += textwrap.wrap(" ".join(para.split()), width=width - indent, break_on_hyphens=False)
+    body = ("\n" + " " * indent).join(lines)
+    body = body.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    return body + ("\\" if body.endswith('"') else "")
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,  # Python source: every spec value goes through `py` or `docstring`
+    )
+    env.filters["py"] = _py
+    env.filters["docstring"] = _docstring
+    return env
+
+
+def emit_server(spec: m.Spec) -> dict[str, str]:
+    """``{path: text}`` of the ``cds_server`` package."""
+    env = _environment()
+    groups = server_views(spec)
+    operations = [op for g in groups for op in g.operations]
+    scopes = sorted(spec.scopes.values(), key=lambda s: list(spec.documents).index(s.document))
+    fields = sorted(
+        spec.authorization_details_fields.values(),
+        key=lambda f: list(spec.documents).index(f.document),
+    )
+    context = {
+        "spec": spec,
+        "documents": [spec.documents[d] for d in spec.documents],
+        "groups": groups,
+        "operations": operations,
+        "scopes": scopes,
+        "fields": fields,
+        "cursor": CURSOR,
+    }
+    files = {
+        "__init__.py": "__init__.py.j2",
+        "py.typed": None,
+        "errors.py": "errors.py.j2",
+        "results.py": "results.py.j2",
+        "context.py": "context.py.j2",
+        "params.py": "params.py.j2",
+        "operations.py": "operations.py.j2",
+        "scopes.py": "scopes.py.j2",
+        "backend.py": "backend.py.j2",
+        "runtime.py": "runtime.py.j2",
+        "app.py": "app.py.j2",
+        "routers/__init__.py": "routers_init.py.j2",
+    }
+    sources = {
+        path: env.get_template(template).render(**context) if template else ""
+        for path, template in files.items()
+    }
+    router = env.get_template("router.py.j2")
+    for group in groups:
+        sources[f"routers/{group.module}.py"] = router.render(**context, group=group)
+    formatted = ruff_format_tree({p: t for p, t in sources.items() if p.endswith(".py")})
+    return {f"{SERVER_DIR}/{p}": formatted.get(p, t) for p, t in sorted(sources.items())}
+
+
+def ruff_format_tree(files: dict[str, str]) -> dict[str, str]:
+    """Sort imports and format a package's files with the pinned ruff, in one pass each.
+
+    The files are laid out as the package ``cds_server`` in a temporary folder, so import
+    sorting sees the same first-party package wherever generation runs."""
+    ruff = str(Path(sys.executable).parent / "ruff")
+    common = ["--isolated", "--line-length", "100", "--target-version", "py311"]
+    with tempfile.TemporaryDirectory(prefix="cdsgen-server-") as tmp:
+        root = Path(tmp, "cds_server")
+        for rel, text in files.items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(text, encoding="utf-8")
+        for args in (["check", "--select", "I,F401", "--fix", "--quiet"], ["format", "--quiet"]):
+            proc = subprocess.run(
+                [ruff, *args, *common, "cds_server"], cwd=tmp, capture_output=True, text=True, check=False
+            )
+            if proc.returncode != 0:
+                raise RuntimeError(f"ruff {args[0]} failed on the server stubs:\n{proc.stdout}{proc.stderr}")
+        return {rel: (root / rel).read_text(encoding="utf-8") for rel in files}
