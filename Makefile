@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+ASSETS := node_modules/.installed
 
-.PHONY: build install lint generate check site test bench clean
+.PHONY: build install assets browser lint generate check site test bench clean
 
 build: install lint generate site  ## fresh machine → lint, every artefact, the site
 
@@ -16,6 +17,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# The site's front-end files (mermaid, Swagger UI), served by the site itself: no CDN.
+# --ignore-scripts: install scripts of these packages only report telemetry.
+assets: $(ASSETS)
+
+$(ASSETS): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Debian's Chromium for tests/test_browser.py, installed only when missing.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends chromium; \
+	fi
+
 lint: install
 	$(BIN)/cdsgen lint
 
@@ -25,14 +41,14 @@ generate: install
 check: install
 	$(BIN)/cdsgen generate --check
 
-site: install
-	@if [ -f mkdocs.yml ]; then $(BIN)/mkdocs build --strict --quiet --site-dir site_build; fi
+site: install assets
+	@if [ -f mkdocs.yml ]; then NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site_build; fi
 
-test: install
+test: install assets browser
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 bench: install
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done
 
 clean:
-	rm -rf $(VENV) site_build .pytest_cache
+	rm -rf $(VENV) node_modules site_build .pytest_cache

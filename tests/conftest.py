@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,3 +33,20 @@ def spec(lint_result):
 @pytest.fixture(scope="session")
 def openapi() -> dict:
     return json.loads((ROOT / "generated/openapi/cds.openapi.json").read_text(encoding="utf-8"))
+
+
+def build_site(config: Path, site_dir: Path, *, strict: bool = True) -> subprocess.CompletedProcess:
+    """``mkdocs build`` of ``config`` into ``site_dir``, as ``make site`` runs it."""
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    cmd = [sys.executable, "-m", "mkdocs", "build", "--config-file", str(config), "--site-dir", str(site_dir)]
+    return subprocess.run(cmd + (["--strict"] if strict else []), capture_output=True, text=True, env=env)
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory) -> Path:
+    """The site built from the committed sources (once per test worker)."""
+    site_dir = tmp_path_factory.mktemp("site") / "build"
+    proc = build_site(ROOT / "mkdocs.yml", site_dir)
+    assert proc.returncode == 0, proc.stderr
+    assert "WARNING" not in proc.stderr, proc.stderr
+    return site_dir

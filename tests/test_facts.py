@@ -181,3 +181,21 @@ def test_listing_filters_match(document, openapi, spec):
         for name in sorted(extra):
             problems.append(f"{op['operationId']}: filter `{name}` is not published at #{anchor}")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_every_published_object_and_enumeration_is_transcribed(document, openapi, spec):
+    """Every section that lists typed fields, and every "… Types/Statuses/Formats" section
+    that lists values, is the anchor of a component or of an extension."""
+    anchors = {s["x-cds-anchor"] for s in _components(openapi, document).values()}
+    anchors |= {e.anchor for e in spec.extensions if e.document == document}
+    from cdsgen.outline import read_outline
+
+    titles = {s.anchor: s.title for s in read_outline(rf.REFERENCE / f"{document}.md").flat_sections()}
+    missing = []
+    for anchor, section in rf.sections(document).items():
+        lists_fields = bool(section.fields())
+        lists_values = bool(section.values()) and titles.get(anchor, "").endswith(("Types", "Statuses", "Formats"))
+        if (lists_fields or lists_values) and anchor not in anchors:
+            missing.append(f"#{anchor} ({titles.get(anchor)})")
+    assert not missing, "not transcribed: " + ", ".join(missing)

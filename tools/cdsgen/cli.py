@@ -1,4 +1,4 @@
-"""The ``cdsgen`` command line: lint, generate, outline (and serve, diff as they land)."""
+"""The ``cdsgen`` command line: lint, generate, outline, diff, changelog (and serve as it lands)."""
 
 from __future__ import annotations
 
@@ -54,10 +54,83 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_scopes(args: argparse.Namespace) -> int:
+    import json
+
+    from cdsgen.loader import load_spec
+    from cdsgen.diagnostics import Diagnostics
+    from cdsgen.scope_rules import check_scope_descriptions
+
+    diags = Diagnostics()
+    spec = load_spec(_root(args), diags)
+    if diags.errors:
+        for d in diags.sorted():
+            print(d, file=sys.stderr)
+        return 2
+    try:
+        metadata = json.loads(Path(args.metadata).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"{args.metadata}: cannot read authorization server metadata: {exc}", file=sys.stderr)
+        return 2
+    violations = check_scope_descriptions(spec, metadata)
+    for v in violations:
+        print(v)
+    count = len(metadata.get("cds_scope_descriptions") or {})
+    print(f"{count} scope description(s), {len(violations)} violation(s)", file=sys.stderr)
+    return 1 if violations else 0
+
+
 def cmd_outline(args: argparse.Namespace) -> int:
     from cdsgen.outline import outline_yaml, read_outline
 
     sys.stdout.write(outline_yaml(read_outline(Path(args.file))))
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    import json
+
+    from cdsgen.diff import compare, render_text
+    from cdsgen.history import HistoryError, load_folder, load_source
+
+    spec_dir = _root(args)
+    if args.against is not None:
+        if args.old is not None:
+            print("give either OLD [NEW] or --against REF", file=sys.stderr)
+            return 2
+        args.old = args.against
+    if args.old is None:
+        print("nothing to compare: give OLD [NEW] or --against REF", file=sys.stderr)
+        return 2
+    try:
+        old = load_source(args.old, spec_dir)
+        new = load_source(args.new, spec_dir) if args.new else load_folder(spec_dir, "working tree")
+    except HistoryError as exc:
+        print(f"cdsgen diff: {exc}", file=sys.stderr)
+        return 2
+    for side in (old, new):
+        if side.errors:
+            print(
+                f"warning: {side.label} has {side.errors} source error(s); "
+                "items with errors are left out of the comparison",
+                file=sys.stderr,
+            )
+    report = compare(old.spec, new.spec, old.label, new.label)
+    if args.format == "json":
+        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    else:
+        sys.stdout.write(render_text(report))
+    return 1 if report.breaking else 0
+
+
+def cmd_changelog(args: argparse.Namespace) -> int:
+    from cdsgen.history import changelog_markdown
+
+    text = changelog_markdown(_root(args), unreleased=args.unreleased)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -74,9 +147,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if any output is stale")
     p.set_defaults(func=cmd_generate)
 
+    p = sub.add_parser(
+        "check-scopes", help="check a Server's scope descriptions against the documents' rules"
+    )
+    p.add_argument("metadata", help="authorization server metadata JSON (e.g. a saved response)")
+    p.set_defaults(func=cmd_check_scopes)
+
     p = sub.add_parser("outline", help="print the outline of a published document as YAML")
     p.add_argument("file", help="published markdown, e.g. ../shared/reference/cds-wg1-01.md")
     p.set_defaults(func=cmd_outline)
+
+    p = sub.add_parser(
+        "diff",
+        help="list every change between two versions of the source; exit 1 if any is breaking",
+        description="OLD and NEW are source folders or git refs (the spec/ tree at that commit); "
+        "NEW defaults to the working tree. Each change is classified as breaking, compatible "
+        "or informational for Clients and for Servers.",
+    )
+    p.add_argument("old", nargs="?", help="git ref or source folder to compare from")
+    p.add_argument("new", nargs="?", help="git ref or source folder to compare to (default: spec)")
+    p.add_argument("--against", metavar="REF", help="compare the working tree against REF")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("changelog", help="print the changelog page (tags spec-v*) as markdown")
+    p.add_argument("-o", "--output", help="write to this file instead of standard output")
+    p.add_argument(
+        "--unreleased",
+        action="store_true",
+        help="also list the working tree's changes since the last release",
+    )
+    p.set_defaults(func=cmd_changelog)
     return parser
 
 

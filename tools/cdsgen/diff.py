@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cdsgen import model as m
@@ -249,13 +250,31 @@ def _options(t: TypeExpr) -> set[TypeExpr]:
     return set(t.options) if isinstance(t, AnyOf) else {t}
 
 
-def _primitive_base(spec: m.Spec, name: str) -> str | None:
-    p = spec.primitives.get(name)
-    return p.schema.get("type") if p else None
+def _contains(big: dict[str, Any], small: dict[str, Any]) -> bool:
+    """Every keyword of ``small`` appears in ``big`` with the same value."""
+    return all(k in big and _key(big[k]) == _key(v) for k, v in small.items())
 
 
-def type_relation(old: TypeExpr, new: TypeExpr, spec: m.Spec) -> str:
-    """``same``, ``wider`` (new accepts every old value), ``narrower`` or ``different``."""
+def _schema_relation(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """How two primitive schemas relate: more keywords mean fewer accepted values."""
+    if _contains(new, old):
+        return "narrower"
+    if _contains(old, new):
+        return "wider"
+    rest_old = {k: v for k, v in old.items() if k != "type"}
+    rest_new = {k: v for k, v in new.items() if k != "type"}
+    if _key(rest_old) == _key(rest_new):
+        # JSON integers are numbers
+        if (old.get("type"), new.get("type")) == ("integer", "number"):
+            return "wider"
+        if (old.get("type"), new.get("type")) == ("number", "integer"):
+            return "narrower"
+    return "different"
+
+
+def type_relation(old: TypeExpr, new: TypeExpr, old_spec: m.Spec, new_spec: m.Spec) -> str:
+    """``same``, ``wider`` (new accepts every old value), ``narrower`` (old accepts every new
+    value) or ``different``; ``old`` names types of ``old_spec``, ``new`` of ``new_spec``."""
     if old == new:
         return "same"
     a, b = _options(old), _options(new)
@@ -266,22 +285,13 @@ def type_relation(old: TypeExpr, new: TypeExpr, spec: m.Spec) -> str:
             return "narrower"
         return "different"
     if isinstance(old, ArrayOf) and isinstance(new, ArrayOf):
-        return type_relation(old.item, new.item, spec)
+        return type_relation(old.item, new.item, old_spec, new_spec)
     if isinstance(old, MapOf) and isinstance(new, MapOf):
-        return type_relation(old.value, new.value, spec)
+        return type_relation(old.value, new.value, old_spec, new_spec)
     if isinstance(old, Named) and isinstance(new, Named):
-        if new.name == "json":
-            return "wider"
-        if old.name == "json":
-            return "narrower"
-        if (old.name, new.name) == ("integer", "decimal"):
-            return "wider"
-        if (old.name, new.name) == ("decimal", "integer"):
-            return "narrower"
-        if new.name == "string" and _primitive_base(spec, old.name) == "string":
-            return "wider"
-        if old.name == "string" and _primitive_base(spec, new.name) == "string":
-            return "narrower"
+        po, pn = old_spec.primitives.get(old.name), new_spec.primitives.get(new.name)
+        if po is not None and pn is not None:
+            return _schema_relation(po.schema, pn.schema)
     return "different"
 
 
@@ -372,15 +382,13 @@ class _Differ:
                 v.breaks(r, reader + where)
         return v
 
-    def _relation_verdict(self, name: str, relation: str, what: str = "it") -> _Verdict:
+    def _relation_verdict(self, name: str, relation: str) -> _Verdict:
         if relation == "wider":
-            return self._flow(name, reader=f"may now receive values of {what} they did not expect")
+            return self._flow(name, reader="may now receive values they did not expect")
         if relation == "narrower":
-            return self._flow(name, writer=f"may no longer send some values of {what} they could")
+            return self._flow(name, writer="may no longer send some values they could")
         return self._flow(
-            name,
-            writer=f"must send {what} in the new form",
-            reader=f"must read {what} in the new form",
+            name, writer="must send it in the new form", reader="must read it in the new form"
         )
 
     # -- documents and primitives ----------------------------------------------------------
@@ -411,29 +419,32 @@ class _Differ:
                     doc_id, "document-removed", doc_id, f"document {o.code} {o.title} removed"
                 )
 
+    def _primitive_document(self, spec: m.Spec, p: m.Primitive) -> str:
+        """Primitives live in the shared file or in a document's folder."""
+        folder = Path(p.pos.path).parent.name
+        return folder if folder in spec.documents else ""
+
     def _primitives(self) -> Iterator[Change]:
+        """Value types are names; a field switching to another one is reported at the field,
+        so only a changed schema matters here (it changes every field of that type)."""
         for name, n in self.new.primitives.items():
             o = self.old.primitives.get(name)
+            doc = self._primitive_document(self.new, n)
             if o is None:
-                yield self._change("", "primitive-added", name, "value type added", _Verdict())
+                yield self._change(doc, "primitive-added", name, "value type added", _Verdict())
             elif _key(o.schema) != _key(n.schema):
-                v = _Verdict().breaks(CLIENTS, "must handle its values in the new form")
-                v.breaks(SERVERS, "must handle its values in the new form")
+                relation = _schema_relation(o.schema, n.schema)
                 yield self._change(
-                    "",
+                    doc,
                     "primitive-changed",
                     name,
-                    f"value type's schema changed from `{_key(o.schema)}` to `{_key(n.schema)}`",
-                    v,
+                    f"schema `{_key(o.schema)}` → `{_key(n.schema)}` ({relation})",
+                    self._relation_verdict(name, relation),
                 )
-        for name in self.old.primitives:
+        for name, o in self.old.primitives.items():
             if name not in self.new.primitives:
-                v = (
-                    _Verdict()
-                    .breaks(CLIENTS, "can no longer use it")
-                    .breaks(SERVERS, "can no longer use it")
-                )
-                yield self._change("", "primitive-removed", name, "value type removed", v)
+                doc = self._primitive_document(self.old, o)
+                yield self._change(doc, "primitive-removed", name, "value type removed", _Verdict())
 
     # -- objects ---------------------------------------------------------------------------
     def _object_renames(self) -> dict[str, str]:
@@ -641,7 +652,7 @@ class _Differ:
                     "items may no longer be `null`",
                     self._flow(name, writer="may no longer send `null` items"),
                 )
-        relation = type_relation(_rename(fo.type, self.renames), fn.type, self.new)
+        relation = type_relation(_rename(fo.type, self.renames), fn.type, self.old, self.new)
         if relation != "same":
             yield self._change(
                 doc,
@@ -1259,7 +1270,7 @@ class _Differ:
                     _Verdict().breaks(CLIENTS, "may no longer send a body"),
                 )
         elif a is not None and b is not None and a != b:
-            relation = type_relation(a, b, self.new)
+            relation = type_relation(a, b, self.old, self.new)
             v = _Verdict()
             if relation in ("narrower", "different"):
                 v.breaks(CLIENTS, "must send the new request body")
@@ -1294,7 +1305,7 @@ class _Differ:
                 if a is None or r.type is None:
                     relation = "different"
                 else:
-                    relation = type_relation(a, r.type, self.new)
+                    relation = type_relation(a, r.type, self.old, self.new)
                 v = _Verdict()
                 if relation in ("narrower", "different"):
                     v.breaks(SERVERS, "must send the new response body")
@@ -1621,9 +1632,7 @@ def _version_text(d: DocumentSide) -> str:
 
 def _who(c: Change) -> str:
     broken = [p.capitalize() for p in (CLIENTS, SERVERS) if getattr(c, p) == BREAKING]
-    if broken:
-        return "breaking for " + " and ".join(broken)
-    return c.severity
+    return "breaking for " + " and ".join(broken)
 
 
 def render_text(report: DiffReport) -> str:
@@ -1641,7 +1650,8 @@ def render_text(report: DiffReport) -> str:
                 continue
             lines.append(f"  {severity} ({len(group)})")
             for c in group:
-                lines.append(f"    - {c.subject}: {c.message} [{_who(c)}]")
+                who = f" [{_who(c)}]" if severity == BREAKING else ""
+                lines.append(f"    - {c.subject}: {c.message}{who}")
                 if c.why:
                     lines.append(f"        {c.why}")
     n = report.counts()

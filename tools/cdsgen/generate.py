@@ -11,10 +11,13 @@ from cdsgen import model as m
 from cdsgen.emit.jsonschema import JSONSCHEMA_DIR, emit_jsonschema
 from cdsgen.emit.models import MODELS_DIR, emit_models
 from cdsgen.emit.openapi import OPENAPI_DIR, build_openapi, emit_openapi
+from cdsgen.emit.server import SERVER_DIR, emit_server
+from cdsgen.emit.site import SITE_DIR, emit_site
+from cdsgen.emit.versions import emit_versions
 from cdsgen.loader import meta_schema
 
 #: Folders owned entirely by the generator (each written atomically as one tree).
-TREES = [OPENAPI_DIR, JSONSCHEMA_DIR, MODELS_DIR]
+TREES = [OPENAPI_DIR, JSONSCHEMA_DIR, MODELS_DIR, SITE_DIR, SERVER_DIR]
 
 
 def build_outputs(spec: m.Spec) -> dict[str, str]:
@@ -22,6 +25,10 @@ def build_outputs(spec: m.Spec) -> dict[str, str]:
     outputs.update(emit_openapi(spec))
     outputs.update(emit_jsonschema(spec, meta_schema()))
     outputs.update(emit_models(build_openapi(spec, None)))
+    outputs.update(emit_server(spec))
+    outputs.update(emit_versions(spec))
+    downloads = [p for p in outputs if p.startswith((OPENAPI_DIR + "/", JSONSCHEMA_DIR + "/"))]
+    outputs.update(emit_site(spec, downloads))
     return outputs
 
 

@@ -103,7 +103,7 @@ def load_source(what: str, spec_dir: Path) -> LoadedSource:
         return load_folder(path / "spec", str(path))
     found = repository(spec_dir)
     if found is None:
-        raise HistoryError(f"'{what}' is not a source folder, and {spec_dir} is not in a git checkout")
+        raise HistoryError(f"'{what}' is not a source folder, and {spec_dir} is not in git")
     return load_ref(*found, what)
 
 
@@ -118,7 +118,8 @@ class Tag:
 
 def release_tags(repo: Path) -> list[Tag]:
     """Release tags, oldest first (creation order, then name)."""
-    fmt = "%(refname:short)%00%(objecttype)%00%(objectname)%00%(*objectname)%00%(creatordate:short)%00%(contents:subject)"
+    fields = ["refname:short", "objecttype", "objectname", "*objectname", "creatordate:short"]
+    fmt = "%00".join(f"%({f})" for f in [*fields, "contents:subject"])
     out = _git(
         repo,
         "for-each-ref",
@@ -151,14 +152,16 @@ def changelog(spec_dir: Path, *, unreleased: bool = False) -> Changelog:
             current = load_ref(repo, rel, tag.commit)
         except HistoryError:
             continue  # a tag from before the source existed
-        report = compare(previous.spec, current.spec, previous.label, tag.name) if previous else None
-        releases.append(
-            Release(tag.name, tag.commit, tag.date, tag.subject, document_versions(current.spec), report)
-        )
+        report = None
+        if previous is not None:
+            report = compare(previous.spec, current.spec, previous.label, tag.name)
+        versions = document_versions(current.spec)
+        releases.append(Release(tag.name, tag.commit, tag.date, tag.subject, versions, report))
         previous = LoadedSource(tag.name, current.spec, current.errors)
     pending = None
     if unreleased and previous is not None:
         pending = compare(previous.spec, load_folder(spec_dir).spec, previous.label, "working tree")
+        pending = pending if pending.changes else None
     return Changelog(RELEASE_TAG_PATTERN, releases=releases, unreleased=pending)
 
 

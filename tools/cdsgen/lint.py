@@ -11,17 +11,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qsl, urlsplit
-
-import jsonschema
 
 from cdsgen import model as m
 from cdsgen.diagnostics import Diagnostics, Pos
 from cdsgen.emit.openapi import view_documents
-from cdsgen.emit.schemas import SchemaBuilder
+from cdsgen.scope_rules import check_scope_descriptions
+from cdsgen.validate import PayloadValidator
 from cdsgen.loader import load_spec
-from cdsgen.types import TypeExpr
 
 
 @dataclass
@@ -46,40 +43,13 @@ def lint(root: Path) -> LintResult:
     return LintResult(spec, diags)
 
 
-class ExampleValidator:
-    """Validates JSON values against the strict schema of a type expression."""
-
-    def __init__(self, spec: m.Spec, documents: list[str]):
-        self.builder = SchemaBuilder(spec, strict=True, ref_prefix="#/$defs/", documents=documents)
-        self.defs = self.builder.components()
-        self.format_checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
-
-    def errors(self, t: TypeExpr, value: Any) -> list[str]:
-        schema = {**self.builder.type_schema(t), "$defs": self.defs}
-        validator = jsonschema.Draft202012Validator(schema, format_checker=self.format_checker)
-        out = []
-        for err in sorted(validator.iter_errors(value), key=lambda e: list(e.absolute_path)):
-            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.absolute_path)
-            out.append(f"${where}: {_short(err)}")
-        return out
-
-
-def _short(err: jsonschema.ValidationError) -> str:
-    if err.validator in ("oneOf", "anyOf") and err.context:
-        best = jsonschema.exceptions.best_match(err.context)
-        if best is not None:
-            return _short(best)
-    msg = err.message
-    return msg if len(msg) < 200 else msg[:197] + "..."
-
-
 def check_examples(spec: m.Spec, diags: Diagnostics) -> None:
     """Validate each example against its own document's view (the document and those it
     depends on), so a later document's additions do not break an earlier one's examples."""
-    validators: dict[str, ExampleValidator] = {}
+    validators: dict[str, PayloadValidator] = {}
     for ex in spec.examples.values():
         if ex.document not in validators:
-            validators[ex.document] = ExampleValidator(spec, view_documents(spec, ex.document))
+            validators[ex.document] = PayloadValidator(spec, view_documents(spec, ex.document))
         ex.problems = example_problems(spec, ex, validators[ex.document])
         errata = spec.errata_for(example=ex.id)
         ex.errata = [e.id for e in errata]
@@ -106,12 +76,12 @@ def _json_problems(what: str, msg: m.HttpMessage) -> list[str]:
     return [f"{what} body is not valid JSON: {r}" for r in msg.repairs]
 
 
-def example_problems(spec: m.Spec, ex: m.Example, v: ExampleValidator) -> list[str]:
+def example_problems(spec: m.Spec, ex: m.Example, v: PayloadValidator) -> list[str]:
     problems: list[str] = []
     if ex.json_body is not None:
         problems += _json_problems("the", ex.json_body)
         if ex.object_type is not None and ex.json_body.body is not None:
-            problems += [f"body {e}" for e in v.errors(ex.object_type, ex.json_body.body)]
+            problems += [f"body {e}" for e in v.problems(ex.object_type, ex.json_body.body)]
         return problems
     ep = spec.endpoints.get(ex.operation or "")
     if ex.request is None:
@@ -129,11 +99,13 @@ def example_problems(spec: m.Spec, ex: m.Example, v: ExampleValidator) -> list[s
         if resp is None:
             problems.append(f"status {status} is not a documented response of {ep.operation_id}")
         elif resp.type is not None and ex.response.body is not None and ex.response.body_is_json:
-            problems += [f"response {e}" for e in v.errors(resp.type, ex.response.body)]
+            problems += [f"response {e}" for e in v.problems(resp.type, ex.response.body)]
+            if isinstance(ex.response.body, dict) and "cds_scope_descriptions" in ex.response.body:
+                problems += [f"scope rule: {x}" for x in check_scope_descriptions(spec, ex.response.body)]
     return problems
 
 
-def _request_problems(ep: m.Endpoint, ex: m.Example, v: ExampleValidator) -> list[str]:
+def _request_problems(ep: m.Endpoint, ex: m.Example, v: PayloadValidator) -> list[str]:
     problems: list[str] = []
     req = ex.request
     assert req is not None
@@ -154,7 +126,7 @@ def _request_problems(ep: m.Endpoint, ex: m.Example, v: ExampleValidator) -> lis
             problems.append(f"query parameter '{name}' is not a filter or parameter of {ep.operation_id}")
     problems += _json_problems("request", req)
     if req.body is not None and ep.request_type is not None:
-        problems += [f"request {e}" for e in v.errors(ep.request_type, req.body)]
+        problems += [f"request {e}" for e in v.problems(ep.request_type, req.body)]
     elif req.body is not None and ep.request_type is None and ep.method != "GET":
         problems.append(f"request has a body but {ep.operation_id} takes none")
     return problems

@@ -368,8 +368,12 @@ class _Builder:
                     t = self._type(f, text, path + ("members", i))
                     if t is not None:
                         members.append(t)
-            if mapping and not data.get("discriminator"):
-                self.d.error(f.y.pos(path + ("members",)), "members by value need a `discriminator`")
+            selected = data.get("selected_by")
+            if mapping and not data.get("discriminator") and not selected:
+                self.d.error(
+                    f.y.pos(path + ("members",)),
+                    "members by value need a `discriminator` or `selected_by`",
+                )
             self.spec.unions[name] = m.UnionType(
                 name=name,
                 document=doc,
@@ -381,6 +385,7 @@ class _Builder:
                 members=members,
                 fallback=data.get("fallback"),
                 pos=f.y.pos(path),
+                selected_by=(selected["field"], selected["discriminator"]) if selected else None,
             )
 
     def _fields(self, f: _File, doc: str, data: dict, path: tuple, anchor: str | None):

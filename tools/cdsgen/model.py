@@ -182,6 +182,8 @@ class UnionType:
     members: list[TypeExpr]
     fallback: str | None
     pos: Pos
+    #: Positional unions: (sibling array field, its discriminator) selecting the member.
+    selected_by: tuple[str, str] | None = None
 
 
 @dataclass

@@ -13,6 +13,9 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
+from cds_models._versions import CDS_DOCUMENTS as CDS_DOCUMENTS
+from cds_models._versions import DocumentVersion as DocumentVersion
+from cds_models._versions import __version__ as __version__
 from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, Tag
 from typing_extensions import TypeAliasType
 

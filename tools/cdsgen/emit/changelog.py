@@ -76,8 +76,10 @@ def _environment() -> jinja2.Environment:
 
 def render_changelog(changelog: Changelog) -> str:
     """The page as markdown, newest release first."""
-    return _environment().get_template("changelog.md.j2").render(
-        log=changelog, releases=list(reversed(changelog.releases))
+    return (
+        _environment()
+        .get_template("changelog.md.j2")
+        .render(log=changelog, releases=list(reversed(changelog.releases)))
     )
 
 

@@ -62,6 +62,16 @@ values of open enumerations as plain strings, while known values are enum member
 '''
 
 
+FUTURE = "from __future__ import annotations\n"
+
+#: Re-export of the document versions (``_versions.py``, written by emit/versions.py).
+VERSIONS_IMPORT = (
+    "from cds_models._versions import CDS_DOCUMENTS as CDS_DOCUMENTS\n"
+    "from cds_models._versions import DocumentVersion as DocumentVersion\n"
+    "from cds_models._versions import __version__ as __version__\n"
+)
+
+
 def codegen_input(openapi: dict[str, Any]) -> dict[str, Any]:
     """The OpenAPI as datamodel-code-generator should see it (see the module docstring)."""
     api = copy.deepcopy(openapi)
@@ -118,6 +128,7 @@ def emit_models(openapi: dict[str, Any]) -> dict[str, str]:
     source = _positional_unions(source, openapi["components"]["schemas"])
     body = source.split("\nfrom __future__", 1)
     code = HEADER + "\nfrom __future__" + body[1] if len(body) == 2 else HEADER + source
+    code = code.replace(FUTURE, FUTURE + VERSIONS_IMPORT, 1)  # ruff sorts it into place
     code = ruff_format(code)
     return {
         f"{MODELS_DIR}/__init__.py": code,

@@ -191,6 +191,12 @@ class SchemaBuilder:
             if union.fallback and not self.strict:
                 schema["anyOf"].append(self.type_schema(parse_type(union.fallback)))
                 schema["x-cds-fallback"] = union.fallback
+            if union.selected_by:
+                schema["x-cds-selected-by"] = {
+                    "field": union.selected_by[0],
+                    "discriminator": union.selected_by[1],
+                    "mapping": {v: self.ref_prefix + n for v, n in union.mapping.items()},
+                }
         return self._meta(union, schema)
 
     def _fallback(self, union: m.UnionType) -> Schema:

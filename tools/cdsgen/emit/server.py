@@ -92,6 +92,32 @@ class OperationView:
     conditional: bool = False
 
     @property
+    def access(self) -> str:
+        """How the operation is called and answered, for docstrings."""
+        ep = self.ep
+        text = f"{ep.method} ``{ep.path}``"
+        if ep.auth == "bearer":
+            text += ", with a Bearer token"
+            if ep.scopes:
+                text += " of scope type " + ", ".join(f"``{s}``" for s in ep.scopes)
+        elif ep.auth == "client_basic":
+            text += ", with HTTP Basic Client authentication (``ctx.client``)"
+        text += f"; answered {self.status}"
+        if self.accepted:
+            text += ", or 202 when the backend returns ``Accepted(body)``"
+        return text + "."
+
+    @property
+    def backend_models(self) -> list[str]:
+        """The :mod:`cds_models` classes the backend method's signature names."""
+        names = [self.request] if self.request else []
+        if self.kind == "listing":
+            names += [lst.item for lst in self.lists]
+        elif self.body:
+            names.append(self.body)
+        return names
+
+    @property
     def returns(self) -> str:
         """The return annotation of the backend method."""
         if self.kind == "listing":
@@ -245,7 +271,7 @@ def _py(value: Any) -> str:
     return repr(value)
 
 
-def _docstring(text: str, indent: int = 4, width: int = 92) -> str:
+def _docstring(text: str, indent: int = 4, width: int = 88) -> str:
     """Text for the inside of a triple-quoted docstring: wrapped, with quotes and backslashes
     escaped so that no description can end the string early."""
     paragraphs = [p for p in str(text).split("\n\n") if p.strip()]
@@ -299,6 +325,7 @@ def emit_server(spec: m.Spec) -> dict[str, str]:
         "results.py": "results.py.j2",
         "context.py": "context.py.j2",
         "params.py": "params.py.j2",
+        "documents.py": "documents.py.j2",
         "operations.py": "operations.py.j2",
         "scopes.py": "scopes.py.j2",
         "backend.py": "backend.py.j2",

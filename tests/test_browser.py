@@ -1,0 +1,177 @@
+"""The built site in a real headless Chromium (Debian's, installed by `make browser`).
+
+Served on 127.0.0.1; every request that leaves the site is blocked and fails the test, as
+does any console error. Screenshots are saved in the test's tmp dir.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.xdist_group("site")
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the base class's signature
+        pass
+
+
+@pytest.fixture(scope="module")
+def base_url(built_site: Path) -> Iterator[str]:
+    handler = functools.partial(_Quiet, directory=str(built_site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail("Debian chromium is missing: run `make browser`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class Watched:
+    """A page whose console errors, page errors and requests outside the site are recorded."""
+
+    def __init__(self, browser, base_url: str, shots: Path):
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.page = self.context.new_page()
+        self.base_url = base_url
+        self.shots = shots
+        self.errors: list[str] = []
+        self.page.on("console", lambda msg: msg.type == "error" and self.errors.append(f"console: {msg.text}"))
+        self.page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
+        self.page.on("requestfailed", lambda req: self.errors.append(f"request failed: {req.url}"))
+
+        def only_local(route):
+            if route.request.url.startswith(base_url):
+                route.continue_()
+            else:
+                self.errors.append(f"request outside the site: {route.request.url}")
+                route.abort()
+
+        self.page.route("**/*", only_local)
+
+    def goto(self, path: str) -> None:
+        self.page.goto(self.base_url + path, wait_until="load")
+
+    def shot(self, name: str) -> Path:
+        path = self.shots / f"{name}.png"
+        self.page.screenshot(path=str(path))
+        return path
+
+    def in_view(self, element_id: str) -> bool:
+        return self.page.evaluate(
+            """id => {
+                const el = document.getElementById(id);
+                if (!el) return false;
+                const r = el.getBoundingClientRect();
+                return r.bottom > 0 && r.top >= 0 && r.top < window.innerHeight;
+            }""",
+            element_id,
+        )
+
+
+@pytest.fixture()
+def watched(browser, base_url, tmp_path) -> Iterator[Watched]:
+    w = Watched(browser, base_url, tmp_path)
+    yield w
+    w.context.close()
+    assert w.errors == []
+
+
+def test_published_anchors_scroll_into_view(watched):
+    watched.goto("/spec/cds-wg3-01/#meter-device-format")
+    watched.page.wait_for_function("() => window.scrollY > 1000")
+    assert watched.in_view("meter-device-format")
+    assert not watched.in_view("abstract")
+    watched.shot("meter-device-format")
+
+    # follow a type link of the field table to the enumeration it names
+    row = watched.page.locator("#cdsgen-object-MeterDevice tr", has_text="meter_types")
+    row.locator("a[href='#cdsgen-enum-MeterType']").click()
+    watched.page.wait_for_function("() => location.hash === '#cdsgen-enum-MeterType'")
+    assert watched.in_view("cdsgen-enum-MeterType")
+
+    # a term, a reference and a deep section of another document
+    for path, anchor in (
+        ("/spec/cds-wg1-02/", "scopes-client-admin"),
+        ("/spec/cds-wg1-01/", "ref-bcp14"),
+        ("/spec/cds-wg3-01/", "auth-details-address-matching"),
+    ):
+        watched.goto(f"{path}#{anchor}")
+        watched.page.wait_for_function(f"() => location.hash === '#{anchor}'")
+        watched.page.wait_for_timeout(100)
+        assert watched.in_view(anchor), anchor
+    watched.shot("auth-details-address-matching")
+
+
+def test_search_finds_field_names(watched):
+    watched.goto("/spec/")
+    watched.page.click("label.md-header__button[for='__search']")
+    watched.page.fill("input.md-search__input", "meter_types")
+    results = watched.page.locator(".md-search-result__item")
+    results.first.wait_for(state="visible", timeout=20_000)
+    assert results.count() > 0
+    assert "meter_types" in watched.page.locator(".md-search-result").inner_text()
+    watched.shot("search-meter_types")
+
+
+def test_api_reference_renders_operations(watched):
+    watched.goto("/spec/api/")
+    operation = watched.page.locator(".opblock-summary-path", has_text="/cds-customerdata-api/v1/meter-devices")
+    operation.first.wait_for(state="visible", timeout=30_000)
+    operation.first.click()
+    watched.page.locator(".opblock-body .parameters").first.wait_for(state="visible")
+    assert "cds_meterdevice_ids" in watched.page.locator(".opblock.is-open").first.inner_text()
+    watched.shot("api-reference")
+
+
+def test_relationship_diagram_renders_offline(watched):
+    watched.goto("/spec/relationships/")
+    diagram = watched.page.locator("div.mermaid")
+    diagram.wait_for(state="visible", timeout=30_000)
+    box = diagram.bounding_box()
+    assert box and box["width"] > 300 and box["height"] > 150
+    watched.shot("relationships")
+
+
+def test_dark_mode_and_code_copy(watched):
+    watched.goto("/spec/cds-wg1-01/#examples")
+    assert watched.page.locator("body").get_attribute("data-md-color-scheme") == "default"
+    watched.page.locator("label[for='__palette_1']").first.click()
+    watched.page.wait_for_function("() => document.body.getAttribute('data-md-color-scheme') === 'slate'")
+    assert watched.page.locator(".highlight button.md-clipboard").count() > 0
+    assert watched.page.locator(".cds-badge").count() > 0
+    watched.shot("dark-examples")
