@@ -72,7 +72,12 @@ class Watched:
         self.errors: list[str] = []
         self.page.on("console", lambda msg: msg.type == "error" and self.errors.append(f"console: {msg.text}"))
         self.page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
-        self.page.on("requestfailed", lambda req: self.errors.append(f"request failed: {req.url}"))
+        self.page.on("response", lambda r: r.status >= 400 and self.errors.append(f"HTTP {r.status}: {r.url}"))
+        self.page.on(
+            "requestfailed",
+            # a navigation cancels what the page was still loading (e.g. its favicon)
+            lambda req: req.failure != "net::ERR_ABORTED" and self.errors.append(f"request failed: {req.url}"),
+        )
 
         def only_local(route):
             if route.request.url.startswith(base_url):
@@ -139,8 +144,8 @@ def test_published_anchors_scroll_into_view(watched):
 
 def test_search_finds_field_names(watched):
     watched.goto("/spec/")
-    watched.page.click("label.md-header__button[for='__search']")
-    watched.page.fill("input.md-search__input", "meter_types")
+    watched.page.click("input.md-search__input")
+    watched.page.keyboard.type("meter_types")
     results = watched.page.locator(".md-search-result__item")
     results.first.wait_for(state="visible", timeout=20_000)
     assert results.count() > 0
@@ -172,6 +177,6 @@ def test_dark_mode_and_code_copy(watched):
     assert watched.page.locator("body").get_attribute("data-md-color-scheme") == "default"
     watched.page.locator("label[for='__palette_1']").first.click()
     watched.page.wait_for_function("() => document.body.getAttribute('data-md-color-scheme') === 'slate'")
-    assert watched.page.locator(".highlight button.md-clipboard").count() > 0
+    assert watched.page.locator(".highlight button[data-md-type='copy']").count() > 0
     assert watched.page.locator(".cds-badge").count() > 0
     watched.shot("dark-examples")

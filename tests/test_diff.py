@@ -6,6 +6,8 @@ change found and its classification. ``Thing`` travels in responses only,
 ``ThingCreateRequest`` and ``ThingSize`` in request bodies only.
 """
 
+# ruff: noqa: E501  (the table of cases reads best one case per line)
+
 from __future__ import annotations
 
 import json
@@ -17,7 +19,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from cdsgen.diagnostics import Diagnostics
 from cdsgen.diff import BREAKING, COMPATIBLE, INFO, Change, compare, constraint_changes, usage
 from cdsgen.loader import load_spec
@@ -25,7 +26,7 @@ from cdsgen.loader import load_spec
 ROOT = Path(__file__).resolve().parents[1]
 MINISPEC = ROOT / "tests/fixtures/minispec"
 
-B, C, I = BREAKING, COMPATIBLE, INFO
+B, C, N = BREAKING, COMPATIBLE, INFO  # N: informational, no implementation touched
 
 EXTRA = yaml.safe_load(
     """
@@ -238,11 +239,11 @@ CASES: list[tuple[str, Edit, str, str, str, str]] = [
     ("auth-field-removed", lambda t, d: t.pop("authorization_details_fields"),
      "authorization-details-field-removed", "authorization details field thing_ids", B, C),
     # -- errata and documents: informational
-    ("erratum-removed", lambda t, d: t.pop("errata"), "erratum-removed", "erratum thing-typo", I, I),
+    ("erratum-removed", lambda t, d: t.pop("errata"), "erratum-removed", "erratum thing-typo", N, N),
     ("erratum-added", lambda t, d: t["errata"].append({"id": "thing-two", "anchor": "things", "target": {"object": "Thing"}, "problem": "Another.", "resolution": "Kept."}),
-     "erratum-added", "erratum thing-two", I, I),
-    ("document-version", lambda t, d: d["document"].update(version="0.0.2"), "document-version", "cds-test-01", I, I),
-    ("document-status", lambda t, d: d["document"].update(status="final"), "document-status", "cds-test-01", I, I),
+     "erratum-added", "erratum thing-two", N, N),
+    ("document-version", lambda t, d: d["document"].update(version="0.0.2"), "document-version", "cds-test-01", N, N),
+    ("document-status", lambda t, d: d["document"].update(status="final"), "document-status", "cds-test-01", N, N),
 ]  # fmt: skip
 
 
@@ -352,8 +353,12 @@ def cdsgen(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 def test_command_exit_code_text_and_json(tmp_path):
     old = make_source(tmp_path / "old")
-    compatible = make_source(tmp_path / "compatible", lambda t, d: thing(t).update(color=field("color")))
-    breaking = make_source(tmp_path / "breaking", lambda t, d: thing(t)["label"].update(required=True))
+    compatible = make_source(
+        tmp_path / "compatible", lambda t, d: thing(t).update(color=field("color"))
+    )
+    breaking = make_source(
+        tmp_path / "breaking", lambda t, d: thing(t)["label"].update(required=True)
+    )
 
     proc = cdsgen("diff", str(old), str(compatible), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -389,7 +394,9 @@ def test_command_exit_code_text_and_json(tmp_path):
 
 
 def test_command_reports_unknown_source(tmp_path):
-    proc = cdsgen("--spec", str(tmp_path / "spec"), "diff", "no-such-ref", str(tmp_path), cwd=tmp_path)
+    proc = cdsgen(
+        "--spec", str(tmp_path / "spec"), "diff", "no-such-ref", str(tmp_path), cwd=tmp_path
+    )
     assert proc.returncode == 2
     assert "no-such-ref" in proc.stderr
 

@@ -134,7 +134,7 @@ def test_relationship_diagram_links_customer_data_objects(built_site):
     html = page_path(built_site, "spec/relationships").read_text(encoding="utf-8")
     source = re.search(r'<pre class="mermaid"><code>(.*?)</code></pre>', html, re.S).group(1)
     source = source.replace("&gt;", ">").replace("&quot;", '"')
-    assert source.startswith("flowchart LR")
+    assert source.startswith("flowchart TB")
     for edge in (
         'MeterDevice -- "current_servicepoints [ ]" --> ServicePoint',
         'MeterDevice -- "previous_servicepoints [ ]" --> ServicePoint',

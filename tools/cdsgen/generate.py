@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cdsgen import model as m
 from cdsgen.emit.jsonschema import JSONSCHEMA_DIR, emit_jsonschema
-from cdsgen.emit.models import MODELS_DIR, emit_models
+from cdsgen.emit.models import MODELS_DIR, start_models
 from cdsgen.emit.openapi import OPENAPI_DIR, build_openapi, emit_openapi
 from cdsgen.emit.server import SERVER_DIR, emit_server
 from cdsgen.emit.site import SITE_DIR, emit_site
@@ -22,14 +22,16 @@ TREES = [OPENAPI_DIR, JSONSCHEMA_DIR, MODELS_DIR, SITE_DIR, SERVER_DIR]
 
 def build_outputs(spec: m.Spec) -> dict[str, str]:
     outputs: dict[str, str] = {}
-    outputs.update(emit_openapi(spec))
+    combined = build_openapi(spec, None)
+    models = start_models(combined)  # the slowest step runs while the others do
+    outputs.update(emit_openapi(spec, combined))
     outputs.update(emit_jsonschema(spec, meta_schema()))
-    outputs.update(emit_models(build_openapi(spec, None)))
     outputs.update(emit_server(spec))
     outputs.update(emit_versions(spec))
     downloads = [p for p in outputs if p.startswith((OPENAPI_DIR + "/", JSONSCHEMA_DIR + "/"))]
     outputs.update(emit_site(spec, downloads))
-    return outputs
+    outputs.update(models.result())
+    return dict(sorted(outputs.items()))
 
 
 def project_root(spec_dir: Path) -> Path:

@@ -41,7 +41,7 @@ CODEGEN_OPTIONS = [
     "--target-python-version", "3.11",
     "--extra-fields", "allow",
     "--disable-timestamp",
-    "--formatters", "ruff-check", "ruff-format",
+    "--formatters", "ruff-check", "ruff-format",  # faster than its "builtin" formatter here
     "--use-annotated",
     "--use-schema-description",
     "--field-constraints",
@@ -122,7 +122,26 @@ def codegen_input(openapi: dict[str, Any]) -> dict[str, Any]:
 
 
 def emit_models(openapi: dict[str, Any]) -> dict[str, str]:
-    source = run_codegen(codegen_input(openapi))
+    return start_models(openapi).result()
+
+
+class PendingModels:
+    """datamodel-code-generator running in a child process (it takes most of a generation),
+    so the other emitters can run meanwhile; :meth:`result` finishes the models."""
+
+    def __init__(self, openapi: dict[str, Any]):
+        self.openapi = openapi
+        self.codegen = PendingCodegen(codegen_input(openapi))
+
+    def result(self) -> dict[str, str]:
+        return _finish_models(self.codegen.result(), self.openapi)
+
+
+def start_models(openapi: dict[str, Any]) -> PendingModels:
+    return PendingModels(openapi)
+
+
+def _finish_models(source: str, openapi: dict[str, Any]) -> dict[str, str]:
     source = _open_enum_aliases(source)
     source = _discriminated_unions(source, openapi["components"]["schemas"])
     source = _positional_unions(source, openapi["components"]["schemas"])
@@ -238,17 +257,30 @@ def ruff_format(code: str) -> str:
 
 def run_codegen(openapi: dict[str, Any]) -> str:
     """Run datamodel-code-generator on ``openapi``; raise with its output if it fails."""
-    with tempfile.TemporaryDirectory(prefix="cdsgen-codegen-") as tmp:
-        src, dst = Path(tmp, "openapi.json"), Path(tmp, "models.py")
+    return PendingCodegen(openapi).result()
+
+
+class PendingCodegen:
+    """One datamodel-code-generator run in a child process, in its own temporary folder
+    (so no configuration lying around changes its output)."""
+
+    def __init__(self, openapi: dict[str, Any]):
+        self._tmp = tempfile.TemporaryDirectory(prefix="cdsgen-codegen-")
+        src = Path(self._tmp.name, "openapi.json")
+        self._dst = Path(self._tmp.name, "models.py")
         src.write_text(json.dumps(openapi, indent=1), encoding="utf-8")
         env = {**os.environ, "PYTHONHASHSEED": "0"}
-        bindir = str(Path(sys.executable).parent)
-        env["PATH"] = bindir + os.pathsep + env.get("PATH", "")  # the pinned ruff of this env
-        proc = subprocess.run(
+        self._proc = subprocess.Popen(
             [sys.executable, "-W", "error::UserWarning", "-m", "datamodel_code_generator",
-             "--input", str(src), "--output", str(dst), *CODEGEN_OPTIONS],
-            capture_output=True, text=True, env=env, check=False, cwd=tmp,
+             "--input", str(src), "--output", str(self._dst), *CODEGEN_OPTIONS],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=self._tmp.name,
         )
-        if proc.returncode != 0 or not dst.exists():
-            raise RuntimeError(f"datamodel-code-generator failed:\n{proc.stderr or proc.stdout}")
-        return dst.read_text(encoding="utf-8")
+
+    def result(self) -> str:
+        try:
+            out, err = self._proc.communicate()
+            if self._proc.returncode != 0 or not self._dst.exists():
+                raise RuntimeError(f"datamodel-code-generator failed:\n{err or out}")
+            return self._dst.read_text(encoding="utf-8")
+        finally:
+            self._tmp.cleanup()

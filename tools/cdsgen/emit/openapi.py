@@ -18,6 +18,7 @@ from cdsgen import model as m
 from cdsgen.emit.schemas import SchemaBuilder
 
 OPENAPI_DIR = "generated/openapi"
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # the C dumper is ~10x faster
 REF = "#/components/schemas/"
 
 _FILTER_SCHEMAS: dict[str, dict[str, Any]] = {
@@ -32,10 +33,11 @@ _FILTER_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
-def emit_openapi(spec: m.Spec) -> dict[str, str]:
-    """``{path: text}`` for the combined description and each document's own."""
+def emit_openapi(spec: m.Spec, combined: dict[str, Any] | None = None) -> dict[str, str]:
+    """``{path: text}`` for the combined description (built here unless given) and each
+    document's own."""
     out: dict[str, str] = {}
-    combined = build_openapi(spec, None)
+    combined = combined if combined is not None else build_openapi(spec, None)
     out.update(_dump(f"{OPENAPI_DIR}/cds.openapi", combined))
     for doc in spec.documents:
         out.update(_dump(f"{OPENAPI_DIR}/{doc}.openapi", build_openapi(spec, doc)))
@@ -45,7 +47,9 @@ def emit_openapi(spec: m.Spec) -> dict[str, str]:
 def _dump(stem: str, data: dict[str, Any]) -> dict[str, str]:
     return {
         f"{stem}.json": json.dumps(data, indent=2, ensure_ascii=False) + "\n",
-        f"{stem}.yaml": yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100),
+        f"{stem}.yaml": yaml.dump(
+            data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100
+        ),
     }
 
 

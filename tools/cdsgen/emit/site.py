@@ -77,11 +77,14 @@ def md_link(label: Markup | str, url: str) -> Markup:
     return Markup(f"[{label}]({url})")
 
 
-def md_fence(content: str, lang: str = "") -> Markup:
+def md_fence(content: str, lang: str = "", title: str = "") -> Markup:
     """A fenced code block that no line of ``content`` can close early."""
     longest = max((len(r) for r in re.findall(r"`+", content)), default=0)
     fence = "`" * max(3, longest + 1)
-    return Markup(f"{fence}{lang}\n{content.rstrip()}\n{fence}")
+    if not re.fullmatch(r"[\w ]*", title):
+        raise ValueError(f"unexpected character in code block title {title!r}")
+    options = f' title="{title}"' if title else ""
+    return Markup(f"{fence}{lang}{options}\n{content.rstrip()}\n{fence}")
 
 
 def html_id(anchor: str) -> Markup:
@@ -445,7 +448,7 @@ class SitePages:
         def label(text: str) -> str:
             return '"' + text.replace('"', "#quot;") + '"'
 
-        lines = ["flowchart LR"]
+        lines = ["flowchart TB"]
         lines += [f"    {o.name}[{label(o.title)}]" for o in nodes]
         lines += [
             f"    {r.source.name} -- {label(r.path + (' [ ]' if r.many else ''))} --> {r.target.name}"

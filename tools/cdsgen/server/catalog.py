@@ -408,3 +408,19 @@ def authorization_server_metadata(base: str, oauth_prefix: str = "", scopes: Ite
         },
     }
     return meta
+
+
+#: Stored documents name the Server's own URLs relative to this marker; responses replace it
+#: with the host the Client asked (see :func:`localize`).
+HERE = "cdsgen-here:"
+
+
+def localize(value: Any, base: str) -> Any:
+    """``value`` with every string that starts with :data:`HERE` made absolute on ``base``."""
+    if isinstance(value, str):
+        return base + value[len(HERE) :] if value.startswith(HERE) else value
+    if isinstance(value, list):
+        return [localize(v, base) for v in value]
+    if isinstance(value, dict):
+        return {k: localize(v, base) for k, v in value.items()}
+    return value

@@ -1,0 +1,319 @@
+"""Which customer data a token may see, and the generic listing machinery.
+
+A token carries Grants; each Grant's authorization details entries name a scope id, the data
+kinds it includes (the scope type's default ``include_*`` fields plus those the entry sets
+true), its preselections (direct access) and its time bounds. A Grant from a Customer's
+authorization also records the accounts the Customer picked. What a token sees is the union
+over its entries of the objects reachable from the selected accounts:
+
+    accounts → service contracts → service points → meter devices
+             → bill statements, bill sections, aggregations, usage segments, EACs
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from cds_server import FIRST_PAGE, OPERATIONS, SCOPE_TYPES
+from cds_server.errors import InvalidRequest
+
+from cdsgen.server.catalog import SCOPES
+
+#: Data kind → the ``include_*`` field that shares it.
+INCLUDES = {
+    "accounts": "include_accounts",
+    "service_contracts": "include_service_contracts",
+    "service_points": "include_service_points",
+    "meter_devices": "include_meter_devices",
+    "bill_statements": "include_bill_statements",
+    "bill_sections": "include_bill_sections",
+    "aggregations": "include_aggregations",
+    "usage_segments": "include_usage_segments",
+    "eacs": "include_eacs",
+}
+ID_FIELDS = {
+    "accounts": "cds_account_id",
+    "service_contracts": "cds_servicecontract_id",
+    "service_points": "cds_servicepoint_id",
+    "meter_devices": "cds_meterdevice_id",
+    "bill_statements": "cds_billstatement_id",
+    "bill_sections": "cds_billsection_id",
+    "aggregations": "cds_aggregation_id",
+    "usage_segments": "cds_usagesegment_id",
+    "eacs": "cds_eac_id",
+}
+#: Preselection field → (kind it narrows, how to read the matching values of an object).
+PRESELECTIONS: dict[str, tuple[str, Callable[[dict], list]]] = {
+    "account_numbers": ("accounts", lambda d: [d.get("account_number")]),
+    "account_programs": ("accounts", lambda d: [p["program_number"] for p in d.get("account_programs", [])]),
+    "contract_numbers": ("service_contracts", lambda d: [d.get("contract_number")]),
+    "service_types": ("service_contracts", lambda d: d.get("service_types", [])),
+    "service_programs": ("service_contracts", lambda d: [p["program_number"] for p in d.get("service_programs", [])]),
+    "servicepoint_numbers": ("service_points", lambda d: [d.get("servicepoint_number")]),
+    "servicepoint_types": ("service_points", lambda d: d.get("servicepoint_types", [])),
+    "premise_numbers": ("service_points", lambda d: [p["premise_number"] for p in d.get("premises", [])]),
+    "meter_numbers": ("meter_devices", lambda d: [d.get("meter_number")]),
+    "meter_types": ("meter_devices", lambda d: d.get("meter_types", [])),
+    "meter_apps": ("meter_devices", lambda d: [a["app_number"] for a in d.get("meter_apps", [])]),
+    "aggregation_numbers": ("aggregations", lambda d: [d.get("aggregation_number")]),
+}
+#: Filters that name objects by number though the listed objects only link ids.
+NUMBER_FILTERS = {
+    "account_numbers": ("accounts", "account_number", "related_accounts"),
+    "contract_numbers": ("service_contracts", "contract_number", "related_servicecontracts"),
+    "servicepoint_numbers": ("service_points", "servicepoint_number", "related_servicepoints"),
+    "meter_numbers": ("meter_devices", "meter_number", "related_meterdevices"),
+}
+#: Fields listing ids of other objects, limited to those the token may see.
+RELATED = {
+    "related_accounts": "accounts",
+    "related_servicecontracts": "service_contracts",
+    "related_servicepoints": "service_points",
+    "related_meterdevices": "meter_devices",
+    "related_billsections": "bill_sections",
+    "related_aggregations": "aggregations",
+    "current_servicecontracts": "service_contracts",
+    "previous_servicecontracts": "service_contracts",
+    "current_servicepoints": "service_points",
+    "previous_servicepoints": "service_points",
+    "grouped_accounts": "accounts",
+    "grouped_servicecontracts": "service_contracts",
+    "grouped_servicepoints": "service_points",
+    "grouped_meterdevices": "meter_devices",
+    "grouped_aggregations": "aggregations",
+}
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+@dataclass
+class Sandbox:
+    """The customer data, indexed (it does not change while the Server runs)."""
+
+    objects: dict[str, dict[str, dict[str, Any]]]
+
+    @classmethod
+    def from_docs(cls, docs: dict[str, list[dict[str, Any]]]) -> Sandbox:
+        return cls({kind: {d[ID_FIELDS[kind]]: d for d in items} for kind, items in docs.items()})
+
+    def by_number(self, kind: str, number_field: str) -> dict[str, str]:
+        return {d[number_field]: i for i, d in self.objects[kind].items() if d.get(number_field)}
+
+
+@dataclass
+class Visibility:
+    """Object ids a token may see, by kind; ``listable`` are those of included kinds."""
+
+    reachable: dict[str, set[str]] = field(default_factory=lambda: {k: set() for k in INCLUDES})
+    listable: dict[str, set[str]] = field(default_factory=lambda: {k: set() for k in INCLUDES})
+    bounds: dict[str, list[tuple[str | None, str | None]]] = field(default_factory=dict)
+
+
+def entry_includes(entry: dict[str, Any]) -> set[str]:
+    """The data kinds an authorization details entry shares."""
+    scope = SCOPES.get(entry.get("type", ""))
+    if scope is None or scope.type not in SCOPE_TYPES:
+        return set()
+    defaults = set(SCOPE_TYPES[scope.type].default_includes)
+    return {kind for kind, f in INCLUDES.items() if f in defaults or entry.get(f) is True}
+
+
+def visibility(sandbox: Sandbox, grants: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> Visibility:
+    """What the entries of ``grants`` (``(grant, private)`` pairs) share."""
+    out = Visibility()
+    for grant, private in grants:
+        for entry in grant["enabled_authorization_details"]:
+            kinds = entry_includes(entry)
+            if not kinds:
+                continue
+            reached = _reach(sandbox, entry, private.get("accounts"))
+            for kind, ids in reached.items():
+                out.reachable[kind] |= ids
+                if kind in kinds:
+                    out.listable[kind] |= ids
+            if "usage_segments" in kinds:
+                out.bounds.setdefault("usage_segments", []).append((_bound(entry.get("segment_start")), _bound(entry.get("segment_end"))))
+            if "bill_statements" in kinds:
+                out.bounds.setdefault("bill_statements", []).append((_bound(entry.get("statement_date_start")), _bound(entry.get("statement_date_end"))))
+            if "bill_sections" in kinds:
+                out.bounds.setdefault("bill_sections", []).append((_bound(entry.get("start_date")), _bound(entry.get("end_date"))))
+    return out
+
+
+def _bound(value: Any) -> str | None:
+    return None if value in (None, "infinite") else str(value)
+
+
+def _reach(sandbox: Sandbox, entry: dict[str, Any], picked: list[str] | None) -> dict[str, set[str]]:
+    o = sandbox.objects
+
+    def narrowed(kind: str, ids: set[str]) -> set[str]:
+        for name, (target, values) in PRESELECTIONS.items():
+            wanted = entry.get(name)
+            if target == kind and wanted:
+                ids = {i for i in ids if set(values(o[kind][i])) & set(wanted)}
+        return ids
+
+    accounts = narrowed("accounts", set(picked) if picked is not None else set(o["accounts"]))
+    contracts = narrowed("service_contracts", {i for i, d in o["service_contracts"].items() if d["cds_account_id"] in accounts})
+    points = narrowed(
+        "service_points",
+        {i for i, d in o["service_points"].items() if set(d["current_servicecontracts"] + d["previous_servicecontracts"]) & contracts},
+    )
+    meters = narrowed(
+        "meter_devices",
+        {i for i, d in o["meter_devices"].items() if set(d["current_servicepoints"] + d["previous_servicepoints"]) & points},
+    )
+    sections = {
+        i for i, d in o["bill_sections"].items() if d["cds_account_id"] in accounts and (set(d["related_servicecontracts"]) & contracts or not d["related_servicecontracts"])
+    }
+    return {
+        "accounts": accounts,
+        "service_contracts": contracts,
+        "service_points": points,
+        "meter_devices": meters,
+        "bill_statements": {i for i, d in o["bill_statements"].items() if d["cds_account_id"] in accounts},
+        "bill_sections": sections,
+        "aggregations": narrowed(
+            "aggregations",
+            {i for i, d in o["aggregations"].items() if set(d["grouped_accounts"]) & accounts or "public" in d["aggregation_types"]},
+        ),
+        "usage_segments": {
+            i
+            for i, d in o["usage_segments"].items()
+            if set(d["related_meterdevices"]) & meters or (not d["related_meterdevices"] and set(d["related_servicecontracts"]) & contracts)
+        },
+        "eacs": {
+            i for i, d in o["eacs"].items() if d["beneficiary_type"] == "general" or (d["beneficiary_type"] == "account" and set(d["beneficiaries"]) & accounts)
+        },
+    }
+
+
+def within_bounds(kind: str, doc: dict[str, Any], vis: Visibility) -> bool:
+    """Whether a document falls inside the time bounds of at least one entry sharing it."""
+    bounds = vis.bounds.get(kind)
+    if not bounds:
+        return True
+    start, end = {
+        "usage_segments": ("segment_start", "segment_end"),
+        "bill_statements": ("statement_date", "statement_date"),
+        "bill_sections": ("start_date", "end_date"),
+    }[kind]
+    for low, high in bounds:
+        if low is not None and _before(doc[start], low):
+            continue
+        if high is not None and _before(high, doc[end]):
+            continue
+        return True
+    return False
+
+
+def _before(a: str, b: str) -> bool:
+    """``a < b`` for two dates or datetimes (a date counts as its midnight UTC)."""
+    return _instant(a) < _instant(b)
+
+
+def _instant(value: str) -> datetime:
+    if len(value) == 10:
+        return parse_time(value + "T00:00:00+00:00")
+    return parse_time(value)
+
+
+def redact(doc: dict[str, Any], vis: Visibility) -> dict[str, Any]:
+    """``doc`` with its lists of related ids limited to objects the token may see."""
+    out = dict(doc)
+    for name, kind in RELATED.items():
+        if name in out:
+            out[name] = [i for i in out[name] if i in vis.listable[kind]]
+    if out.get("beneficiary_type") == "account":
+        out["beneficiaries"] = [i for i in out["beneficiaries"] if i in vis.listable["accounts"]]
+    return out
+
+
+# -- listings ----------------------------------------------------------------------------------
+def apply_filters(operation_id: str, query: Any, docs: list[dict[str, Any]], sandbox: Sandbox | None = None, special: dict[str, Callable[[dict, list[str]], bool]] | None = None) -> list[dict[str, Any]]:
+    """The documents that pass every filter of the operation set in ``query``."""
+    for f in OPERATIONS[operation_id].filters:
+        value = getattr(query, f.name)
+        if value is None:
+            continue
+        if special and f.name in special:
+            docs = [d for d in docs if special[f.name](d, value)]
+        elif f.syntax == "search":
+            term = value.lower()
+            docs = [d for d in docs if any(term in str(v).lower() for path in f.fields for v in _values(d, path))]
+        elif f.matches is None:
+            kind, number_field, related = NUMBER_FILTERS[f.name]
+            assert sandbox is not None
+            numbers = sandbox.by_number(kind, number_field)
+            ids = {numbers[n] for n in value if n in numbers}
+            docs = [d for d in docs if set(d.get(related, [])) & ids]
+        else:
+            docs = [d for d in docs if _matches(d.get(f.matches), f.compare, value)]
+    return docs
+
+
+def _values(doc: Any, path: str) -> list[Any]:
+    head, _, rest = path.partition(".")
+    value = doc.get(head) if isinstance(doc, dict) else None
+    items = value if isinstance(value, list) else [value]
+    if rest:
+        return [v for item in items for v in _values(item, rest)]
+    return [v for v in items if v is not None]
+
+
+def _matches(field_value: Any, compare: str, wanted: Any) -> bool:
+    if field_value is None:
+        return False
+    if isinstance(wanted, list):
+        have = field_value if isinstance(field_value, list) else (field_value.split() if compare == "contains" else [field_value])
+        return bool(set(map(str, have)) & set(wanted))
+    if isinstance(wanted, (datetime, date)):
+        have = _instant(str(field_value))
+        limit = wanted if isinstance(wanted, datetime) else _instant(wanted.isoformat())
+        return {
+            "on_or_before": have <= limit,
+            "on_or_after": have >= limit,
+            "before": have < limit,
+            "after": have > limit,
+            "equals": have == limit,
+        }[compare]
+    return str(field_value) == str(wanted)
+
+
+def order(operation_id: str, docs: list[dict[str, Any]], key_field: str | None = None) -> list[dict[str, Any]]:
+    """``docs`` (oldest stored first) in the operation's published order; ties keep the newest
+    first for descending orders and the oldest first for ascending ones."""
+    ordering = OPERATIONS[operation_id].ordering
+    if ordering is None:
+        return docs
+    by, direction = ordering
+    descending = direction == "descending"
+    items = list(reversed(docs)) if descending else list(docs)
+
+    def key(d: dict[str, Any]) -> tuple[bool, str]:
+        value = d.get(by)
+        return (value is not None, "" if value is None else str(value))
+
+    return sorted(items, key=key, reverse=descending)
+
+
+def page(items: list[Any], cursor: str | None, size: int) -> tuple[list[Any], str | None, str | None]:
+    """One page of ``items`` from an offset cursor: ``(items, next, previous)``."""
+    offset = 0
+    if cursor is not None:
+        if not cursor.isdigit():
+            raise InvalidRequest.parameter("cursor", "not a cursor of this listing")
+        offset = int(cursor)
+    chunk = items[offset : offset + size]
+    following = str(offset + size) if offset + size < len(items) else None
+    if offset == 0:
+        preceding = None
+    else:
+        preceding = str(offset - size) if offset - size > 0 else FIRST_PAGE
+    return chunk, following, preceding
