@@ -36,7 +36,9 @@ def main() -> None:
     t_codegen = timed(lambda: run_codegen(api))
     t_generate = timed(
         lambda: subprocess.run(
-            [sys.executable, "-m", "cdsgen", "generate", "--check"], cwd=ROOT, check=True,
+            [sys.executable, "-m", "cdsgen", "generate", "--check"],
+            cwd=ROOT,
+            check=True,
             capture_output=True,
         )
     )
@@ -45,7 +47,10 @@ def main() -> None:
     print(f"{'step':<44} {'time':>8} {'x codegen':>10}")
     print(f"{'datamodel-code-generator alone':<44} {t_codegen:>7.2f}s {1.0:>10.2f}")
     print(f"{'cdsgen lint (in-process)':<44} {t_lint:>7.2f}s {t_lint / t_codegen:>10.2f}")
-    print(f"{'cdsgen generate --check (whole pipeline)':<44} {t_generate:>7.2f}s {t_generate / t_codegen:>10.2f}")
+    print(
+        f"{'cdsgen generate --check (whole pipeline)':<44} {t_generate:>7.2f}s "
+        f"{t_generate / t_codegen:>10.2f}"
+    )
     verdict = "met" if t_generate <= 1.5 * t_codegen else "NOT met"
     print(f"aim <= 1.50x: {verdict}")
 

@@ -16,9 +16,8 @@ import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 
-import orjson
-
 import cds_models
+import orjson
 
 INTERVAL = 900
 SETS = 35_040  # 365 days x 96 intervals
@@ -48,7 +47,9 @@ def year_of_usage(seed: int = 1) -> dict:
         "related_meterdevices": ["md-1"],
         "related_billsections": [],
         "segment_start": start.isoformat().replace("+00:00", "Z"),
-        "segment_end": (start + timedelta(seconds=INTERVAL * SETS)).isoformat().replace("+00:00", "Z"),
+        "segment_end": (start + timedelta(seconds=INTERVAL * SETS))
+        .isoformat()
+        .replace("+00:00", "Z"),
         "interval": INTERVAL,
         "formats": [
             {"id": "net", "type": "electric_usage", "units": "kWh", "direction": "net"},

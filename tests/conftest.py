@@ -38,8 +38,19 @@ def openapi() -> dict:
 def build_site(config: Path, site_dir: Path, *, strict: bool = True) -> subprocess.CompletedProcess:
     """``mkdocs build`` of ``config`` into ``site_dir``, as ``make site`` runs it."""
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    cmd = [sys.executable, "-m", "mkdocs", "build", "--config-file", str(config), "--site-dir", str(site_dir)]
-    return subprocess.run(cmd + (["--strict"] if strict else []), capture_output=True, text=True, env=env)
+    cmd = [
+        sys.executable,
+        "-m",
+        "mkdocs",
+        "build",
+        "--config-file",
+        str(config),
+        "--site-dir",
+        str(site_dir),
+    ]
+    return subprocess.run(
+        cmd + (["--strict"] if strict else []), capture_output=True, text=True, env=env
+    )
 
 
 @pytest.fixture(scope="session")

@@ -64,7 +64,9 @@ class PublishedSection:
     def bullets(self, depth: int | None = 0):
         for lineno, line in self.lines:
             m = _BULLET.match(line)
-            if m and (depth is None or len(m.group(1)) // 4 == depth or (depth == 0 and m.group(1) == "")):
+            if m and (
+                depth is None or len(m.group(1)) // 4 == depth or (depth == 0 and m.group(1) == "")
+            ):
                 yield lineno, len(m.group(1)), m.group(2), m.group(3) or ""
 
     def fields(self, nested: bool = False) -> list[PublishedField]:
@@ -102,7 +104,9 @@ class PublishedSection:
 
 def _split_type(rest: str) -> tuple[str, str] | None:
     """Split ``_type_ - (REQUIRED) text`` into the type text and the remainder."""
-    bare = re.match(r"^(string|integer|decimal|boolean|datetime) - (\(REQUIRED\)|\(OPTIONAL\))(.*)$", rest)
+    bare = re.match(
+        r"^(string|integer|decimal|boolean|datetime) - (\(REQUIRED\)|\(OPTIONAL\))(.*)$", rest
+    )
     if bare:  # a type printed without its usual link and emphasis
         return f"_[{bare.group(1)}](#{bare.group(1)})_", bare.group(2) + bare.group(3)
     m = re.match(r"^((?:`null` or )?_[^_].*?_(?: or `null`)?) - (.*)$", rest)
@@ -221,7 +225,9 @@ def schema_signature(schema: dict, components: dict[str, dict]) -> tuple[str, bo
             return f"map<{schema_signature(ap, components)[0]}>", nullable
         return "object", nullable
     if t == "string":
-        return {"date-time": "datetime", "uri": "url", "date": "date"}.get(s.get("format"), "string"), nullable
+        return {"date-time": "datetime", "uri": "url", "date": "date"}.get(
+            s.get("format"), "string"
+        ), nullable
     if t in ("integer", "number", "boolean"):
         return t, nullable
     if "const" in s:

@@ -16,10 +16,14 @@ NASTY = 'Say "hi" \\ {{ x }} {% raw %} """ \'\'\' <script>alert(1)</script> & #:
 def test_descriptions_survive_every_emitter(root, tmp_path):
     shutil.copytree(root / "tests/fixtures/minispec", tmp_path / "spec")
     things = tmp_path / "spec/cds-test-01/things.yaml"
-    text = things.read_text().replace("summary: Identifier.}", "summary: " + json.dumps(NASTY) + "}", 1)
+    text = things.read_text().replace(
+        "summary: Identifier.}", "summary: " + json.dumps(NASTY) + "}", 1
+    )
     text = text.replace("summary: A thing.", "summary: " + json.dumps(NASTY), 1)
     things.write_text(text)
-    proc = subprocess.run([sys.executable, "-m", "cdsgen", "generate"], cwd=tmp_path, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cdsgen", "generate"], cwd=tmp_path, capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
 
     api = json.loads((tmp_path / "generated/openapi/cds.openapi.json").read_text())

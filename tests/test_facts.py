@@ -30,7 +30,8 @@ def _own_properties(schema, anchor, document):
     return {
         name: prop
         for name, prop in schema.get("properties", {}).items()
-        if prop.get("x-cds-anchor", anchor) == anchor and prop.get("x-cds-document", document) == document
+        if prop.get("x-cds-anchor", anchor) == anchor
+        and prop.get("x-cds-document", document) == document
     }
 
 
@@ -43,22 +44,31 @@ def _compare_fields(published, ours, components, where, spec, object_name, named
         problems.append(f"{where}: published field `{name}` is missing")
     for name in ours.keys() - pub.keys() - set(named):
         if "x-cds-origin" not in ours[name][0]:
-            problems.append(f"{where}: field `{name}` is not in the published text (and has no origin)")
+            problems.append(
+                f"{where}: field `{name}` is not in the published text (and has no origin)"
+            )
     for name in pub.keys() & ours.keys():
         f, prop, schema = pub[name], ours[name][0], ours[name][1]
         sig, nullable = rf.schema_signature(prop, components)
         if f.signature is not None and sig != f.signature:
-            problems.append(f"{where}.{name}: type {sig} but published {f.signature} ({f.type_text})")
+            problems.append(
+                f"{where}.{name}: type {sig} but published {f.signature} ({f.type_text})"
+            )
         if nullable != f.nullable:
             problems.append(f"{where}.{name}: nullable={nullable} but published {f.type_text}")
         required = name in schema.get("required", [])
         if f.required is None:
             if not spec.errata_for(object=object_name, field=name):
-                problems.append(f"{where}.{name}: published with no REQUIRED/OPTIONAL marker and no erratum")
+                problems.append(
+                    f"{where}.{name}: published with no REQUIRED/OPTIONAL marker and no erratum"
+                )
         elif f.required and not required and "x-cds-required-if" in prop:
             pass  # REQUIRED for the enumerated value that adds it: a conditional requirement
         elif required != f.required and not spec.errata_for(object=object_name, field=name):
-            problems.append(f"{where}.{name}: required={required} but published {'REQUIRED' if f.required else 'OPTIONAL'}")
+            problems.append(
+                f"{where}.{name}: required={required} but published "
+                + ("REQUIRED" if f.required else "OPTIONAL")
+            )
     return problems
 
 
@@ -80,7 +90,9 @@ def test_objects_match_published_fields(document, openapi, spec):
         assert section is not None, f"{name}: anchor {anchor} is not a section of {document}"
         ours = {n: (p, schema) for n, p in _own_properties(schema, anchor, document).items()}
         named = section.values()
-        problems += _compare_fields(section.fields(), ours, components, f"{name} (#{anchor})", spec, name, named)
+        problems += _compare_fields(
+            section.fields(), ours, components, f"{name} (#{anchor})", spec, name, named
+        )
     assert not problems, "\n".join(problems)
 
 
@@ -114,11 +126,13 @@ def test_fields_added_by_enum_values(document, openapi, spec):
         if not nested:
             continue
         ours = {}
-        for oname, other in components.items():
+        for other in components.values():
             for pname, prop in other.get("properties", {}).items():
                 if prop.get("x-cds-anchor") == anchor and other.get("x-cds-document") == document:
                     ours[pname] = (prop, other)
-        problems += _compare_fields(nested, ours, components, f"{name} (#{anchor}) value fields", spec, None)
+        problems += _compare_fields(
+            nested, ours, components, f"{name} (#{anchor}) value fields", spec, None
+        )
     assert not problems, "\n".join(problems)
 
 
@@ -132,7 +146,7 @@ def test_extensions_match_published_sections(document, openapi, spec):
         published_fields = {f.name: f for f in sections[anchor].fields()}
         published_values = set(sections[anchor].values())
         ours_fields, ours_values = {}, set()
-        for name, schema in components.items():
+        for schema in components.values():
             for pname, prop in schema.get("properties", {}).items():
                 if prop.get("x-cds-anchor") == anchor and prop.get("x-cds-document") == document:
                     ours_fields[pname] = (prop, schema)
@@ -142,10 +156,14 @@ def test_extensions_match_published_sections(document, openapi, spec):
         # a value added to an enum may be published as a typed bullet, like a field
         typed_values = {v for v in ours_values if v in published_fields}
         fields_only = [f for n, f in published_fields.items() if n not in typed_values]
-        problems += _compare_fields(fields_only, ours_fields, components, f"extension #{anchor}", spec, None)
+        problems += _compare_fields(
+            fields_only, ours_fields, components, f"extension #{anchor}", spec, None
+        )
         missing_values = (published_values | typed_values) - ours_values
         if published_values - ours_values:
-            problems.append(f"extension #{anchor}: published values {sorted(missing_values)} missing")
+            problems.append(
+                f"extension #{anchor}: published values {sorted(missing_values)} missing"
+            )
     assert not problems, "\n".join(problems)
 
 
@@ -157,7 +175,9 @@ def test_listing_filters_match(document, openapi, spec):
         for op in path.values()
         if op.get("x-cds-document") == document
     }
-    by_anchor = {op["x-cds-anchor"]: op for op in operations.values() if op.get("parameters") or True}
+    by_anchor = {
+        op["x-cds-anchor"]: op for op in operations.values() if op.get("parameters") or True
+    }
     problems = []
     for anchor, section in rf.sections(document).items():
         published = rf.filters(section)
@@ -165,7 +185,9 @@ def test_listing_filters_match(document, openapi, spec):
             continue
         op = operations.get(FILTER_SECTIONS.get(anchor, "")) or by_anchor.get(anchor)
         if op is None:
-            problems.append(f"#{anchor} lists filters {sorted(published)} but no operation is anchored there")
+            problems.append(
+                f"#{anchor} lists filters {sorted(published)} but no operation is anchored there"
+            )
             continue
         ours = {p["name"]: p for p in op.get("parameters", []) if p["in"] == "query"}
         for name, search_fields in published.items():
@@ -177,7 +199,11 @@ def test_listing_filters_match(document, openapi, spec):
                 errata = spec.errata_for(endpoint=op["operationId"])
                 if missing and not errata:
                     problems.append(f"{op['operationId']}.{name}: search fields {missing} missing")
-        extra = {n for n, p in ours.items() if "x-cds-matches" in p or "x-cds-syntax" in p.get("schema", {})} - published.keys()
+        extra = {
+            n
+            for n, p in ours.items()
+            if "x-cds-matches" in p or "x-cds-syntax" in p.get("schema", {})
+        } - published.keys()
         for name in sorted(extra):
             problems.append(f"{op['operationId']}: filter `{name}` is not published at #{anchor}")
     assert not problems, "\n".join(problems)
@@ -191,11 +217,15 @@ def test_every_published_object_and_enumeration_is_transcribed(document, openapi
     anchors |= {e.anchor for e in spec.extensions if e.document == document}
     from cdsgen.outline import read_outline
 
-    titles = {s.anchor: s.title for s in read_outline(rf.REFERENCE / f"{document}.md").flat_sections()}
+    titles = {
+        s.anchor: s.title for s in read_outline(rf.REFERENCE / f"{document}.md").flat_sections()
+    }
     missing = []
     for anchor, section in rf.sections(document).items():
         lists_fields = bool(section.fields())
-        lists_values = bool(section.values()) and titles.get(anchor, "").endswith(("Types", "Statuses", "Formats"))
+        lists_values = bool(section.values()) and titles.get(anchor, "").endswith(
+            ("Types", "Statuses", "Formats")
+        )
         if (lists_fields or lists_values) and anchor not in anchors:
             missing.append(f"#{anchor} ({titles.get(anchor)})")
     assert not missing, "not transcribed: " + ", ".join(missing)

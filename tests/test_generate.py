@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from cdsgen.generate import TREES, build_outputs
 
 
@@ -47,7 +46,9 @@ def test_generation_is_deterministic_across_hash_seeds(root, spec, tmp_path):
 @pytest.fixture()
 def project_copy(root, tmp_path):
     shutil.copytree(root / "spec", tmp_path / "spec")
-    shutil.copytree(root / "generated", tmp_path / "generated", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        root / "generated", tmp_path / "generated", ignore=shutil.ignore_patterns("__pycache__")
+    )
     return tmp_path
 
 
@@ -84,5 +85,10 @@ def test_write_replaces_each_tree_atomically(project_copy):
     proc = _cdsgen("generate", cwd=project_copy)
     assert proc.returncode == 0, proc.stderr
     assert not stray.exists()
-    leftovers = [p.name for t in TREES for p in (project_copy / t).parent.iterdir() if ".tmp-" in p.name or ".old-" in p.name]
+    leftovers = [
+        p.name
+        for t in TREES
+        for p in (project_copy / t).parent.iterdir()
+        if ".tmp-" in p.name or ".old-" in p.name
+    ]
     assert leftovers == []

@@ -59,9 +59,16 @@ def test_conditional_requirement_on_coverage_is_enforced(openapi):
     schemas = openapi["components"]["schemas"]
     schema = {**schemas["ServerMetadata"], "components": {"schemas": schemas}}
     base = {
-        "cds_metadata_version": "v1", "cds_metadata_url": "https://e.com/m", "created": "2022-01-01T00:00:00Z",
-        "updated": "2022-01-01T00:00:00Z", "name": "n", "description": "d", "website": "https://e.com",
-        "documentation": "https://e.com/d", "support": "https://e.com/s", "oauth_metadata": "https://e.com/o",
+        "cds_metadata_version": "v1",
+        "cds_metadata_url": "https://e.com/m",
+        "created": "2022-01-01T00:00:00Z",
+        "updated": "2022-01-01T00:00:00Z",
+        "name": "n",
+        "description": "d",
+        "website": "https://e.com",
+        "documentation": "https://e.com/d",
+        "support": "https://e.com/s",
+        "oauth_metadata": "https://e.com/o",
     }
     validator = jsonschema.Draft202012Validator(schema)
     assert validator.is_valid({**base, "capabilities": []})

@@ -9,7 +9,6 @@ import sys
 
 import pytest
 import reference_facts as rf
-
 from cdsgen.scope_rules import check_scope_descriptions
 
 
@@ -25,7 +24,11 @@ def _subsections(document, parent_anchor):
 def _leaves(sections):
     out = []
     for s in sections:
-        out += _leaves(s.children) if s.children and not s.anchor.startswith("auth-details-include-") else [s]
+        out += (
+            _leaves(s.children)
+            if s.children and not s.anchor.startswith("auth-details-include-")
+            else [s]
+        )
         if s.children and s.anchor.startswith("auth-details-include-"):
             out += _leaves(s.children)
     return out
@@ -33,20 +36,33 @@ def _leaves(sections):
 
 @pytest.mark.parametrize(
     "document,parent",
-    [("cds-wg1-02", "scopes"), ("cds-wg3-01", "scopes-customer-consent"), ("cds-wg3-01", "scopes-direct-access")],
+    [
+        ("cds-wg1-02", "scopes"),
+        ("cds-wg3-01", "scopes-customer-consent"),
+        ("cds-wg3-01", "scopes-direct-access"),
+    ],
 )
 def test_every_published_scope_is_exported_with_its_anchor(openapi, document, parent):
     try:
         published = {s.anchor for s in _subsections(document, parent)}
     except AssertionError:
         pytest.skip(f"no section {parent}")
-    ours = {s["x-cds-anchor"] for s in openapi["x-cds-scopes"].values() if s["x-cds-document"] == document}
+    ours = {
+        s["x-cds-anchor"]
+        for s in openapi["x-cds-scopes"].values()
+        if s["x-cds-document"] == document
+    }
     assert published <= ours, sorted(published - ours)
 
 
 def test_every_published_authorization_details_field_is_exported(openapi):
     sections = []
-    for parent in ("auth-details-preselection", "auth-details-included-data", "auth-details-duration", "auth-details-other"):
+    for parent in (
+        "auth-details-preselection",
+        "auth-details-included-data",
+        "auth-details-duration",
+        "auth-details-other",
+    ):
         try:
             sections += _subsections("cds-wg3-01", parent)
         except AssertionError:
@@ -66,7 +82,10 @@ def test_every_published_authorization_details_field_is_exported(openapi):
 def test_scope_rules_are_machine_readable(openapi):
     usage = openapi["x-cds-scopes"]["cds_usage"]
     assert usage["x-cds-anchor"] == "scope-meter-usage"
-    assert usage["grant_types"] == {"includes": ["authorization_code", "refresh_token"], "excludes": ["client_credentials"]}
+    assert usage["grant_types"] == {
+        "includes": ["authorization_code", "refresh_token"],
+        "excludes": ["client_credentials"],
+    }
     assert "segment_start" in usage["authorization_details_types"]["required"]
     assert "account_numbers" in usage["authorization_details_types"]["conditional"]
     assert usage["default_includes"] == ["include_usage_segments"]
@@ -74,7 +93,9 @@ def test_scope_rules_are_machine_readable(openapi):
     assert admin["x-cds-anchor"] == "scopes-client-admin"
     field = openapi["x-cds-authorization-details-fields"]["account_numbers"]
     assert field["x-cds-anchor"] == "auth-details-account-numbers"
-    assert field["requirements"]["format"] == {"one_of": ["string_list_or_null", "choice_list_or_null"]}
+    assert field["requirements"]["format"] == {
+        "one_of": ["string_list_or_null", "choice_list_or_null"]
+    }
 
 
 def _published_metadata(spec, example_id):
@@ -85,7 +106,9 @@ def test_published_example_violations_are_all_recorded_errata(spec, lint_result)
     """Lint fails on any scope-rule violation of a published example that no erratum covers;
     here we check the checker does run on them (the WG1-02 example misses a REQUIRED field)."""
     assert lint_result.ok
-    violations = check_scope_descriptions(spec, _published_metadata(spec, "wg1-02-auth-server-metadata"))
+    violations = check_scope_descriptions(
+        spec, _published_metadata(spec, "wg1-02-auth-server-metadata")
+    )
     assert {v.field for v in violations} == {"registration_optional"}
     errata = spec.errata_for(example="wg1-02-auth-server-metadata")
     assert any("registration_optional: missing" in c for e in errata for c in e.covers)
@@ -94,7 +117,9 @@ def test_published_example_violations_are_all_recorded_errata(spec, lint_result)
 def test_a_valid_client_admin_scope_passes(spec):
     meta = _published_metadata(spec, "wg1-02-auth-server-metadata")
     meta["cds_scope_descriptions"]["cds_client_admin"]["registration_optional"] = []
-    violations = [v for v in check_scope_descriptions(spec, meta) if v.scope_id == "cds_client_admin"]
+    violations = [
+        v for v in check_scope_descriptions(spec, meta) if v.scope_id == "cds_client_admin"
+    ]
     assert violations == []
 
 
@@ -103,7 +128,9 @@ def test_a_broken_scope_is_rejected_with_the_rules_anchor(spec):
     admin = meta["cds_scope_descriptions"]["cds_client_admin"]
     admin["registration_optional"] = []
     admin["grant_types_supported"] = ["authorization_code"]
-    violations = [v for v in check_scope_descriptions(spec, meta) if v.scope_id == "cds_client_admin"]
+    violations = [
+        v for v in check_scope_descriptions(spec, meta) if v.scope_id == "cds_client_admin"
+    ]
     assert [(v.field, v.anchor, v.document) for v in violations] == [
         ("grant_types_supported", "scopes-client-admin", "cds-wg1-02")
     ]
@@ -113,7 +140,11 @@ def test_broken_customer_data_scope_names_the_wg3_anchor(spec):
     meta = _published_metadata(spec, "wg3-01-get-scopes-metadata")
     usage = meta["cds_scope_descriptions"]["cds_usage_1"]
     usage["grant_types_supported"] = ["client_credentials"]
-    found = {(v.field, v.anchor) for v in check_scope_descriptions(spec, meta) if v.scope_id == "cds_usage_1"}
+    found = {
+        (v.field, v.anchor)
+        for v in check_scope_descriptions(spec, meta)
+        if v.scope_id == "cds_usage_1"
+    }
     assert ("grant_types_supported", "scope-meter-usage") in found
 
 

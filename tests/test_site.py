@@ -134,15 +134,21 @@ def test_relationship_diagram_links_customer_data_objects(built_site):
     html = page_path(built_site, "spec/relationships").read_text(encoding="utf-8")
     source = re.search(r'<pre class="mermaid"><code>(.*?)</code></pre>', html, re.S).group(1)
     source = source.replace("&gt;", ">").replace("&quot;", '"')
-    assert source.startswith("flowchart TB")
-    for edge in (
-        'MeterDevice -- "current_servicepoints [ ]" --> ServicePoint',
-        'MeterDevice -- "previous_servicepoints [ ]" --> ServicePoint',
-        'ServicePoint -- "current_servicecontracts [ ]" --> ServiceContract',
-        'UsageSegment -- "related_meterdevices [ ]" --> MeterDevice',
-        'BillSection -- "cds_billstatement_id" --> BillStatement',
+    assert source.startswith("flowchart LR")
+    links = {
+        (a, field.strip(), b)
+        for a, fields, b in re.findall(r'^\s*(\w+) -- "([^"]*)" --> (\w+)$', source, re.M)
+        for field in fields.split(",")
+    }
+    for link in (
+        ("MeterDevice", "current_servicepoints [ ]", "ServicePoint"),
+        ("MeterDevice", "previous_servicepoints [ ]", "ServicePoint"),
+        ("ServicePoint", "current_servicecontracts [ ]", "ServiceContract"),
+        ("UsageSegment", "related_meterdevices [ ]", "MeterDevice"),
+        ("UsageSegment", "formats[].related_meterdevices [ ]", "MeterDevice"),
+        ("BillSection", "cds_billstatement_id", "BillStatement"),
     ):
-        assert edge in source, edge
+        assert link in links, link
     assert "mermaid.min.js" in html
 
 

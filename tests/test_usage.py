@@ -7,9 +7,8 @@ import copy
 
 import cds_models
 import pytest
-from pydantic import ValidationError
-
 from cdsgen.validate import PayloadValidator
+from pydantic import ValidationError
 
 SEGMENT = {
     "cds_usagesegment_id": "seg-1",
@@ -27,7 +26,12 @@ SEGMENT = {
     "interval": 900,
     "formats": [
         {"id": "net", "type": "electric_usage", "units": "kWh", "direction": "net"},
-        {"id": "co2", "type": "exampleutility_carbon", "units": "kg", "exampleutility_grid": "west"},
+        {
+            "id": "co2",
+            "type": "exampleutility_carbon",
+            "units": "kg",
+            "exampleutility_grid": "west",
+        },
     ],
     "values": [[{"eu": 1.5}, {"kg": 0.4}], [None, {"kg": 0.3}]],
 }
@@ -107,7 +111,10 @@ def test_duration_must_match_interval_times_value_sets(validator):
     data = copy.deepcopy(KNOWN_ONLY)
     data["segment_end"] = "2025-01-01T01:00:00Z"
     problems = validator.problems("UsageSegment", data)
-    assert any("segment_end - segment_start is 3600s but interval x 2 value sets is 1800s" in p for p in problems)
+    assert any(
+        "segment_end - segment_start is 3600s but interval x 2 value sets is 1800s" in p
+        for p in problems
+    )
 
 
 def test_value_objects_must_match_their_format(validator):

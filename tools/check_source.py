@@ -9,7 +9,9 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-schema = yaml.safe_load(Path(__file__).with_name("cdsgen").joinpath("schema/source.schema.yaml").read_text())
+schema = yaml.safe_load(
+    Path(__file__).with_name("cdsgen").joinpath("schema/source.schema.yaml").read_text()
+)
 validator = jsonschema.Draft202012Validator(schema)
 status = 0
 for name in sys.argv[1:]:

@@ -18,9 +18,7 @@ REQUEST_MARK = "==Request=="
 RESPONSE_MARK = "==Response=="
 
 
-def parse_exchange(
-    text: str, first_line: int
-) -> tuple[HttpMessage | None, HttpMessage | None]:
+def parse_exchange(text: str, first_line: int) -> tuple[HttpMessage | None, HttpMessage | None]:
     """Split a verbatim exchange into request and response; ``first_line`` is the file line
     of the text's first line (for body positions)."""
     lines = text.split("\n")
@@ -88,7 +86,9 @@ def _parse_body(msg: HttpMessage, content_type: str) -> None:
         except json.JSONDecodeError as exc:
             if exc.msg != "Expecting ',' delimiter":
                 line = msg.body_line + first_error.lineno - 1
-                msg.parse_error = f"line {line}: {first_error.msg} (still invalid after repairs: {exc.msg})"
+                msg.parse_error = (
+                    f"line {line}: {first_error.msg} (still invalid after repairs: {exc.msg})"
+                )
                 return
             # insert the missing comma after the previous value
             at = exc.pos

@@ -16,9 +16,9 @@ from urllib.parse import parse_qsl, urlsplit
 from cdsgen import model as m
 from cdsgen.diagnostics import Diagnostics, Pos
 from cdsgen.emit.openapi import view_documents
+from cdsgen.loader import load_spec
 from cdsgen.scope_rules import check_scope_descriptions
 from cdsgen.validate import PayloadValidator
-from cdsgen.loader import load_spec
 
 
 @dataclass
@@ -56,11 +56,17 @@ def check_examples(spec: m.Spec, diags: Diagnostics) -> None:
         for problem in ex.problems:
             if any(c in problem for e in errata for c in e.covers):
                 continue  # accounted for; the erratum itself is reported as a warning
-            diags.error(_body_pos(ex), f"example '{ex.id}': {problem} (fix it or record an erratum)")
+            diags.error(
+                _body_pos(ex), f"example '{ex.id}': {problem} (fix it or record an erratum)"
+            )
         for e in errata:
             for c in e.covers:
                 if not any(c in p for p in ex.problems):
-                    diags.error(e.pos, f"erratum '{e.id}' covers '{c}', which is not a problem of example '{ex.id}'")
+                    diags.error(
+                        e.pos,
+                        f"erratum '{e.id}' covers '{c}', "
+                        f"which is not a problem of example '{ex.id}'",
+                    )
 
 
 def _body_pos(ex: m.Example) -> Pos:
@@ -101,7 +107,9 @@ def example_problems(spec: m.Spec, ex: m.Example, v: PayloadValidator) -> list[s
         elif resp.type is not None and ex.response.body is not None and ex.response.body_is_json:
             problems += [f"response {e}" for e in v.problems(resp.type, ex.response.body)]
             if isinstance(ex.response.body, dict) and "cds_scope_descriptions" in ex.response.body:
-                problems += [f"scope rule: {x}" for x in check_scope_descriptions(spec, ex.response.body)]
+                problems += [
+                    f"scope rule: {x}" for x in check_scope_descriptions(spec, ex.response.body)
+                ]
     return problems
 
 
@@ -123,7 +131,9 @@ def _request_problems(ep: m.Endpoint, ex: m.Example, v: PayloadValidator) -> lis
     known = {f.name for f in ep.filters} | {p.name for p in ep.query_params}
     for name, _ in parse_qsl(url.query, keep_blank_values=True):
         if name not in known:
-            problems.append(f"query parameter '{name}' is not a filter or parameter of {ep.operation_id}")
+            problems.append(
+                f"query parameter '{name}' is not a filter or parameter of {ep.operation_id}"
+            )
     problems += _json_problems("request", req)
     if req.body is not None and ep.request_type is not None:
         problems += [f"request {e}" for e in v.problems(ep.request_type, req.body)]

@@ -178,7 +178,9 @@ class _Builder:
             data = f.y.data.get("document")
             if f.doc is None:
                 if data is not None:
-                    self.d.error(f.y.pos(("document",)), "a document belongs in spec/<id>/document.yaml")
+                    self.d.error(
+                        f.y.pos(("document",)), "a document belongs in spec/<id>/document.yaml"
+                    )
                 continue
             self.doc_files.setdefault(f.doc, []).append(f)
             if data is None or ("document", "") in f.broken:
@@ -195,11 +197,11 @@ class _Builder:
                 continue
             found[f.doc] = (f, data)
         for doc in self.doc_files:
-            if doc not in found and not any(
-                "document" in fl.y.data for fl in self.doc_files[doc]
-            ):
+            if doc not in found and not any("document" in fl.y.data for fl in self.doc_files[doc]):
                 first = self.doc_files[doc][0]
-                self.d.error(Pos(first.name), f"folder '{doc}' has no document.yaml with a `document` key")
+                self.d.error(
+                    Pos(first.name), f"folder '{doc}' has no document.yaml with a `document` key"
+                )
         # dependency order (stable: by id), reporting unknown dependencies and cycles
         order: list[str] = []
         visiting: set[str] = set()
@@ -209,13 +211,17 @@ class _Builder:
                 return
             if doc in visiting:
                 f, _ = found[doc]
-                self.d.error(f.y.pos(("document", "depends_on")), f"dependency cycle through '{doc}'")
+                self.d.error(
+                    f.y.pos(("document", "depends_on")), f"dependency cycle through '{doc}'"
+                )
                 return
             visiting.add(doc)
             f, data = found[doc]
             for i, dep in enumerate(data.get("depends_on", [])):
                 if dep not in found:
-                    self.d.error(f.y.value_pos(("document", "depends_on", i)), f"unknown document '{dep}'")
+                    self.d.error(
+                        f.y.value_pos(("document", "depends_on", i)), f"unknown document '{dep}'"
+                    )
                 else:
                     visit(dep)
             visiting.discard(doc)
@@ -264,7 +270,9 @@ class _Builder:
                 continue
             yield name, data, (kind, name)
 
-    def _anchor(self, f: _File, doc: str, kind: str, anchor: str, path: tuple, unique: bool = True) -> None:
+    def _anchor(
+        self, f: _File, doc: str, kind: str, anchor: str, path: tuple, unique: bool = True
+    ) -> None:
         document = self.spec.documents.get(doc)
         if document is None:
             return
@@ -473,7 +481,10 @@ class _Builder:
             obj, enum = self.spec.objects.get(target), self.spec.enums.get(target)
             if obj is None and enum is None:
                 if target not in self.broken_names:
-                    self.d.error(f.y.value_pos(path + ("extends",)), f"extension of unknown object or enum '{target}'")
+                    self.d.error(
+                        f.y.value_pos(path + ("extends",)),
+                        f"extension of unknown object or enum '{target}'",
+                    )
                 continue
             base = obj or enum
             if base.document == doc:
@@ -489,13 +500,19 @@ class _Builder:
                 )
             if obj is not None:
                 if data.get("values"):
-                    self.d.error(f.y.pos(path + ("values",)), f"'{target}' is an object; extend it with `fields`")
-                fields = self._fields(f, doc, data.get("fields") or {}, path + ("fields",), data["anchor"])
+                    self.d.error(
+                        f.y.pos(path + ("values",)),
+                        f"'{target}' is an object; extend it with `fields`",
+                    )
+                fields = self._fields(
+                    f, doc, data.get("fields") or {}, path + ("fields",), data["anchor"]
+                )
                 for fname, fdef in fields.items():
                     if fname in obj.fields:
                         self.d.error(
                             fdef.pos,
-                            f"duplicate field '{fname}': '{target}' already has it (defined at {obj.fields[fname].pos})",
+                            f"duplicate field '{fname}': '{target}' already has it "
+                            f"(defined at {obj.fields[fname].pos})",
                         )
                         continue
                     obj.fields[fname] = fdef
@@ -504,8 +521,13 @@ class _Builder:
                     obj.extensions.append((doc, data["anchor"]))
             else:
                 if data.get("fields"):
-                    self.d.error(f.y.pos(path + ("fields",)), f"'{target}' is an enum; extend it with `values`")
-                values = self._enum_values(f, doc, data.get("values") or {}, path + ("values",), data["anchor"])
+                    self.d.error(
+                        f.y.pos(path + ("fields",)),
+                        f"'{target}' is an enum; extend it with `values`",
+                    )
+                values = self._enum_values(
+                    f, doc, data.get("values") or {}, path + ("values",), data["anchor"]
+                )
                 for vname, v in values.items():
                     if vname in enum.values:
                         self.d.error(v.pos, f"duplicate value '{vname}': '{target}' already has it")
@@ -530,21 +552,25 @@ class _Builder:
         doc = f.doc
         for op, data, path in self._items(f, "endpoints"):
             if op in self.spec.endpoints:
-                self.d.error(f.y.pos(path), f"duplicate operation '{op}' (also defined at {self.spec.endpoints[op].pos})")
+                self.d.error(
+                    f.y.pos(path),
+                    f"duplicate operation '{op}' (also defined at {self.spec.endpoints[op].pos})",
+                )
                 continue
             self._anchor(f, doc, "endpoint", data["anchor"], path)
 
-            def params(key: str) -> list[m.Parameter]:
-                out = []
-                for pname, pd in (data.get(key) or {}).items():
-                    t = self._type(f, pd.get("type", "string"), path + (key, pname, "type"))
-                    out.append(m.Parameter(pname, t, pd.get("required", key == "path_params"), pd["summary"]))
-                return out
-
             responses = []
             for status, rd in data["responses"].items():
-                t = self._type(f, rd["type"], path + ("responses", status, "type")) if rd.get("type") else None
-                responses.append(m.Response(int(status), rd["summary"], t, rd.get("content_type", "application/json")))
+                t = (
+                    self._type(f, rd["type"], path + ("responses", status, "type"))
+                    if rd.get("type")
+                    else None
+                )
+                responses.append(
+                    m.Response(
+                        int(status), rd["summary"], t, rd.get("content_type", "application/json")
+                    )
+                )
             request = data.get("request")
             ordering = data.get("ordering")
             self.spec.endpoints[op] = m.Endpoint(
@@ -559,8 +585,8 @@ class _Builder:
                 well_known=data.get("well_known", False),
                 auth=data.get("auth", "none"),
                 scopes=list(data.get("scopes", [])),
-                path_params=params("path_params"),
-                query_params=params("query_params"),
+                path_params=self._params(f, data, path, "path_params"),
+                query_params=self._params(f, data, path, "query_params"),
                 filters=[
                     m.Filter(
                         name=fname,
@@ -573,11 +599,23 @@ class _Builder:
                     for fname, fd in (data.get("filters") or {}).items()
                 ],
                 ordering=(ordering["by"], ordering["direction"]) if ordering else None,
-                request_type=self._type(f, request["type"], path + ("request", "type")) if request else None,
-                request_content_type=request.get("content_type", "application/json") if request else None,
+                request_type=self._type(f, request["type"], path + ("request", "type"))
+                if request
+                else None,
+                request_content_type=request.get("content_type", "application/json")
+                if request
+                else None,
                 responses=sorted(responses, key=lambda r: r.status),
                 pos=f.y.pos(path),
             )
+
+    def _params(self, f: _File, data: dict, path: tuple, key: str) -> list[m.Parameter]:
+        out = []
+        for pname, pd in (data.get(key) or {}).items():
+            t = self._type(f, pd.get("type", "string"), path + (key, pname, "type"))
+            required = pd.get("required", key == "path_params")
+            out.append(m.Parameter(pname, t, required, pd["summary"]))
+        return out
 
     def _scope_rules(self, data: list) -> list[m.ScopeRule]:
         return [
@@ -740,7 +778,9 @@ class _Builder:
                 self._check_field_values(obj, fd)
                 for cond in (fd.required_if, fd.forbidden_if, fd.only_if):
                     if cond and cond.field not in obj.fields:
-                        self.d.error(fd.pos, f"condition on unknown field '{cond.field}' of {obj.name}")
+                        self.d.error(
+                            fd.pos, f"condition on unknown field '{cond.field}' of {obj.name}"
+                        )
             for rule in obj.rules:
                 for fname in [rule.when.field, *rule.require, *rule.require_any, *rule.forbid]:
                     if fname not in obj.fields:
@@ -757,11 +797,14 @@ class _Builder:
                         continue
                     disc = obj.fields.get(u.discriminator)
                     if disc is None:
-                        self.d.error(u.pos, f"member {member} of {u.name} has no field '{u.discriminator}'")
+                        self.d.error(
+                            u.pos, f"member {member} of {u.name} has no field '{u.discriminator}'"
+                        )
                     elif disc.has_const and disc.const != value:
                         self.d.error(
                             u.pos,
-                            f"member {member} of {u.name} fixes {u.discriminator}='{disc.const}', not '{value}'",
+                            f"member {member} of {u.name} fixes "
+                            f"{u.discriminator}='{disc.const}', not '{value}'",
                         )
         for ep in s.endpoints.values():
             self._resolve_endpoint(ep)
@@ -772,7 +815,10 @@ class _Builder:
         for sc in s.scopes.values():
             for fid in self._scope_field_ids(sc):
                 if fid not in s.authorization_details_fields:
-                    self.d.error(sc.pos, f"scope '{sc.type}' names unknown authorization details field '{fid}'")
+                    self.d.error(
+                        sc.pos,
+                        f"scope '{sc.type}' names unknown authorization details field '{fid}'",
+                    )
         for er in s.errata:
             self._resolve_erratum(er)
 
@@ -782,7 +828,10 @@ class _Builder:
         if fd.allowed_values and enum is not None:
             for v in fd.allowed_values:
                 if str(v) not in enum.values:
-                    self.d.error(fd.pos, f"allowed value '{v}' of {obj.name}.{fd.name} is not a {enum.name} value")
+                    self.d.error(
+                        fd.pos,
+                        f"allowed value '{v}' of {obj.name}.{fd.name} is not a {enum.name} value",
+                    )
 
     def _resolve_endpoint(self, ep: m.Endpoint) -> None:
         s = self.spec
@@ -800,7 +849,9 @@ class _Builder:
         declared = set(re.findall(r"{([^}]+)}", ep.path))
         given = {p.name for p in ep.path_params}
         for missing in sorted(declared - given):
-            self.d.error(ep.pos, f"path parameter '{missing}' of {ep.operation_id} is not described")
+            self.d.error(
+                ep.pos, f"path parameter '{missing}' of {ep.operation_id} is not described"
+            )
         for extra in sorted(given - declared):
             self.d.error(ep.pos, f"path parameter '{extra}' does not appear in {ep.path}")
         for scope in ep.scopes:
@@ -812,9 +863,17 @@ class _Builder:
         for flt in ep.filters:
             for fname in ([flt.matches] if flt.matches else []) + flt.fields:
                 if not self._has_field_path(item, fname):
-                    self.d.error(ep.pos, f"filter '{flt.name}' of {ep.operation_id} names unknown field '{fname}' of {item.name}")
+                    self.d.error(
+                        ep.pos,
+                        f"filter '{flt.name}' of {ep.operation_id} "
+                        f"names unknown field '{fname}' of {item.name}",
+                    )
         if ep.ordering and ep.ordering[0] not in item.fields:
-            self.d.error(ep.pos, f"ordering of {ep.operation_id} names unknown field '{ep.ordering[0]}' of {item.name}")
+            self.d.error(
+                ep.pos,
+                f"ordering of {ep.operation_id} names unknown field "
+                f"'{ep.ordering[0]}' of {item.name}",
+            )
 
     def _has_field_path(self, obj: m.ObjectType, dotted: str) -> bool:
         """``a.b`` names field ``b`` of the object (or objects in the array) held by ``a``."""
@@ -850,7 +909,9 @@ class _Builder:
         return None
 
     def _scope_field_ids(self, sc: m.Scope) -> list[str]:
-        ids: list[str] = list(sc.conditional_authorization_details_types) + list(sc.default_includes)
+        ids: list[str] = list(sc.conditional_authorization_details_types) + list(
+            sc.default_includes
+        )
         ids += list(sc.authorization_details_fields)
         for rule in sc.rules:
             ids += list(rule.authorization_details_fields)
@@ -877,8 +938,13 @@ class _Builder:
             problems.append(f"unknown endpoint '{t['endpoint']}'")
         if "scope" in t and t["scope"] not in s.scopes:
             problems.append(f"unknown scope '{t['scope']}'")
-        if "authorization_details_field" in t and t["authorization_details_field"] not in s.authorization_details_fields:
-            problems.append(f"unknown authorization details field '{t['authorization_details_field']}'")
+        if (
+            "authorization_details_field" in t
+            and t["authorization_details_field"] not in s.authorization_details_fields
+        ):
+            problems.append(
+                f"unknown authorization details field '{t['authorization_details_field']}'"
+            )
         for p in problems:
             if not any(n in p for n in self.broken_names):
                 self.d.error(er.pos, f"erratum '{er.id}' targets {p}")

@@ -25,7 +25,8 @@ class Violation:
     anchor: str
 
     def __str__(self) -> str:
-        return f"{self.scope_id} ({self.scope_type}): {self.field}: {self.message} [{self.document}#{self.anchor}]"
+        where = f"[{self.document}#{self.anchor}]"
+        return f"{self.scope_id} ({self.scope_type}): {self.field}: {self.message} {where}"
 
 
 _MISSING = object()
@@ -89,13 +90,20 @@ def _fields_by_id(desc: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _check_requirements(
-    scope_id: str, scope_type: str, obj: dict[str, Any], requirements: dict, where: str,
-    document: str, anchor: str,
+    scope_id: str,
+    scope_type: str,
+    obj: dict[str, Any],
+    requirements: dict,
+    where: str,
+    document: str,
+    anchor: str,
 ) -> list[Violation]:
     out = []
     for field, constraint in requirements.items():
         for problem in constraint_problems(obj.get(field, _MISSING), constraint):
-            out.append(Violation(scope_id, scope_type, f"{where}{field}", problem, document, anchor))
+            out.append(
+                Violation(scope_id, scope_type, f"{where}{field}", problem, document, anchor)
+            )
     return out
 
 
@@ -115,7 +123,10 @@ def _check_field_objects(
 
 
 def _applies(when: dict[str, Any], desc: dict[str, Any]) -> bool:
-    if "authorization" in when and bool(desc.get("response_types_supported")) != when["authorization"]:
+    if (
+        "authorization" in when
+        and bool(desc.get("response_types_supported")) != when["authorization"]
+    ):
         return False
     choice = when.get("choice")
     if choice:
@@ -127,12 +138,20 @@ def _applies(when: dict[str, Any], desc: dict[str, Any]) -> bool:
 
 
 def _check_scope(spec: m.Spec, scope_id: str, desc: dict, scope: m.Scope) -> list[Violation]:
-    out = _check_requirements(scope_id, scope.type, desc, scope.requirements, "", scope.document, scope.anchor)
-    out += _check_field_objects(scope_id, desc, scope.authorization_details_fields, scope.document, scope.anchor)
+    out = _check_requirements(
+        scope_id, scope.type, desc, scope.requirements, "", scope.document, scope.anchor
+    )
+    out += _check_field_objects(
+        scope_id, desc, scope.authorization_details_fields, scope.document, scope.anchor
+    )
     for rule in scope.rules:
         if _applies(rule.when, desc):
-            out += _check_requirements(scope_id, scope.type, desc, rule.requirements, "", scope.document, scope.anchor)
-            out += _check_field_objects(scope_id, desc, rule.authorization_details_fields, scope.document, scope.anchor)
+            out += _check_requirements(
+                scope_id, scope.type, desc, rule.requirements, "", scope.document, scope.anchor
+            )
+            out += _check_field_objects(
+                scope_id, desc, rule.authorization_details_fields, scope.document, scope.anchor
+            )
     return out
 
 
@@ -144,8 +163,12 @@ def _check_fields(spec: m.Spec, scope_id: str, desc: dict) -> list[Violation]:
         if rule is None:
             continue
         scope_type = desc.get("type", "?")
-        out += _check_requirements(scope_id, scope_type, obj, rule.requirements, f"{fid}.", rule.document, rule.anchor)
+        out += _check_requirements(
+            scope_id, scope_type, obj, rule.requirements, f"{fid}.", rule.document, rule.anchor
+        )
         for r in rule.rules:
             if _applies(r.when, desc):
-                out += _check_requirements(scope_id, scope_type, obj, r.requirements, f"{fid}.", rule.document, rule.anchor)
+                out += _check_requirements(
+                    scope_id, scope_type, obj, r.requirements, f"{fid}.", rule.document, rule.anchor
+                )
     return out

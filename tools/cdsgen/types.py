@@ -55,7 +55,7 @@ def parse_type(text: str) -> TypeExpr:
     expr = parser.union()
     parser.skip_ws()
     if parser.i != len(text):
-        raise TypeSyntaxError(f"unexpected '{text[parser.i:]}' in type '{text}'")
+        raise TypeSyntaxError(f"unexpected '{text[parser.i :]}' in type '{text}'")
     return expr
 
 

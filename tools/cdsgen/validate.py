@@ -58,7 +58,9 @@ class PayloadValidator:
             t = parse_type(t)
         out = [
             f"{_path(err.absolute_path)}: {_short(err)}"
-            for err in sorted(self._validator(t).iter_errors(value), key=lambda e: list(e.absolute_path))
+            for err in sorted(
+                self._validator(t).iter_errors(value), key=lambda e: list(e.absolute_path)
+            )
         ]
         out += self.invariants(t, value)
         return out[:MAX_PROBLEMS]
@@ -98,7 +100,11 @@ class PayloadValidator:
 
     def _positional_union(self, t: TypeExpr) -> m.UnionType | None:
         """The positional union of a ``[[U]]`` field, if any."""
-        if isinstance(t, ArrayOf) and isinstance(t.item, ArrayOf) and isinstance(t.item.item, Named):
+        if (
+            isinstance(t, ArrayOf)
+            and isinstance(t.item, ArrayOf)
+            and isinstance(t.item.item, Named)
+        ):
             union = self.spec.unions.get(t.item.item.name)
             if union is not None and union.selected_by:
                 return union
@@ -133,7 +139,10 @@ class PayloadValidator:
     def _segment_duration(self, union: m.UnionType, obj: dict, field: str, path: str) -> list[str]:
         selector_field, disc = union.selected_by  # type: ignore[misc]
         kinds = {s.get(disc) for s in obj.get(selector_field) or [] if isinstance(s, dict)}
-        if kinds & POINT_IN_TIME_TYPES or not {"segment_start", "segment_end", "interval"} <= obj.keys():
+        if (
+            kinds & POINT_IN_TIME_TYPES
+            or not {"segment_start", "segment_end", "interval"} <= obj.keys()
+        ):
             return []
         try:
             start = datetime.fromisoformat(str(obj["segment_start"]).replace("Z", "+00:00"))

@@ -62,7 +62,10 @@ class SchemaBuilder:
         doc = self.spec.documents[item.document]
         schema["x-cds-anchor"] = item.anchor
         schema["x-cds-document"] = item.document
-        schema["externalDocs"] = {"url": doc.link(item.anchor), "description": f"{doc.code} {item.title}"}
+        schema["externalDocs"] = {
+            "url": doc.link(item.anchor),
+            "description": f"{doc.code} {item.title}",
+        }
         extensions = [a for d, a in getattr(item, "extensions", []) if d in self.documents]
         if extensions:
             schema["x-cds-extensions"] = extensions
@@ -113,7 +116,11 @@ class SchemaBuilder:
             schema["x-cds-document"] = f.document
             if f.anchor:
                 schema["x-cds-anchor"] = f.anchor
-        for key, cond in (("required_if", f.required_if), ("forbidden_if", f.forbidden_if), ("only_if", f.only_if)):
+        for key, cond in (
+            ("required_if", f.required_if),
+            ("forbidden_if", f.forbidden_if),
+            ("only_if", f.only_if),
+        ):
             if cond is not None:
                 schema[f"x-cds-{key.replace('_', '-')}"] = cond.describe()
         return schema
@@ -126,9 +133,13 @@ class SchemaBuilder:
             if f.required_if and f.required_if.field in names:
                 out.append({"if": self._when(f.required_if), "then": {"required": [f.name]}})
             if f.forbidden_if and f.forbidden_if.field in names:
-                out.append({"if": self._when(f.forbidden_if), "then": {"not": {"required": [f.name]}}})
+                out.append(
+                    {"if": self._when(f.forbidden_if), "then": {"not": {"required": [f.name]}}}
+                )
             if f.only_if and f.only_if.field in names and self.strict:
-                out.append({"if": {"not": self._when(f.only_if)}, "then": {"not": {"required": [f.name]}}})
+                out.append(
+                    {"if": {"not": self._when(f.only_if)}, "then": {"not": {"required": [f.name]}}}
+                )
         for rule in obj.rules:
             if rule.document not in self.documents and rule.document:
                 continue
@@ -178,7 +189,9 @@ class SchemaBuilder:
         schema: Schema = {"title": union.title, "description": union.summary}
         if union.discriminator:
             known = [self._ref(n) for n in union.mapping.values()]
-            members = known if self.strict or not union.fallback else known + [self._fallback(union)]
+            members = (
+                known if self.strict or not union.fallback else known + [self._fallback(union)]
+            )
             schema["oneOf"] = members
             schema["discriminator"] = {
                 "propertyName": union.discriminator,

@@ -443,17 +443,18 @@ class SitePages:
         return out
 
     def mermaid_source(self, nodes: list[m.ObjectType], edges: list[Relationship]) -> str:
-        """A mermaid flowchart: one box per resource, one labelled arrow per link field."""
+        """A mermaid flowchart: one box per resource, one arrow per pair of resources
+        labelled with every field that links them (``[ ]`` marks a list of ids)."""
 
         def label(text: str) -> str:
-            return '"' + text.replace('"', "#quot;") + '"'
+            return '"' + text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;") + '"'
 
-        lines = ["flowchart TB"]
+        pairs: dict[tuple[str, str], list[str]] = {}
+        for r in edges:
+            pairs.setdefault((r.source.name, r.target.name), []).append(r.path + (" [ ]" if r.many else ""))
+        lines = ["flowchart LR"]
         lines += [f"    {o.name}[{label(o.title)}]" for o in nodes]
-        lines += [
-            f"    {r.source.name} -- {label(r.path + (' [ ]' if r.many else ''))} --> {r.target.name}"
-            for r in edges
-        ]
+        lines += [f"    {a} -- {label(', '.join(paths))} --> {b}" for (a, b), paths in pairs.items()]
         return "\n".join(lines)
 
 
