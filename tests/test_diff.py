@@ -56,6 +56,12 @@ endpoints:
     request: {type: ThingCreateRequest}
     responses:
       "201": {type: Thing, summary: The new thing.}
+unions:
+  ThingOrNote:
+    anchor: things
+    title: Thing or Note
+    summary: A thing, or a note about one.
+    members: [Thing, string]
 scopes:
   thing_read:
     anchor: things
@@ -98,6 +104,11 @@ def make_source(folder: Path, edit: Edit | None = None) -> Path:
             things.setdefault(kind, []).extend(json.loads(json.dumps(items)))
         else:
             things.setdefault(kind, {}).update(json.loads(json.dumps(items)))
+    things["objects"]["ThingListing"]["fields"]["featured"] = {
+        "type": "ThingOrNote",
+        "required": False,
+        "summary": "A highlight.",
+    }
     document = yaml.safe_load(doc_path.read_text(encoding="utf-8"))
     if edit is not None:
         edit(things, document)
@@ -199,6 +210,23 @@ CASES: list[tuple[str, Edit, str, str, str, str]] = [
      "enum-closed", "ThingKind", C, B),
     ("enum-added", lambda t, d: t["enums"].update(Shade={"anchor": "thing-list", "title": "Shades", "summary": "Shades.", "values": {"dark": "Dark."}}),
      "enum-added", "Shade", C, C),
+    ("response-default-changed", lambda t, d: thing(t)["label"].update(default="none"),
+     "field-default", "Thing.label", B, B),
+    ("response-const-added", lambda t, d: thing(t)["label"].update(const="fixed"),
+     "field-const", "Thing.label", C, B),
+    ("response-min-items-raised", lambda t, d: t["objects"]["ThingListing"]["fields"]["things"].update(min_items=1),
+     "field-min-items", "ThingListing.things", C, B),
+    ("response-condition-added", lambda t, d: thing(t)["label"].update(required_if={"field": "kind", "equals": "big"}),
+     "field-condition-added", "Thing.label", C, B),
+    ("object-rule-added", lambda t, d: t["objects"]["Thing"].update(rules=[{"when": {"field": "kind", "equals": "big"}, "require": ["label"], "summary": "Big things are labelled."}]),
+     "object-rule-added", "Thing", C, B),
+    # -- unions
+    ("union-member-added", lambda t, d: t["unions"]["ThingOrNote"]["members"].append("integer"),
+     "union-member-added", "ThingOrNote.integer", B, C),
+    ("union-member-removed", lambda t, d: t["unions"]["ThingOrNote"]["members"].remove("string"),
+     "union-member-removed", "ThingOrNote.string", C, B),
+    ("union-fallback-added", lambda t, d: t["unions"]["ThingOrNote"].update(fallback="map"),
+     "union-fallback-added", "ThingOrNote", B, C),
     # -- objects
     ("object-removed", lambda t, d: t["objects"].pop("ThingCreateRequest") and t["endpoints"]["createThing"].pop("request"),
      "object-removed", "ThingCreateRequest", B, C),
@@ -211,6 +239,14 @@ CASES: list[tuple[str, Edit, str, str, str, str]] = [
      "endpoint-removed", "createThing", B, C),
     ("endpoint-added", lambda t, d: t["endpoints"].update(getThing={"anchor": "thing-format", "summary": "One thing.", "method": "GET", "path": "/things/{id}", "path_params": {"id": {"type": "string", "summary": "Id."}}, "responses": {"200": {"type": "Thing", "summary": "It."}}}),
      "endpoint-added", "getThing", C, C),
+    ("endpoint-scope-added", lambda t, d: t["endpoints"]["listThings"].update(scopes=["thing_read"]),
+     "endpoint-scope-added", "listThings", C, B),
+    ("endpoint-ordering-added", lambda t, d: t["endpoints"]["listThings"].update(ordering={"by": "id", "direction": "ascending"}),
+     "endpoint-ordering", "listThings", C, B),
+    ("response-body-changed", lambda t, d: t["endpoints"]["createThing"]["responses"]["201"].update(type="ThingListing"),
+     "response-type", "createThing 201", B, B),
+    ("request-body-removed", lambda t, d: t["endpoints"]["createThing"].pop("request"),
+     "request-body", "createThing", B, C),
     ("filter-removed", lambda t, d: t["endpoints"]["listThings"]["filters"].pop("ids"),
      "filter-removed", "listThings?ids", B, C),
     ("filter-added", lambda t, d: t["endpoints"]["listThings"]["filters"].update(q={"syntax": "search", "fields": ["label"], "summary": "Search."}),

@@ -74,3 +74,52 @@ def test_conditional_requirement_on_coverage_is_enforced(openapi):
     assert validator.is_valid({**base, "capabilities": []})
     assert not validator.is_valid({**base, "capabilities": ["coverage"]})
     assert validator.is_valid({**base, "capabilities": ["coverage"], "coverage": "https://e.com/c"})
+
+
+def test_extended_schemas_list_the_extending_sections(openapi):
+    schemas = openapi["components"]["schemas"]
+    assert "server-metadata" in schemas["AuthorizationServerMetadata"]["x-cds-extensions"]
+    assert "auth-server-metadata-url" in schemas["ServerMetadata"]["x-cds-extensions"]
+    assert "auth-server-metadata-url" in schemas["ServerCapability"]["x-cds-extensions"]
+    added = schemas["ServerMetadata"]["properties"]["oauth_metadata"]
+    assert (added["x-cds-document"], added["x-cds-anchor"]) == ("cds-wg1-02", "auth-server-metadata-url")
+
+
+@pytest.mark.parametrize(
+    "path,method,anchor",
+    [
+        ("/oauth/register", "post", "registration-request"),
+        ("/cds-api/v1/clients/{client_id}", "put", "clients-modify"),
+        ("/cds-api/v1/messages", "post", "messages-create"),
+        ("/cds-api/v1/messages/{message_id}", "patch", "messages-modify"),
+        ("/cds-api/v1/credentials", "post", "credentials-create"),
+        ("/cds-api/v1/credentials/{credential_id}", "patch", "credentials-modify"),
+        ("/cds-api/v1/grants/{grant_id}", "patch", "grants-modify"),
+    ],
+)
+def test_request_bodies_carry_the_anchor_of_their_section(openapi, path, method, anchor):
+    body = openapi["paths"][path][method]["requestBody"]["content"]
+    schema = next(iter(body.values()))["schema"]
+    name = schema["$ref"].rsplit("/", 1)[-1]
+    assert openapi["components"]["schemas"][name]["x-cds-anchor"] == anchor
+
+
+@pytest.mark.parametrize(
+    "component,anchor",
+    [
+        ("MeterDevice", "meter-device-format"),
+        ("MeterType", "meter-types"),
+        ("MeterDeviceListing", "meter-device-list"),
+        ("UsageSegmentListing", "usage-segment-list"),
+        ("AuthorizationServerMetadata", "auth-server-metadata-format"),
+    ],
+)
+def test_customer_data_anchors(openapi, component, anchor):
+    assert openapi["components"]["schemas"][component]["x-cds-anchor"] == anchor
+
+
+def test_operations_say_which_metadata_field_advertises_them(openapi):
+    op = openapi["paths"]["/cds-customerdata-api/v1/meter-devices"]["get"]
+    assert op["x-cds-advertised-by"] == "AuthorizationServerMetadata.cds_meterdevices_api"
+    assert op["x-cds-anchor"] == "meter-device-list"
+    assert {"oauth2": ["cds_query_meter_devices"]} in op["security"]

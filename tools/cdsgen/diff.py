@@ -16,8 +16,10 @@ the rules below are applied for every use:
 * something new the reader may receive or can no longer rely on (REQUIRED → OPTIONAL,
   nullable widened, REQUIRED field removed, type widened, …) breaks the **reader** — except
   what the documents already make readers tolerate: Clients MUST ignore unknown fields and
-  unknown values of open enumerations (CDS-WG1-01 §3.2), Servers MUST ignore request fields
-  they do not know (CDS-WG1-02 §5.3), so optional additions are compatible.
+  unknown values of open enumerations (CDS-WG1-01 §6), Servers MUST ignore submitted fields
+  the Client may not modify (CDS-WG1-02 §6.11, §7.6, §8.6), so optional additions are
+  compatible. Servers need not accept unknown enumerated values in requests, so a value
+  added to an enumeration used in request bodies breaks Servers.
 
 Scope and authorization-details rules describe what a Server publishes and supports:
 tightening them (``includes``/``excludes`` grow, ``subset_of``/``one_of`` shrink, a rule is
