@@ -97,6 +97,10 @@ class Sandbox:
 
     objects: dict[str, dict[str, dict[str, Any]]]
 
+    @staticmethod
+    def id_of(kind: str, doc: dict[str, Any]) -> str:
+        return doc[ID_FIELDS[kind]]
+
     @classmethod
     def from_docs(cls, docs: dict[str, list[dict[str, Any]]]) -> Sandbox:
         return cls({kind: {d[ID_FIELDS[kind]]: d for d in items} for kind, items in docs.items()})
@@ -286,7 +290,7 @@ def _matches(field_value: Any, compare: str, wanted: Any) -> bool:
     return str(field_value) == str(wanted)
 
 
-def order(operation_id: str, docs: list[dict[str, Any]], key_field: str | None = None) -> list[dict[str, Any]]:
+def order(operation_id: str, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``docs`` (oldest stored first) in the operation's published order; ties keep the newest
     first for descending orders and the oldest first for ascending ones."""
     ordering = OPERATIONS[operation_id].ordering
