@@ -29,6 +29,15 @@ ARGS = [
 ]
 
 
+#: Whether the element with the given id is (at least partly) in the viewport.
+IN_VIEW = """id => {
+    const el = document.getElementById(id);
+    if (!el) return false;
+    const r = el.getBoundingClientRect();
+    return r.bottom > 0 && r.top >= 0 && r.top < window.innerHeight;
+}"""
+
+
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - the base class's signature
         pass
@@ -70,13 +79,22 @@ class Watched:
         self.base_url = base_url
         self.shots = shots
         self.errors: list[str] = []
-        self.page.on("console", lambda msg: msg.type == "error" and self.errors.append(f"console: {msg.text}"))
+        self.page.on(
+            "console",
+            lambda msg: msg.type == "error" and self.errors.append(f"console: {msg.text}"),
+        )
         self.page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
-        self.page.on("response", lambda r: r.status >= 400 and self.errors.append(f"HTTP {r.status}: {r.url}"))
+        self.page.on(
+            "response",
+            lambda r: r.status >= 400 and self.errors.append(f"HTTP {r.status}: {r.url}"),
+        )
         self.page.on(
             "requestfailed",
             # a navigation cancels what the page was still loading (e.g. its favicon)
-            lambda req: req.failure != "net::ERR_ABORTED" and self.errors.append(f"request failed: {req.url}"),
+            lambda req: (
+                req.failure != "net::ERR_ABORTED"
+                and self.errors.append(f"request failed: {req.url}")
+            ),
         )
 
         def only_local(route):
@@ -97,15 +115,11 @@ class Watched:
         return path
 
     def in_view(self, element_id: str) -> bool:
-        return self.page.evaluate(
-            """id => {
-                const el = document.getElementById(id);
-                if (!el) return false;
-                const r = el.getBoundingClientRect();
-                return r.bottom > 0 && r.top >= 0 && r.top < window.innerHeight;
-            }""",
-            element_id,
-        )
+        return self.page.evaluate(IN_VIEW, element_id)
+
+    def wait_in_view(self, element_id: str) -> None:
+        """Wait (up to Playwright's timeout) until the element is in the viewport."""
+        self.page.wait_for_function(IN_VIEW, arg=element_id)
 
 
 @pytest.fixture()
@@ -118,8 +132,7 @@ def watched(browser, base_url, tmp_path) -> Iterator[Watched]:
 
 def test_published_anchors_scroll_into_view(watched):
     watched.goto("/spec/cds-wg3-01/#meter-device-format")
-    watched.page.wait_for_function("() => window.scrollY > 1000")
-    assert watched.in_view("meter-device-format")
+    watched.wait_in_view("meter-device-format")
     assert not watched.in_view("abstract")
     watched.shot("meter-device-format")
 
@@ -127,7 +140,8 @@ def test_published_anchors_scroll_into_view(watched):
     row = watched.page.locator("#cdsgen-object-MeterDevice tr", has_text="meter_types")
     row.locator("a[href='#cdsgen-enum-MeterType']").click()
     watched.page.wait_for_function("() => location.hash === '#cdsgen-enum-MeterType'")
-    assert watched.in_view("cdsgen-enum-MeterType")
+    watched.wait_in_view("cdsgen-enum-MeterType")
+    assert not watched.in_view("meter-device-format")
 
     # a term, a reference and a deep section of another document
     for path, anchor in (
@@ -136,9 +150,8 @@ def test_published_anchors_scroll_into_view(watched):
         ("/spec/cds-wg3-01/", "auth-details-address-matching"),
     ):
         watched.goto(f"{path}#{anchor}")
-        watched.page.wait_for_function(f"() => location.hash === '#{anchor}'")
-        watched.page.wait_for_timeout(100)
-        assert watched.in_view(anchor), anchor
+        watched.wait_in_view(anchor)
+        assert watched.page.evaluate("() => window.scrollY") > 0, anchor
     watched.shot("auth-details-address-matching")
 
 
@@ -155,7 +168,9 @@ def test_search_finds_field_names(watched):
 
 def test_api_reference_renders_operations(watched):
     watched.goto("/spec/api/")
-    operation = watched.page.locator(".opblock-summary-path", has_text="/cds-customerdata-api/v1/meter-devices")
+    operation = watched.page.locator(
+        ".opblock-summary-path", has_text="/cds-customerdata-api/v1/meter-devices"
+    )
     operation.first.wait_for(state="visible", timeout=30_000)
     operation.first.click()
     watched.page.locator(".opblock-body .parameters").first.wait_for(state="visible")
@@ -176,7 +191,9 @@ def test_dark_mode_and_code_copy(watched):
     watched.goto("/spec/cds-wg1-01/#examples")
     assert watched.page.locator("body").get_attribute("data-md-color-scheme") == "default"
     watched.page.locator("label[for='__palette_1']").first.click()
-    watched.page.wait_for_function("() => document.body.getAttribute('data-md-color-scheme') === 'slate'")
+    watched.page.wait_for_function(
+        "() => document.body.getAttribute('data-md-color-scheme') === 'slate'"
+    )
     assert watched.page.locator(".highlight button[data-md-type='copy']").count() > 0
     assert watched.page.locator(".cds-badge").count() > 0
     watched.shot("dark-examples")

@@ -339,6 +339,7 @@ def test_object_rename_is_compatible_and_types_follow_it(tmp_path):
         objects["ThingListing"]["fields"]["things"]["type"] = "[Item]"
         things["endpoints"]["createThing"]["responses"]["201"]["type"] = "Item"
         things["errata"][0]["target"] = {"object": "Item"}
+        things["unions"]["ThingOrNote"]["members"] = ["Item", "string"]
 
     changes = diff(tmp_path, rename)
     change = only(changes, "object-renamed", "Item")

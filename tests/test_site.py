@@ -9,9 +9,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from reference_facts import REFERENCE
-
 from cdsgen.outline import read_outline
+from reference_facts import REFERENCE
 
 pytestmark = pytest.mark.xdist_group("site")
 
@@ -42,6 +41,16 @@ class Page(HTMLParser):
     @property
     def all_text(self) -> str:
         return " ".join(" ".join(self.text).split())
+
+    @staticmethod
+    def text_of(fragment: str) -> str:
+        """The text an HTML fragment shows."""
+        parser = HTMLParser()
+        parts: list[str] = []
+        parser.handle_data = parts.append
+        parser.feed(fragment)
+        parser.close()
+        return "".join(parts)
 
 
 def page_path(site: Path, page: str) -> Path:
@@ -97,7 +106,13 @@ def test_endpoint_block_lists_request_advertising_field_scopes_and_filters(built
     text = re.sub(r"<[^>]+>", "", block).replace("&#95;", "_").replace("&#45;", "-")
     assert "GET /cds-customerdata-api/v1/meter-devices" in text
     assert "AuthorizationServerMetadata.cds_meterdevices_api" in text
-    for name in ("cds_meterdevice_ids", "meter_number", "current_servicepoints", "q", "cds_query_meter_devices"):
+    for name in (
+        "cds_meterdevice_ids",
+        "meter_number",
+        "current_servicepoints",
+        "q",
+        "cds_query_meter_devices",
+    ):
         assert name in text, name
 
 
@@ -154,9 +169,15 @@ def test_relationship_diagram_links_customer_data_objects(built_site):
 
 def test_site_is_self_contained(built_site, root):
     generated = root / "generated/openapi/cds.openapi.json"
-    assert (built_site / "downloads/openapi/cds.openapi.json").read_bytes() == generated.read_bytes()
+    assert (
+        built_site / "downloads/openapi/cds.openapi.json"
+    ).read_bytes() == generated.read_bytes()
     assert (built_site / "downloads/jsonschema/MeterDevice.schema.json").is_file()
-    for asset in ("mermaid/mermaid.min.js", "swagger-ui/swagger-ui-bundle.js", "swagger-ui/swagger-ui.css"):
+    for asset in (
+        "mermaid/mermaid.min.js",
+        "swagger-ui/swagger-ui-bundle.js",
+        "swagger-ui/swagger-ui.css",
+    ):
         assert (built_site / "assets/vendor" / asset).stat().st_size > 100_000, asset
     # nothing the browser loads by itself comes from elsewhere (links to the published text may)
     for page in built_site.rglob("*.html"):

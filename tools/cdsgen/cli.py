@@ -1,4 +1,4 @@
-"""The ``cdsgen`` command line: lint, generate, outline, diff, changelog (and serve as it lands)."""
+"""The ``cdsgen`` command line: lint, generate, serve, outline, diff, changelog."""
 
 from __future__ import annotations
 
@@ -80,6 +80,18 @@ def cmd_check_scopes(args: argparse.Namespace) -> int:
     return 1 if violations else 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from cdsgen.server import create_app
+
+    app = create_app(args.db, page_size=args.page_size)
+    where = f"http://{args.host}:{args.port}/"
+    print(f"cdsgen reference Server on {where} (database {args.db})", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, proxy_headers=True, log_level="warning")
+    return 0
+
+
 def cmd_outline(args: argparse.Namespace) -> int:
     from cdsgen.outline import outline_yaml, read_outline
 
@@ -152,6 +164,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("metadata", help="authorization server metadata JSON (e.g. a saved response)")
     p.set_defaults(func=cmd_check_scopes)
+
+    p = sub.add_parser("serve", help="run the reference Server (embedded SQLite, sample data)")
+    p.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    p.add_argument(
+        "--db", default="cds-reference.sqlite3", help="SQLite file, created and seeded on first start"
+    )
+    p.add_argument("--page-size", type=int, default=100, help="items per listing page (default: 100)")
+    p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("outline", help="print the outline of a published document as YAML")
     p.add_argument("file", help="published markdown, e.g. ../shared/reference/cds-wg1-01.md")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cdsgen import model as m
+from cdsgen.emit.client import CLIENT_DIR, emit_client
 from cdsgen.emit.jsonschema import JSONSCHEMA_DIR, emit_jsonschema
 from cdsgen.emit.models import MODELS_DIR, start_models
 from cdsgen.emit.openapi import OPENAPI_DIR, build_openapi, emit_openapi
@@ -17,7 +18,7 @@ from cdsgen.emit.versions import emit_versions
 from cdsgen.loader import meta_schema
 
 #: Folders owned entirely by the generator (each written atomically as one tree).
-TREES = [OPENAPI_DIR, JSONSCHEMA_DIR, MODELS_DIR, SITE_DIR, SERVER_DIR]
+TREES = [OPENAPI_DIR, JSONSCHEMA_DIR, MODELS_DIR, SITE_DIR, SERVER_DIR, CLIENT_DIR]
 
 
 def build_outputs(spec: m.Spec) -> dict[str, str]:
@@ -27,6 +28,7 @@ def build_outputs(spec: m.Spec) -> dict[str, str]:
     outputs.update(emit_openapi(spec, combined))
     outputs.update(emit_jsonschema(spec, meta_schema()))
     outputs.update(emit_server(spec))
+    outputs.update(emit_client(spec))
     outputs.update(emit_versions(spec))
     downloads = [p for p in outputs if p.startswith((OPENAPI_DIR + "/", JSONSCHEMA_DIR + "/"))]
     outputs.update(emit_site(spec, downloads))

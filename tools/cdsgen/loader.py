@@ -498,43 +498,37 @@ class _Builder:
                     f.y.value_pos(path + ("extends",)),
                     f"{doc} extends '{target}' of {base.document}, which it does not depend on",
                 )
+            kind, wrong = ("fields", "values") if obj is not None else ("values", "fields")
+            if data.get(wrong):
+                what = "an object" if obj is not None else "an enum"
+                self.d.error(
+                    f.y.pos(path + (wrong,)), f"'{target}' is {what}; extend it with `{kind}`"
+                )
             if obj is not None:
-                if data.get("values"):
-                    self.d.error(
-                        f.y.pos(path + ("values",)),
-                        f"'{target}' is an object; extend it with `fields`",
-                    )
-                fields = self._fields(
-                    f, doc, data.get("fields") or {}, path + ("fields",), data["anchor"]
+                added = self._fields(
+                    f, doc, data.get("fields") or {}, path + (kind,), data["anchor"]
                 )
-                for fname, fdef in fields.items():
-                    if fname in obj.fields:
-                        self.d.error(
-                            fdef.pos,
-                            f"duplicate field '{fname}': '{target}' already has it "
-                            f"(defined at {obj.fields[fname].pos})",
-                        )
-                        continue
-                    obj.fields[fname] = fdef
+                self._add_members(obj.fields, added, "field", target)
                 obj.rules.extend(self._rules(f, doc, data.get("rules", []), data["anchor"]))
-                if (doc, data["anchor"]) not in obj.extensions:
-                    obj.extensions.append((doc, data["anchor"]))
             else:
-                if data.get("fields"):
-                    self.d.error(
-                        f.y.pos(path + ("fields",)),
-                        f"'{target}' is an enum; extend it with `values`",
-                    )
-                values = self._enum_values(
-                    f, doc, data.get("values") or {}, path + ("values",), data["anchor"]
+                added = self._enum_values(
+                    f, doc, data.get("values") or {}, path + (kind,), data["anchor"]
                 )
-                for vname, v in values.items():
-                    if vname in enum.values:
-                        self.d.error(v.pos, f"duplicate value '{vname}': '{target}' already has it")
-                        continue
-                    enum.values[vname] = v
-                if (doc, data["anchor"]) not in enum.extensions:
-                    enum.extensions.append((doc, data["anchor"]))
+                self._add_members(enum.values, added, "value", target)
+            if (doc, data["anchor"]) not in base.extensions:
+                base.extensions.append((doc, data["anchor"]))
+
+    def _add_members(self, existing: dict, added: dict, what: str, target: str) -> None:
+        """Add an extension's fields or values, reporting any that the target already has."""
+        for name, item in added.items():
+            if name in existing:
+                self.d.error(
+                    item.pos,
+                    f"duplicate {what} '{name}': '{target}' already has it "
+                    f"(defined at {existing[name].pos})",
+                )
+            else:
+                existing[name] = item
 
     def _dependencies(self, doc: str) -> set[str]:
         out: set[str] = set()

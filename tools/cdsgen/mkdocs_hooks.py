@@ -19,7 +19,10 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
 #: Generated trees offered for download: source folder → site folder.
-DOWNLOADS = {"generated/openapi": "downloads/openapi", "generated/jsonschema": "downloads/jsonschema"}
+DOWNLOADS = {
+    "generated/openapi": "downloads/openapi",
+    "generated/jsonschema": "downloads/jsonschema",
+}
 
 #: Vendored front-end files: site path → path under node_modules.
 VENDOR = {
@@ -43,6 +46,8 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     for target, source in VENDOR.items():
         path = modules / source
         if not path.is_file():
-            raise PluginError(f"{path} is missing: run `make assets` (npm ci from package-lock.json)")
+            raise PluginError(
+                f"{path} is missing: run `make assets` (npm ci from package-lock.json)"
+            )
         files.append(File.generated(config, target, abs_src_path=str(path)))
     return files

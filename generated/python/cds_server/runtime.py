@@ -126,12 +126,16 @@ def _basic(request: Request) -> ClientCredentials:
 def read_json(body: bytes, model: type[M]) -> M:
     """A JSON object body validated as ``model``; 400 ``invalid_request`` naming the field."""
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        data = json.loads(body, parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError) as error:
         raise InvalidRequest(f"The body is not valid JSON: {error}") from None
     if not isinstance(data, dict):
         raise InvalidRequest("The body must be a JSON object.")
     return _validate(model, data)
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def read_form(body: bytes, content_type: str | None, model: type[M]) -> M:

@@ -67,8 +67,8 @@ class ListView:
 
     name: str
     item: str
-    next: str
-    previous: str
+    next: str | None
+    previous: str | None
 
 
 @dataclass
@@ -180,7 +180,8 @@ def _reference(spec: m.Spec, ep: m.Endpoint) -> str:
 
 def _lists(spec: m.Spec, listing: m.ObjectType) -> list[ListView]:
     """The paged lists of a listing object: ``x`` with ``next``/``previous`` when it has one
-    list, ``x`` with ``x_next``/``x_previous`` for each of several."""
+    list, ``x`` with ``x_next``/``x_previous`` for each of several (a link field the listing
+    lacks is left out)."""
     arrays = [f for f in listing.fields.values() if isinstance(f.type, ArrayOf)]
     out = []
     for f in arrays:
@@ -188,11 +189,12 @@ def _lists(spec: m.Spec, listing: m.ObjectType) -> list[ListView]:
         if not isinstance(item, Named) or item.name not in spec.objects:
             raise ValueError(f"{listing.name}.{f.name}: listing items must be objects")
         prefix = "" if len(arrays) == 1 else f"{f.name}_"
-        links = (f"{prefix}next", f"{prefix}previous")
-        for link in links:
-            if link not in listing.fields:
-                raise ValueError(f"{listing.name} has no `{link}` field to page `{f.name}`")
-        out.append(ListView(f.name, item.name, *links))
+        links = [f"{prefix}{link}" for link in ("next", "previous")]
+        out.append(
+            ListView(
+                f.name, item.name, *(link if link in listing.fields else None for link in links)
+            )
+        )
     return out
 
 
@@ -204,7 +206,9 @@ def operation_view(spec: m.Spec, ep: m.Endpoint) -> OperationView:
         for p in ep.path_params
     ]
     query = [
-        ParamView(p.name, _attr(p.name), _param_type(p.type), _param_type(p.type), p.required, p.summary)
+        ParamView(
+            p.name, _attr(p.name), _param_type(p.type), _param_type(p.type), p.required, p.summary
+        )
         for p in ep.query_params
     ]
     query += [
@@ -229,7 +233,14 @@ def operation_view(spec: m.Spec, ep: m.Endpoint) -> OperationView:
         if any(p.name == CURSOR for p in query):
             raise ValueError(f"{ep.operation_id} already has a `{CURSOR}` parameter")
         query.append(
-            ParamView(CURSOR, CURSOR, "str", "string", False, "Opaque position of the page, from a `next` or `previous` link.")
+            ParamView(
+                CURSOR,
+                CURSOR,
+                "str",
+                "string",
+                False,
+                "Opaque position of the page, from a `next` or `previous` link.",
+            )
         )
     query_class = ep.operation_id[0].upper() + ep.operation_id[1:] + "Query" if query else None
     return OperationView(
@@ -251,6 +262,32 @@ def operation_view(spec: m.Spec, ep: m.Endpoint) -> OperationView:
         pages_class=f"{body}Pages" if len(lists) > 1 else None,
         conditional=any(r.status == 304 for r in ep.responses),
     )
+
+
+@dataclass
+class SelectionView:
+    """The Selection choices (``authorization_form_selection_type``) a scope type's
+    description must offer (``required``) and may offer (``allowed``, empty: any), and the
+    fields each choice brings in."""
+
+    required: list[str]
+    allowed: list[str]
+    fields: dict[str, list[str]]
+
+
+def selection_view(scope: m.Scope) -> SelectionView:
+    choices = scope.authorization_details_fields.get("authorization_form_selection_type", {}).get(
+        "choices", {}
+    )
+    required = list(choices.get("equals") or choices.get("includes") or [])
+    allowed = list(choices.get("equals") or choices.get("subset_of") or [])
+    fields: dict[str, list[str]] = {}
+    for rule in scope.rules:
+        choice = rule.when.get("choice", {})
+        if choice.get("field") == "authorization_form_selection_type":
+            wanted = rule.requirements.get("authorization_details_types_supported", {})
+            fields[choice["id"]] = list(wanted.get("includes", []))
+    return SelectionView(required, allowed, fields)
 
 
 def server_views(spec: m.Spec) -> list[GroupView]:
@@ -282,7 +319,7 @@ def _docstring(text: str, indent: int = 4, width: int = 88) -> str:
         lines += textwrap.wrap(" ".join(para.split()), width=width - indent, break_on_hyphens=False)
     body = ("\n" + " " * indent).join(lines)
     body = body.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-    return body + ("\\" if body.endswith('"') else "")
+    return body[:-1] + '\\"' if body.endswith('"') else body
 
 
 def _environment() -> Environment:
@@ -314,7 +351,7 @@ def emit_server(spec: m.Spec) -> dict[str, str]:
         "documents": [spec.documents[d] for d in spec.documents],
         "groups": groups,
         "operations": operations,
-        "scopes": scopes,
+        "scopes": [(sc, selection_view(sc)) for sc in scopes],
         "fields": fields,
         "cursor": CURSOR,
     }
@@ -358,8 +395,14 @@ def ruff_format_tree(files: dict[str, str]) -> dict[str, str]:
             (root / rel).write_text(text, encoding="utf-8")
         for args in (["check", "--select", "I,F401", "--fix", "--quiet"], ["format", "--quiet"]):
             proc = subprocess.run(
-                [ruff, *args, *common, "cds_server"], cwd=tmp, capture_output=True, text=True, check=False
+                [ruff, *args, *common, "cds_server"],
+                cwd=tmp,
+                capture_output=True,
+                text=True,
+                check=False,
             )
             if proc.returncode != 0:
-                raise RuntimeError(f"ruff {args[0]} failed on the server stubs:\n{proc.stdout}{proc.stderr}")
+                raise RuntimeError(
+                    f"ruff {args[0]} failed on the server stubs:\n{proc.stdout}{proc.stderr}"
+                )
         return {rel: (root / rel).read_text(encoding="utf-8") for rel in files}

@@ -32,6 +32,9 @@ from cdsgen.types import AnyOf, ArrayOf, MapOf, Named, TypeExpr, names_in
 SITE_DIR = "site/spec"
 TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "site"
 
+#: The document whose objects the relationship diagram shows.
+CUSTOMER_DATA = "cds-wg3-01"
+
 #: Where the mkdocs hook serves ``generated/openapi`` and ``generated/jsonschema`` (site root).
 DOWNLOADS = "downloads"
 
@@ -107,6 +110,21 @@ def http_part(msg: m.HttpMessage) -> str:
     return "\n".join(lines)
 
 
+def tidy(text: str) -> str:
+    """Fold runs of blank lines the templates leave, except inside fenced code blocks."""
+    out: list[str] = []
+    fence: str | None = None
+    for line in text.split("\n"):
+        if fence is not None:
+            fence = None if line == fence else fence
+        elif not line.strip() and (not out or not out[-1].strip()):
+            continue
+        elif opening := re.match(r"^`{3,}", line):
+            fence = opening.group()
+        out.append(line)
+    return "\n".join(out).strip("\n") + "\n"
+
+
 def _finalize(value: Any) -> Any:
     """Autoescape for markdown: every ``{{ value }}`` is text unless a helper made it."""
     if isinstance(value, Markup):
@@ -126,7 +144,13 @@ def environment() -> jinja2.Environment:
         autoescape=True,
     )
     env.filters.update(
-        text=md_text, code=md_code, inline=md_inline, fence=md_fence, id=html_id, item_id=item_id, yaml=yaml_str
+        text=md_text,
+        code=md_code,
+        inline=md_inline,
+        fence=md_fence,
+        id=html_id,
+        item_id=item_id,
+        yaml=yaml_str,
     )
     env.globals.update(link=md_link, named=Named, http_part=http_part)
     return env
@@ -156,9 +180,6 @@ class Placed:
     #: Non-heading anchors (terms, references, figures) shown in this section.
     anchors: list[tuple[str, str]] = field(default_factory=list)
 
-    def empty(self) -> bool:
-        return not any(vars(self).values())
-
 
 class SitePages:
     """Renders every generated page; one instance per generation run."""
@@ -183,6 +204,7 @@ class SitePages:
             when_md=self.when_md,
             ad_field_md=self.ad_field_md,
             downloads_dir=DOWNLOADS,
+            has_relationships=CUSTOMER_DATA in spec.documents,
             json_md=lambda v: md_code(json.dumps(v, ensure_ascii=False)),
         )
         self._placement = {d: self._anchor_placement(doc) for d, doc in spec.documents.items()}
@@ -191,18 +213,27 @@ class SitePages:
     def pages(self) -> dict[str, str]:
         out: dict[str, str] = {}
         for doc in self.spec.documents.values():
-            out[f"{SITE_DIR}/{doc.id}.md"] = self.render("document.md.j2", doc=doc, placed=self.placed(doc))
-        out[f"{SITE_DIR}/index.md"] = self.render("overview.md.j2", downloads=self.download_groups())
-        out[f"{SITE_DIR}/errata.md"] = self.render("errata.md.j2", groups=self.errata_groups())
-        out[f"{SITE_DIR}/relationships.md"] = self.render(
-            "relationships.md.j2", nodes=self.relationship_nodes(), edges=self.relationships()
+            out[f"{SITE_DIR}/{doc.id}.md"] = self.render(
+                "document.md.j2", doc=doc, placed=self.placed(doc)
+            )
+        out[f"{SITE_DIR}/index.md"] = self.render(
+            "overview.md.j2", downloads=self.download_groups()
         )
-        out[f"{SITE_DIR}/api.md"] = self.render("api.md.j2", openapi=f"{DOWNLOADS}/openapi/cds.openapi.json")
+        out[f"{SITE_DIR}/errata.md"] = self.render("errata.md.j2", groups=self.errata_groups())
+        if CUSTOMER_DATA in self.spec.documents:
+            out[f"{SITE_DIR}/relationships.md"] = self.render(
+                "relationships.md.j2",
+                doc=self.spec.documents[CUSTOMER_DATA],
+                nodes=self.relationship_nodes(),
+                edges=self.relationships(),
+            )
+        out[f"{SITE_DIR}/api.md"] = self.render(
+            "api.md.j2", openapi=f"{DOWNLOADS}/openapi/cds.openapi.json"
+        )
         return out
 
     def render(self, template: str, **context: Any) -> str:
-        text = self.env.get_template(template).render(here=None, **context)
-        return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"
+        return tidy(self.env.get_template(template).render(here=None, **context))
 
     # -- placement ---------------------------------------------------------------------------
     def _anchor_placement(self, doc: m.Document) -> dict[str, str]:
@@ -255,10 +286,18 @@ class SitePages:
         return f"#{anchor}" if document == here else f"{document}.md#{anchor}"
 
     def item_href(self, name: str, here: str | None) -> str | None:
-        item = self.spec.objects.get(name) or self.spec.enums.get(name) or self.spec.unions.get(name)
+        item = (
+            self.spec.objects.get(name) or self.spec.enums.get(name) or self.spec.unions.get(name)
+        )
         if item is None:
             return None
-        kind = "object" if name in self.spec.objects else "enum" if name in self.spec.enums else "union"
+        kind = (
+            "object"
+            if name in self.spec.objects
+            else "enum"
+            if name in self.spec.enums
+            else "union"
+        )
         return self.anchor_href(item.document, item_id(kind, name), here)
 
     def item_href_op(self, operation_id: str, here: str | None) -> str:
@@ -268,7 +307,9 @@ class SitePages:
     def heading(self, section: m.Section, level: int) -> Markup:
         """A section heading with its published number and anchor as the HTML id."""
         number = f"{section.number}. " if section.number else ""
-        return Markup(f"{'#' * level} {md_text(number + section.title)} {{#{html_id(section.anchor)}}}")
+        return Markup(
+            f"{'#' * level} {md_text(number + section.title)} {{#{html_id(section.anchor)}}}"
+        )
 
     def primitive_summary(self, anchor: str) -> str:
         prim = next((p for p in self.spec.primitives.values() if p.anchor == anchor), None)
@@ -285,7 +326,11 @@ class SitePages:
         """``CDS-WG1-02 §3.5`` linking to that section on our page."""
         doc = self.spec.documents[document]
         section = doc.section_by_anchor().get(anchor)
-        where = f"§{section.number}" if section and section.number else (section.title if section else doc.anchors.get(anchor, anchor))
+        where = (
+            f"§{section.number}"
+            if section and section.number
+            else (section.title if section else doc.anchors.get(anchor, anchor))
+        )
         label = where if document == here else f"{doc.code} {where}"
         return md_link(label, self.anchor_href(document, anchor, here))
 
@@ -308,7 +353,10 @@ class SitePages:
             for doc_id in [here] + list(self.spec.documents) if here else list(self.spec.documents):
                 doc = self.spec.documents[doc_id]
                 if prim.anchor in doc.anchors:
-                    return md_link(md_text(doc.anchors[prim.anchor]), self.anchor_href(doc_id, prim.anchor, here))
+                    return md_link(
+                        md_text(doc.anchors[prim.anchor]),
+                        self.anchor_href(doc_id, prim.anchor, here),
+                    )
         return md_text(t.name)
 
     # -- rules as text -----------------------------------------------------------------------
@@ -330,42 +378,64 @@ class SitePages:
             elif op == "choices":
                 parts.append(Markup("choices: ") + self.constraint_md(value, here))
             elif isinstance(value, list) and op in words:
-                shown = Markup(", ").join(self.ad_field_md(v, here) for v in value) if value else md_text("[] (nothing)")
+                shown = (
+                    Markup(", ").join(self.ad_field_md(v, here) for v in value)
+                    if value
+                    else md_text("[] (nothing)")
+                )
                 parts.append(md_text(words[op]) + Markup(" ") + shown)
             else:
-                parts.append(md_text(words.get(op, op)) + Markup(" ") + md_code(json.dumps(value, ensure_ascii=False)))
+                parts.append(
+                    md_text(words.get(op, op)) + Markup(" ") + self.ad_field_md(value, here)
+                )
         return Markup("; ").join(parts)
 
     def ad_field_md(self, value: Any, here: str | None) -> Markup:
         """A value in a rule; authorization-details field ids link to their definition."""
         if isinstance(value, str) and value in self.spec.authorization_details_fields:
             f = self.spec.authorization_details_fields[value]
-            return md_link(md_code(value), self.anchor_href(f.document, item_id("adf", value), here))
+            return md_link(
+                md_code(value), self.anchor_href(f.document, item_id("adf", value), here)
+            )
         if isinstance(value, str) and value in self.spec.scopes:
             s = self.spec.scopes[value]
-            return md_link(md_code(value), self.anchor_href(s.document, item_id("scope", value), here))
+            return md_link(
+                md_code(value), self.anchor_href(s.document, item_id("scope", value), here)
+            )
         return md_code(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
 
     def when_md(self, when: dict[str, Any], here: str | None) -> Markup:
         if "choice" in when:
             c = when["choice"]
-            return Markup("choices of ") + self.ad_field_md(c["field"], here) + Markup(" include ") + md_code(c["id"])
+            return (
+                Markup("choices of ")
+                + self.ad_field_md(c["field"], here)
+                + Markup(" include ")
+                + md_code(c["id"])
+            )
         if "authorization" in when:
             return md_text(
-                "the scope is authorized by customers" if when["authorization"] else "the scope is not authorized by customers"
+                "the scope is authorized by customers"
+                if when["authorization"]
+                else "the scope is not authorized by customers"
             )
         return md_code(json.dumps(when, ensure_ascii=False, sort_keys=True))
 
     # -- errata, downloads, relationships ----------------------------------------------------
     def errata_groups(self) -> list[tuple[m.Document, list[m.Erratum]]]:
-        return [(doc, [e for e in self.spec.errata if e.document == doc.id]) for doc in self.spec.documents.values()]
+        return [
+            (doc, [e for e in self.spec.errata if e.document == doc.id])
+            for doc in self.spec.documents.values()
+        ]
 
     def erratum_target(self, er: m.Erratum) -> Markup:
         """What an erratum concerns, linked to where our pages show it."""
         t, spec = er.target, self.spec
         if "example" in t and t["example"] in spec.examples:
             ex = spec.examples[t["example"]]
-            return Markup("example ") + md_link(md_code(ex.id), self.anchor_href(ex.document, item_id("example", ex.id), None))
+            return Markup("example ") + md_link(
+                md_code(ex.id), self.anchor_href(ex.document, item_id("example", ex.id), None)
+            )
         if "object" in t:
             label = md_code(f"{t['object']}.{t['field']}" if "field" in t else t["object"])
             href = self.item_href(t["object"], None)
@@ -376,11 +446,16 @@ class SitePages:
             return md_link(label, href) if href else label
         if "endpoint" in t and t["endpoint"] in spec.endpoints:
             ep = spec.endpoints[t["endpoint"]]
-            return Markup("operation ") + md_link(md_code(ep.operation_id), self.anchor_href(ep.document, item_id("op", ep.operation_id), None))
+            return Markup("operation ") + md_link(
+                md_code(ep.operation_id),
+                self.anchor_href(ep.document, item_id("op", ep.operation_id), None),
+            )
         if "scope" in t and t["scope"] in spec.scopes:
             return Markup("scope ") + self.ad_field_md(t["scope"], None)
         if "authorization_details_field" in t:
-            return Markup("authorization details field ") + self.ad_field_md(t["authorization_details_field"], None)
+            return Markup("authorization details field ") + self.ad_field_md(
+                t["authorization_details_field"], None
+            )
         if "link" in t:
             return Markup("link to ") + md_code("#" + t["link"])
         return md_code(json.dumps(t, sort_keys=True))
@@ -393,8 +468,10 @@ class SitePages:
         return list(groups.items())
 
     def relationship_nodes(self) -> list[m.ObjectType]:
-        """The Customer Data resources: data objects of CDS-WG3-01 with their own id field."""
-        return [o for o in self.spec.objects.values() if o.document == "cds-wg3-01" and self.own_id(o)]
+        """The Customer Data resources: data objects of :data:`CUSTOMER_DATA` with their own id."""
+        return [
+            o for o in self.spec.objects.values() if o.document == CUSTOMER_DATA and self.own_id(o)
+        ]
 
     @staticmethod
     def own_id(obj: m.ObjectType) -> str | None:
@@ -420,7 +497,9 @@ class SitePages:
             m_ = re.match(r"^(related|current|previous)_(\w+?)s?$", name)
             return by_id.get(f"cds_{m_.group(2)}_id") if m_ else None
 
-        def walk(source: m.ObjectType, obj: m.ObjectType, prefix: str, trail: tuple[str, ...]) -> None:
+        def walk(
+            source: m.ObjectType, obj: m.ObjectType, prefix: str, trail: tuple[str, ...]
+        ) -> None:
             for f in obj.fields.values():
                 tgt = target(f.name, f.type)
                 if tgt is not None and not (tgt is source and f.name == self.own_id(source)):
@@ -433,10 +512,20 @@ class SitePages:
                 for name in names_in(f.type):
                     nested = [self.spec.objects[name]] if name in self.spec.objects else []
                     if name in self.spec.unions:
-                        nested = [self.spec.objects[n] for t in self.spec.unions[name].members for n in names_in(t) if n in self.spec.objects]
+                        nested = [
+                            self.spec.objects[n]
+                            for t in self.spec.unions[name].members
+                            for n in names_in(t)
+                            if n in self.spec.objects
+                        ]
                     for sub in nested:
                         if sub.name not in trail and self.own_id(sub) is None:
-                            walk(source, sub, prefix + f.name + ("[]." if isinstance(f.type, ArrayOf) else "."), trail + (sub.name,))
+                            walk(
+                                source,
+                                sub,
+                                prefix + f.name + ("[]." if isinstance(f.type, ArrayOf) else "."),
+                                trail + (sub.name,),
+                            )
 
         for node in nodes:
             walk(node, node, "", (node.name,))
@@ -447,14 +536,20 @@ class SitePages:
         labelled with every field that links them (``[ ]`` marks a list of ids)."""
 
         def label(text: str) -> str:
-            return '"' + text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;") + '"'
+            return (
+                '"' + text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;") + '"'
+            )
 
         pairs: dict[tuple[str, str], list[str]] = {}
         for r in edges:
-            pairs.setdefault((r.source.name, r.target.name), []).append(r.path + (" [ ]" if r.many else ""))
+            pairs.setdefault((r.source.name, r.target.name), []).append(
+                r.path + (" [ ]" if r.many else "")
+            )
         lines = ["flowchart LR"]
         lines += [f"    {o.name}[{label(o.title)}]" for o in nodes]
-        lines += [f"    {a} -- {label(', '.join(paths))} --> {b}" for (a, b), paths in pairs.items()]
+        lines += [
+            f"    {a} -- {label(', '.join(paths))} --> {b}" for (a, b), paths in pairs.items()
+        ]
         return "\n".join(lines)
 
 

@@ -44,7 +44,10 @@ def open_store(path: str | Path) -> tuple[Store, Sandbox]:
                     key = Sandbox.id_of(kind, doc)
                     if kind == "usage_segments":
                         values = doc.pop("values")
-                        db.execute("INSERT INTO usage_values (id, data) VALUES (?, ?)", (key, dumps(values)))
+                        db.execute(
+                            "INSERT INTO usage_values (id, data) VALUES (?, ?)",
+                            (key, dumps(values)),
+                        )
                     store.put(db, kind, key, doc)
             db.execute("INSERT INTO meta (key, value) VALUES ('seeded', '1')")
     docs = {kind: store.docs(kind) for kind in seed.KINDS}
@@ -63,12 +66,47 @@ def create_app(db_path: str | Path = DEFAULT_DB, *, page_size: int = 100) -> Fas
     return app
 
 
+GONE = "This authorization request is unknown, expired or already decided."
+#: Selection kind → the preselection fields that pre-check its options on the consent page.
+PICK_NUMBERS = {
+    "accounts": ("account_numbers",),
+    "service_contracts": ("contract_numbers",),
+    "service_points": ("servicepoint_numbers",),
+    "meter_devices": ("meter_numbers",),
+}
+
+
+def _numbers(kind: str, doc: dict[str, Any]) -> list[str]:
+    field = {
+        "accounts": "account_number",
+        "service_contracts": "contract_number",
+        "service_points": "servicepoint_number",
+        "meter_devices": "meter_number",
+    }[kind]
+    return [doc[field]] if doc.get(field) else []
+
+
+def _label(kind: str, doc: dict[str, Any]) -> str:
+    if kind == "accounts":
+        return f"{doc['account_name']}: account {doc['account_number']}"
+    if kind == "service_contracts":
+        service = doc["service_types"][0].replace("_", " ")
+        return (
+            f"{service.capitalize()} service {doc['contract_number']} at {doc['contract_address']}"
+        )
+    if kind == "service_points":
+        return f"Service point {doc['servicepoint_number']} at {doc['servicepoint_address']}"
+    return f"Meter {doc['meter_number']}"
+
+
 def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
 def _add_pages(app: FastAPI, backend: ReferenceBackend) -> None:
-    accounts = sorted(backend.sandbox.objects["accounts"].values(), key=lambda a: a["account_number"])
+    accounts = sorted(
+        backend.sandbox.objects["accounts"].values(), key=lambda a: a["account_number"]
+    )
 
     def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
         return HTMLResponse(_pages.get_template(name).render(**context), status_code=status)
@@ -82,20 +120,32 @@ def _add_pages(app: FastAPI, backend: ReferenceBackend) -> None:
     async def consent(request: Request, request_id: str) -> Response:
         pending = await run_in_threadpool(backend.consent_request, request_id)
         if pending is None:
-            return page("receipt.html", 404, code=None, error="invalid_request", description="This authorization request is unknown or already decided.", state=None)
+            return page(
+                "receipt.html",
+                404,
+                code=None,
+                error="invalid_request",
+                description=GONE,
+                state=None,
+            )
         client = await run_in_threadpool(backend._client, pending["client_id"])
-        preselected = {
-            a["cds_account_id"]
+        kind = pending["selection"]
+        numbers = {
+            n
             for e in pending["authorization_details"]
-            for a in accounts
-            if a["account_number"] in (e.get("account_numbers") or [])
+            for f in PICK_NUMBERS[kind]
+            for n in e.get(f) or []
         }
+        options = [
+            {"id": i, "label": _label(kind, d), "checked": bool(numbers & set(_numbers(kind, d)))}
+            for i, d in sorted(backend.sandbox.objects[kind].items())
+        ]
         return page(
             "consent.html",
             client_name=(client or {}).get("client_name", pending["client_id"]),
             scopes=[{"id": s, "name": SCOPE_TYPES[SCOPES[s].type].name} for s in pending["scope"]],
-            accounts=accounts,
-            preselected=preselected,
+            what=kind.replace("_", " "),
+            options=options,
             action=f"{_base(request)}/oauth/consent/{request_id}",
         )
 
@@ -103,13 +153,28 @@ def _add_pages(app: FastAPI, backend: ReferenceBackend) -> None:
     async def decide(request: Request, request_id: str) -> Response:
         form = await request.form()
         approve = form.get("decision") == "approve"
-        picked = [str(v) for v in form.getlist("account")]
-        target = await run_in_threadpool(backend.decide, _base(request), request_id, approve, picked)
+        picked = [str(v) for v in form.getlist("pick")]
+        target = await run_in_threadpool(
+            backend.decide, _base(request), request_id, approve, picked
+        )
         if target is None:
-            return page("receipt.html", 404, code=None, error="invalid_request", description="This authorization request is unknown or already decided.", state=None)
+            return page(
+                "receipt.html",
+                404,
+                code=None,
+                error="invalid_request",
+                description=GONE,
+                state=None,
+            )
         return RedirectResponse(target, status_code=303)
 
     @app.get("/oauth/default-redirect/{client_id}", include_in_schema=False)
     async def receipt(request: Request, client_id: str) -> Response:
         q = request.query_params
-        return page("receipt.html", code=q.get("code"), error=q.get("error"), description=q.get("error_description"), state=q.get("state"))
+        return page(
+            "receipt.html",
+            code=q.get("code"),
+            error=q.get("error"),
+            description=q.get("error_description"),
+            state=q.get("state"),
+        )

@@ -48,13 +48,22 @@ ID_FIELDS = {
 #: Preselection field → (kind it narrows, how to read the matching values of an object).
 PRESELECTIONS: dict[str, tuple[str, Callable[[dict], list]]] = {
     "account_numbers": ("accounts", lambda d: [d.get("account_number")]),
-    "account_programs": ("accounts", lambda d: [p["program_number"] for p in d.get("account_programs", [])]),
+    "account_programs": (
+        "accounts",
+        lambda d: [p["program_number"] for p in d.get("account_programs", [])],
+    ),
     "contract_numbers": ("service_contracts", lambda d: [d.get("contract_number")]),
     "service_types": ("service_contracts", lambda d: d.get("service_types", [])),
-    "service_programs": ("service_contracts", lambda d: [p["program_number"] for p in d.get("service_programs", [])]),
+    "service_programs": (
+        "service_contracts",
+        lambda d: [p["program_number"] for p in d.get("service_programs", [])],
+    ),
     "servicepoint_numbers": ("service_points", lambda d: [d.get("servicepoint_number")]),
     "servicepoint_types": ("service_points", lambda d: d.get("servicepoint_types", [])),
-    "premise_numbers": ("service_points", lambda d: [p["premise_number"] for p in d.get("premises", [])]),
+    "premise_numbers": (
+        "service_points",
+        lambda d: [p["premise_number"] for p in d.get("premises", [])],
+    ),
     "meter_numbers": ("meter_devices", lambda d: [d.get("meter_number")]),
     "meter_types": ("meter_devices", lambda d: d.get("meter_types", [])),
     "meter_apps": ("meter_devices", lambda d: [a["app_number"] for a in d.get("meter_apps", [])]),
@@ -127,7 +136,9 @@ def entry_includes(entry: dict[str, Any]) -> set[str]:
     return {kind for kind, f in INCLUDES.items() if f in defaults or entry.get(f) is True}
 
 
-def visibility(sandbox: Sandbox, grants: Iterable[tuple[dict[str, Any], dict[str, Any]]]) -> Visibility:
+def visibility(
+    sandbox: Sandbox, grants: Iterable[tuple[dict[str, Any], dict[str, Any]]]
+) -> Visibility:
     """What the entries of ``grants`` (``(grant, private)`` pairs) share."""
     out = Visibility()
     for grant, private in grants:
@@ -135,17 +146,26 @@ def visibility(sandbox: Sandbox, grants: Iterable[tuple[dict[str, Any], dict[str
             kinds = entry_includes(entry)
             if not kinds:
                 continue
-            reached = _reach(sandbox, entry, private.get("accounts"))
+            reached = _reach(sandbox, entry, private.get("picked"))
             for kind, ids in reached.items():
                 out.reachable[kind] |= ids
                 if kind in kinds:
                     out.listable[kind] |= ids
             if "usage_segments" in kinds:
-                out.bounds.setdefault("usage_segments", []).append((_bound(entry.get("segment_start")), _bound(entry.get("segment_end"))))
+                out.bounds.setdefault("usage_segments", []).append(
+                    (_bound(entry.get("segment_start")), _bound(entry.get("segment_end")))
+                )
             if "bill_statements" in kinds:
-                out.bounds.setdefault("bill_statements", []).append((_bound(entry.get("statement_date_start")), _bound(entry.get("statement_date_end"))))
+                out.bounds.setdefault("bill_statements", []).append(
+                    (
+                        _bound(entry.get("statement_date_start")),
+                        _bound(entry.get("statement_date_end")),
+                    )
+                )
             if "bill_sections" in kinds:
-                out.bounds.setdefault("bill_sections", []).append((_bound(entry.get("start_date")), _bound(entry.get("end_date"))))
+                out.bounds.setdefault("bill_sections", []).append(
+                    (_bound(entry.get("start_date")), _bound(entry.get("end_date")))
+                )
     return out
 
 
@@ -153,47 +173,99 @@ def _bound(value: Any) -> str | None:
     return None if value in (None, "infinite") else str(value)
 
 
-def _reach(sandbox: Sandbox, entry: dict[str, Any], picked: list[str] | None) -> dict[str, set[str]]:
+def _reach(
+    sandbox: Sandbox, entry: dict[str, Any], picked: dict[str, Any] | None
+) -> dict[str, set[str]]:
+    """Objects reachable from an entry: from the Customer's pick (``{"kind": ..., "ids":
+    [...]}`` of the consent page's Selection) or, without one, from every account; narrowed
+    at each level by the pick and by the entry's preselections."""
     o = sandbox.objects
+    chosen: dict[str, set[str]] = {}
+    if picked is not None:
+        chosen[picked["kind"]] = set(picked["ids"])
+        ids = set(picked["ids"])
+        if picked["kind"] == "meter_devices":
+            ids = {
+                p
+                for i in ids
+                for p in o["meter_devices"][i]["current_servicepoints"]
+                + o["meter_devices"][i]["previous_servicepoints"]
+            }
+        if picked["kind"] in ("meter_devices", "service_points"):
+            ids = {
+                c
+                for i in ids
+                for c in o["service_points"][i]["current_servicecontracts"]
+                + o["service_points"][i]["previous_servicecontracts"]
+            }
+        if picked["kind"] in ("meter_devices", "service_points", "service_contracts"):
+            ids = {o["service_contracts"][i]["cds_account_id"] for i in ids}
+        chosen.setdefault("accounts", ids)
 
     def narrowed(kind: str, ids: set[str]) -> set[str]:
+        if kind in chosen:
+            ids &= chosen[kind]
         for name, (target, values) in PRESELECTIONS.items():
             wanted = entry.get(name)
             if target == kind and wanted:
                 ids = {i for i in ids if set(values(o[kind][i])) & set(wanted)}
         return ids
 
-    accounts = narrowed("accounts", set(picked) if picked is not None else set(o["accounts"]))
-    contracts = narrowed("service_contracts", {i for i, d in o["service_contracts"].items() if d["cds_account_id"] in accounts})
+    accounts = narrowed("accounts", set(o["accounts"]))
+    contracts = narrowed(
+        "service_contracts",
+        {i for i, d in o["service_contracts"].items() if d["cds_account_id"] in accounts},
+    )
     points = narrowed(
         "service_points",
-        {i for i, d in o["service_points"].items() if set(d["current_servicecontracts"] + d["previous_servicecontracts"]) & contracts},
+        {
+            i
+            for i, d in o["service_points"].items()
+            if set(d["current_servicecontracts"] + d["previous_servicecontracts"]) & contracts
+        },
     )
     meters = narrowed(
         "meter_devices",
-        {i for i, d in o["meter_devices"].items() if set(d["current_servicepoints"] + d["previous_servicepoints"]) & points},
+        {
+            i
+            for i, d in o["meter_devices"].items()
+            if set(d["current_servicepoints"] + d["previous_servicepoints"]) & points
+        },
     )
     sections = {
-        i for i, d in o["bill_sections"].items() if d["cds_account_id"] in accounts and (set(d["related_servicecontracts"]) & contracts or not d["related_servicecontracts"])
+        i
+        for i, d in o["bill_sections"].items()
+        if d["cds_account_id"] in accounts
+        and (set(d["related_servicecontracts"]) & contracts or not d["related_servicecontracts"])
     }
     return {
         "accounts": accounts,
         "service_contracts": contracts,
         "service_points": points,
         "meter_devices": meters,
-        "bill_statements": {i for i, d in o["bill_statements"].items() if d["cds_account_id"] in accounts},
+        "bill_statements": {
+            i for i, d in o["bill_statements"].items() if d["cds_account_id"] in accounts
+        },
         "bill_sections": sections,
         "aggregations": narrowed(
             "aggregations",
-            {i for i, d in o["aggregations"].items() if set(d["grouped_accounts"]) & accounts or "public" in d["aggregation_types"]},
+            {
+                i
+                for i, d in o["aggregations"].items()
+                if set(d["grouped_accounts"]) & accounts or "public" in d["aggregation_types"]
+            },
         ),
         "usage_segments": {
             i
             for i, d in o["usage_segments"].items()
-            if set(d["related_meterdevices"]) & meters or (not d["related_meterdevices"] and set(d["related_servicecontracts"]) & contracts)
+            if set(d["related_meterdevices"]) & meters
+            or (not d["related_meterdevices"] and set(d["related_servicecontracts"]) & contracts)
         },
         "eacs": {
-            i for i, d in o["eacs"].items() if d["beneficiary_type"] == "general" or (d["beneficiary_type"] == "account" and set(d["beneficiaries"]) & accounts)
+            i
+            for i, d in o["eacs"].items()
+            if d["beneficiary_type"] == "general"
+            or (d["beneficiary_type"] == "account" and set(d["beneficiaries"]) & accounts)
         },
     }
 
@@ -240,7 +312,13 @@ def redact(doc: dict[str, Any], vis: Visibility) -> dict[str, Any]:
 
 
 # -- listings ----------------------------------------------------------------------------------
-def apply_filters(operation_id: str, query: Any, docs: list[dict[str, Any]], sandbox: Sandbox | None = None, special: dict[str, Callable[[dict, list[str]], bool]] | None = None) -> list[dict[str, Any]]:
+def apply_filters(
+    operation_id: str,
+    query: Any,
+    docs: list[dict[str, Any]],
+    sandbox: Sandbox | None = None,
+    special: dict[str, Callable[[dict, list[str]], bool]] | None = None,
+) -> list[dict[str, Any]]:
     """The documents that pass every filter of the operation set in ``query``."""
     for f in OPERATIONS[operation_id].filters:
         value = getattr(query, f.name)
@@ -250,7 +328,11 @@ def apply_filters(operation_id: str, query: Any, docs: list[dict[str, Any]], san
             docs = [d for d in docs if special[f.name](d, value)]
         elif f.syntax == "search":
             term = value.lower()
-            docs = [d for d in docs if any(term in str(v).lower() for path in f.fields for v in _values(d, path))]
+            docs = [
+                d
+                for d in docs
+                if any(term in str(v).lower() for path in f.fields for v in _values(d, path))
+            ]
         elif f.matches is None:
             kind, number_field, related = NUMBER_FILTERS[f.name]
             assert sandbox is not None
@@ -275,7 +357,11 @@ def _matches(field_value: Any, compare: str, wanted: Any) -> bool:
     if field_value is None:
         return False
     if isinstance(wanted, list):
-        have = field_value if isinstance(field_value, list) else (field_value.split() if compare == "contains" else [field_value])
+        have = (
+            field_value
+            if isinstance(field_value, list)
+            else (field_value.split() if compare == "contains" else [field_value])
+        )
         return bool(set(map(str, have)) & set(wanted))
     if isinstance(wanted, (datetime, date)):
         have = _instant(str(field_value))
@@ -307,7 +393,9 @@ def order(operation_id: str, docs: list[dict[str, Any]]) -> list[dict[str, Any]]
     return sorted(items, key=key, reverse=descending)
 
 
-def page(items: list[Any], cursor: str | None, size: int) -> tuple[list[Any], str | None, str | None]:
+def page(
+    items: list[Any], cursor: str | None, size: int
+) -> tuple[list[Any], str | None, str | None]:
     """One page of ``items`` from an offset cursor: ``(items, next, previous)``."""
     offset = 0
     if cursor is not None:

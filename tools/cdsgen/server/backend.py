@@ -15,12 +15,23 @@ import base64
 import hashlib
 import hmac
 import secrets
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 import cds_models as m
-from cds_server import FIRST_PAGE, AccessToken, Accepted, Backend, ClientCredentials, FileDownload, Page, Redirect, RequestContext
+from cds_server import (
+    FIRST_PAGE,
+    Accepted,
+    AccessToken,
+    Backend,
+    ClientCredentials,
+    FileDownload,
+    Page,
+    Redirect,
+    RequestContext,
+)
 from cds_server.backend import ClientMessageListingPages
 from cds_server.errors import (
     ContentTooLarge,
@@ -53,7 +64,15 @@ from cds_server.params import (
 )
 
 from cdsgen.server import access, catalog, details
-from cdsgen.server.catalog import CLIENT_ADMIN, CUSTOMER_DATA_OAUTH_PREFIX, GRANT_ADMIN, HERE, SCOPES, OfferedScope, localize
+from cdsgen.server.catalog import (
+    CLIENT_ADMIN,
+    CUSTOMER_DATA_OAUTH_PREFIX,
+    GRANT_ADMIN,
+    HERE,
+    SCOPES,
+    OfferedScope,
+    localize,
+)
 from cdsgen.server.seed import FILES
 from cdsgen.server.store import Store, dumps, loads
 
@@ -97,6 +116,8 @@ class ReferenceBackend(Backend):
         self.store = store
         self.sandbox = sandbox
         self.page_size = page_size
+        self._visibilities: dict[tuple, access.Visibility] = {}
+        self._lock = threading.Lock()
 
     # -- authentication ------------------------------------------------------------------------
     def scope_type(self, scope_id: str) -> str | None:
@@ -104,10 +125,15 @@ class ReferenceBackend(Backend):
         return scope.type if scope else None
 
     def authenticate_token(self, ctx: RequestContext, token: str) -> AccessToken | None:
-        row = self.store.db().execute(
-            "SELECT client_id, scopes, grant_ids, expires_at, revoked FROM tokens WHERE hash = ? AND kind = 'access'",
-            (digest(token),),
-        ).fetchone()
+        row = (
+            self.store.db()
+            .execute(
+                "SELECT client_id, scopes, grant_ids, expires_at, revoked FROM tokens "
+                "WHERE hash = ? AND kind = 'access'",
+                (digest(token),),
+            )
+            .fetchone()
+        )
         if row is None or row[4] or (row[3] is not None and row[3] <= time.time()):
             return None
         client = self._client(row[0])
@@ -116,9 +142,15 @@ class ReferenceBackend(Backend):
         grant_ids = tuple(loads(row[2]))
         for grant_id in grant_ids:
             grant = self.store.get("grants", grant_id)
-            if grant is None or grant[0]["status"] in CLOSED_STATUSES or not grant[0]["enabled_scope"]:
+            if (
+                grant is None
+                or grant[0]["status"] in CLOSED_STATUSES
+                or not grant[0]["enabled_scope"]
+            ):
                 return None
-        return AccessToken(token=token, client_id=row[0], scopes=frozenset(loads(row[1])), grant_ids=grant_ids)
+        return AccessToken(
+            token=token, client_id=row[0], scopes=frozenset(loads(row[1])), grant_ids=grant_ids
+        )
 
     def authenticate_client(self, ctx: RequestContext, credentials: ClientCredentials) -> bool:
         return self._credential_for(credentials) is not None
@@ -130,7 +162,9 @@ class ReferenceBackend(Backend):
         for cred in self.store.docs("credentials", owner=self._owner(credentials.client_id)):
             if cred["client_id"] != credentials.client_id or not _secret_valid(cred):
                 continue
-            if hmac.compare_digest(cred["client_secret"].encode(), credentials.client_secret.encode()):
+            if hmac.compare_digest(
+                cred["client_secret"].encode(), credentials.client_secret.encode()
+            ):
                 return cred
         return None
 
@@ -177,33 +211,49 @@ class ReferenceBackend(Backend):
         return m.ServerMetadata.model_validate(catalog.server_metadata(ctx.base_url))
 
     def list_coverage(self, ctx: RequestContext, query: ListCoverageQuery) -> Page[m.CoverageEntry]:
-        docs = access.order("listCoverage", access.apply_filters("listCoverage", query, catalog.coverage_entries()))
+        docs = access.order(
+            "listCoverage", access.apply_filters("listCoverage", query, catalog.coverage_entries())
+        )
         return self._page(docs, query.cursor, m.CoverageEntry)
 
-    def get_authorization_server_metadata(self, ctx: RequestContext) -> m.AuthorizationServerMetadata:
-        return m.AuthorizationServerMetadata.model_validate(catalog.authorization_server_metadata(ctx.base_url, ctx.prefix))
+    def get_authorization_server_metadata(
+        self, ctx: RequestContext
+    ) -> m.AuthorizationServerMetadata:
+        return m.AuthorizationServerMetadata.model_validate(
+            catalog.authorization_server_metadata(ctx.base_url, ctx.prefix)
+        )
 
     def get_client_server_metadata(self, ctx: RequestContext, client_id: str) -> m.ServerMetadata:
         self._owned("clients", client_id, self._admin(ctx))
         here = f"{ctx.base_url}/cds-api/v1/clients/{client_id}"
         return m.ServerMetadata.model_validate(
-            catalog.server_metadata(ctx.base_url, f"{here}/oauth-authorization-server", f"{here}/cds-server-metadata")
+            catalog.server_metadata(
+                ctx.base_url, f"{here}/oauth-authorization-server", f"{here}/cds-server-metadata"
+            )
         )
 
-    def get_client_authorization_server_metadata(self, ctx: RequestContext, client_id: str) -> m.AuthorizationServerMetadata:
+    def get_client_authorization_server_metadata(
+        self, ctx: RequestContext, client_id: str
+    ) -> m.AuthorizationServerMetadata:
         client = self._owned("clients", client_id, self._admin(ctx))[0]
         return m.AuthorizationServerMetadata.model_validate(
             catalog.authorization_server_metadata(ctx.base_url, _oauth_prefix(client))
         )
 
     # -- registration --------------------------------------------------------------------------
-    def register_client(self, ctx: RequestContext, body: m.ClientRegistrationRequest) -> m.ClientRegistrationResponse:
+    def register_client(
+        self, ctx: RequestContext, body: m.ClientRegistrationRequest
+    ) -> m.ClientRegistrationResponse:
         requested = body.scope.split()
         if CLIENT_ADMIN not in requested:
-            raise InvalidClientMetadata(f"`scope` must include {CLIENT_ADMIN} to register a CDS Client.")
+            raise InvalidClientMetadata(
+                f"`scope` must include {CLIENT_ADMIN} to register a CDS Client."
+            )
         unknown = [s for s in requested if s not in SCOPES]
         if unknown:
-            raise InvalidClientMetadata("`scope` names scopes this Server does not describe: " + " ".join(unknown))
+            raise InvalidClientMetadata(
+                "`scope` names scopes this Server does not describe: " + " ".join(unknown)
+            )
         name = body.client_name
         contacts = list(body.contacts or [])
         extra = {k: v for k, v in (body.model_extra or {}).items() if k.startswith("cds_")}
@@ -212,12 +262,18 @@ class ReferenceBackend(Backend):
             scopes.append(SCOPES[GRANT_ADMIN])
         groups: dict[Any, list[OfferedScope]] = {}
         for scope in scopes:
-            key = "admin" if scope.id == CLIENT_ADMIN else ("grant_admin" if scope.type == "cds_grant_admin" else scope.kind)
+            key = (
+                "admin"
+                if scope.id == CLIENT_ADMIN
+                else ("grant_admin" if scope.type == "cds_grant_admin" else scope.kind)
+            )
             groups.setdefault(key, []).append(scope)
         t = now()
         with self.store.write() as db:
             admin_id = "cid" + new_id()
-            admin = self._new_client(db, admin_id, admin_id, groups.pop("admin"), t, name, contacts, extra)
+            admin = self._new_client(
+                db, admin_id, admin_id, groups.pop("admin"), t, name, contacts, extra
+            )
             secret = self._new_credential(db, admin_id, admin_id, t)["client_secret"]
             created = []
             for group in groups.values():
@@ -234,15 +290,28 @@ class ReferenceBackend(Backend):
                 {
                     "type": "notification",
                     "name": "Welcome to the sandbox",
-                    "description": "Your registration is approved for the sandbox. Your other scopes live on "
-                    f"the Client Objects {', '.join(created) or '(none)'}; find their secrets with the Credentials API.",
+                    "description": "Your registration is approved for the sandbox. Your other "
+                    f"scopes live on the Client Objects {', '.join(created) or '(none)'}; find "
+                    "their secrets with the Credentials API.",
                     "related_uri": f"{HERE}/cds-api/v1/clients",
                     "related_type": "client_list",
                 },
             )
-        return m.ClientRegistrationResponse.model_validate({**localize(admin, ctx.base_url), "client_secret": secret})
+        return m.ClientRegistrationResponse.model_validate(
+            {**localize(admin, ctx.base_url), "client_secret": secret}
+        )
 
-    def _new_client(self, db: Any, client_id: str, owner: str, scopes: list[OfferedScope], t: datetime, name: str | None, contacts: list[str], extra: dict[str, Any]) -> dict[str, Any]:
+    def _new_client(
+        self,
+        db: Any,
+        client_id: str,
+        owner: str,
+        scopes: list[OfferedScope],
+        t: datetime,
+        name: str | None,
+        contacts: list[str],
+        extra: dict[str, Any],
+    ) -> dict[str, Any]:
         first = scopes[0]
         is_admin = first.id == CLIENT_ADMIN
         doc: dict[str, Any] = {
@@ -297,7 +366,18 @@ class ReferenceBackend(Backend):
         entries = [{"type": scope, "file_id": f["file_id"]} for f in FILES]
         self._new_grant(db, owner, client["client_id"], scope, entries, t, private={})
 
-    def _new_grant(self, db: Any, owner: str, client_id: str, scope: str, entries: list[dict[str, Any]], t: datetime, *, private: dict[str, Any], receipts: list[str] | None = None) -> dict[str, Any]:
+    def _new_grant(
+        self,
+        db: Any,
+        owner: str,
+        client_id: str,
+        scope: str,
+        entries: list[dict[str, Any]],
+        t: datetime,
+        *,
+        private: dict[str, Any],
+        receipts: list[str] | None = None,
+    ) -> dict[str, Any]:
         grant_id = new_id()
         doc = {
             "grant_id": grant_id,
@@ -345,7 +425,9 @@ class ReferenceBackend(Backend):
             return self._token_from_refresh(ctx, client, body)
         return self._token_from_client_credentials(ctx, client, body)
 
-    def _token_from_client_credentials(self, ctx: RequestContext, client: dict[str, Any], body: m.TokenRequest) -> m.TokenResponse:
+    def _token_from_client_credentials(
+        self, ctx: RequestContext, client: dict[str, Any], body: m.TokenRequest
+    ) -> m.TokenResponse:
         assert ctx.client is not None
         registered = client["scope"].split()
         entries = details.parse(body.authorization_details)
@@ -355,7 +437,9 @@ class ReferenceBackend(Backend):
                 raise InvalidScope(f"This Client Object is not registered for {s}.")
         for e in entries:
             if e["type"] not in client["authorization_details_types"]:
-                raise InvalidAuthorizationDetails(f"This Client Object may not use authorization details of type {e['type']!r}.")
+                raise InvalidAuthorizationDetails(
+                    f"This Client Object may not use authorization details of type {e['type']!r}."
+                )
         credential = self._credential_for(ctx.client)
         assert credential is not None
         owner = self._owner(client["client_id"])
@@ -368,30 +452,65 @@ class ReferenceBackend(Backend):
         given = {e["type"]: e for e in entries}
         completed = [details.complete(SCOPES[s], given.get(s, {}), t) for s in scopes]
         with self.store.write() as db:
-            grant = self._new_grant(db, owner, client["client_id"], " ".join(scopes), completed, t, private={})
+            grant = self._new_grant(
+                db, owner, client["client_id"], " ".join(scopes), completed, t, private={}
+            )
             self._grant_message(db, owner, grant, "created")
-        return self._issue(client, credential["credential_id"], scopes, [grant["grant_id"]], completed, t)
+        return self._issue(
+            client, credential["credential_id"], scopes, [grant["grant_id"]], completed, t
+        )
 
-    def _grant_admin_token(self, client: dict[str, Any], credential_id: str, owner: str, entries: list[dict[str, Any]], t: datetime) -> m.TokenResponse:
+    def _grant_admin_token(
+        self,
+        client: dict[str, Any],
+        credential_id: str,
+        owner: str,
+        entries: list[dict[str, Any]],
+        t: datetime,
+    ) -> m.TokenResponse:
         admin_scope = client["scope"].split()[0]
         if len(entries) != 1 or entries[0]["type"] != admin_scope:
-            raise InvalidAuthorizationDetails(f"A Grant Admin token request needs exactly one authorization details entry of type {admin_scope}.")
+            raise InvalidAuthorizationDetails(
+                "A Grant Admin token request needs exactly one authorization details entry "
+                f"of type {admin_scope}."
+            )
         entry = entries[0]
         grant_id, target_client = entry.get("grant_id"), entry.get("client_id")
         if not isinstance(grant_id, str) or not isinstance(target_client, str):
-            raise InvalidAuthorizationDetails("The Grant Admin entry needs `grant_id` and `client_id` strings.")
+            raise InvalidAuthorizationDetails(
+                "The Grant Admin entry needs `grant_id` and `client_id` strings."
+            )
         record = self.store.get("grants", grant_id)
         if record is None or record[1] != owner or record[0]["client_id"] != target_client:
-            raise InvalidGrant(f"No Grant {grant_id} for Client Object {target_client} in this registration.")
+            raise InvalidGrant(
+                f"No Grant {grant_id} for Client Object {target_client} in this registration."
+            )
         grant = record[0]
         enabled = grant["enabled_scope"].split()
         if not enabled or grant["status"] in CLOSED_STATUSES:
             raise InvalidGrant(f"Grant {grant_id} is disabled.")
         if any(SCOPES[s].grant_admin_scope != admin_scope for s in enabled if s in SCOPES):
             raise InvalidGrant(f"Grant {grant_id} is not administered by {admin_scope}.")
-        return self._issue(client, credential_id, [admin_scope, *enabled], [grant_id], [{"type": admin_scope, "grant_id": grant_id, "client_id": target_client}], t)
+        return self._issue(
+            client,
+            credential_id,
+            [admin_scope, *enabled],
+            [grant_id],
+            [{"type": admin_scope, "grant_id": grant_id, "client_id": target_client}],
+            t,
+        )
 
-    def _issue(self, client: dict[str, Any], credential_id: str, scopes: list[str], grant_ids: list[str], entries: list[dict[str, Any]], t: datetime, *, refresh: bool = False) -> m.TokenResponse:
+    def _issue(
+        self,
+        client: dict[str, Any],
+        credential_id: str,
+        scopes: list[str],
+        grant_ids: list[str],
+        entries: list[dict[str, Any]],
+        t: datetime,
+        *,
+        refresh: bool = False,
+    ) -> m.TokenResponse:
         token = secrets.token_urlsafe(48)
         issued = int(t.timestamp())
         rows = [(digest(token), "access", issued + ACCESS_TOKEN_SECONDS)]
@@ -401,8 +520,20 @@ class ReferenceBackend(Backend):
         with self.store.write() as db:
             for hashed, kind, expires in rows:
                 db.execute(
-                    "INSERT INTO tokens (hash, kind, client_id, credential_id, scopes, grant_ids, authorization_details, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (hashed, kind, client["client_id"], credential_id, dumps(scopes), dumps(grant_ids), dumps(entries), issued, expires),
+                    "INSERT INTO tokens (hash, kind, client_id, credential_id, scopes, grant_ids, "
+                    "authorization_details, issued_at, expires_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        hashed,
+                        kind,
+                        client["client_id"],
+                        credential_id,
+                        dumps(scopes),
+                        dumps(grant_ids),
+                        dumps(entries),
+                        issued,
+                        expires,
+                    ),
                 )
         response: dict[str, Any] = {
             "access_token": token,
@@ -418,19 +549,29 @@ class ReferenceBackend(Backend):
             response["cds_grant_ids"] = grant_ids
         return m.TokenResponse.model_validate(response)
 
-    def _token_from_code(self, ctx: RequestContext, client: dict[str, Any], body: m.TokenRequest) -> m.TokenResponse:
+    def _token_from_code(
+        self, ctx: RequestContext, client: dict[str, Any], body: m.TokenRequest
+    ) -> m.TokenResponse:
         assert ctx.client is not None and body.code is not None and body.code_verifier is not None
         with self.store.write() as db:
             row = db.execute(
-                "SELECT client_id, data, expires_at, used FROM pending WHERE id = ? AND kind = 'code'", (digest(body.code),)
+                "SELECT client_id, data, expires_at, used FROM pending "
+                "WHERE id = ? AND kind = 'code'",
+                (digest(body.code),),
             ).fetchone()
             if row is None or row[0] != client["client_id"] or row[3] or row[2] <= time.time():
-                raise InvalidGrant("The authorization code is unknown, used, expired or not this Client's.")
+                raise InvalidGrant(
+                    "The authorization code is unknown, used, expired or not this Client's."
+                )
             db.execute("UPDATE pending SET used = 1 WHERE id = ?", (digest(body.code),))
         data = loads(row[1])
         if data["redirect_uri_given"] and body.redirect_uri != data["redirect_uri"]:
             raise InvalidGrant("`redirect_uri` differs from the authorization request's.")
-        challenge = base64.urlsafe_b64encode(hashlib.sha256(body.code_verifier.encode()).digest()).rstrip(b"=").decode()
+        challenge = (
+            base64.urlsafe_b64encode(hashlib.sha256(body.code_verifier.encode()).digest())
+            .rstrip(b"=")
+            .decode()
+        )
         if not hmac.compare_digest(challenge, data["code_challenge"]):
             raise InvalidGrant("`code_verifier` does not match the code challenge (S256).")
         credential = self._credential_for(ctx.client)
@@ -438,16 +579,27 @@ class ReferenceBackend(Backend):
         grant = self.store.get("grants", data["grant_id"])
         assert grant is not None
         g = grant[0]
-        return self._issue(client, credential["credential_id"], g["enabled_scope"].split(), [g["grant_id"]], g["enabled_authorization_details"], now(), refresh=True)
+        return self._issue(
+            client,
+            credential["credential_id"],
+            g["enabled_scope"].split(),
+            [g["grant_id"]],
+            g["enabled_authorization_details"],
+            now(),
+            refresh=True,
+        )
 
-    def _token_from_refresh(self, ctx: RequestContext, client: dict[str, Any], body: m.TokenRequest) -> m.TokenResponse:
+    def _token_from_refresh(
+        self, ctx: RequestContext, client: dict[str, Any], body: m.TokenRequest
+    ) -> m.TokenResponse:
         assert ctx.client is not None
         if not body.refresh_token:
             raise InvalidRequest.parameter("refresh_token", "missing")
         hashed = digest(body.refresh_token)
         with self.store.write() as db:
             row = db.execute(
-                "SELECT client_id, scopes, grant_ids, authorization_details, revoked FROM tokens WHERE hash = ? AND kind = 'refresh'",
+                "SELECT client_id, scopes, grant_ids, authorization_details, revoked FROM tokens "
+                "WHERE hash = ? AND kind = 'refresh'",
                 (hashed,),
             ).fetchone()
             if row is None or row[0] != client["client_id"] or row[4]:
@@ -466,28 +618,46 @@ class ReferenceBackend(Backend):
                 raise InvalidGrant(f"Grant {grant_id} no longer gives access.")
         credential = self._credential_for(ctx.client)
         assert credential is not None
-        return self._issue(client, credential["credential_id"], scopes, grant_ids, loads(row[3]), now(), refresh=True)
+        return self._issue(
+            client,
+            credential["credential_id"],
+            scopes,
+            grant_ids,
+            loads(row[3]),
+            now(),
+            refresh=True,
+        )
 
     def revoke_token(self, ctx: RequestContext, body: m.TokenRevocationRequest) -> None:
         assert ctx.client is not None
         hashed = digest(body.token)
         with self.store.write() as db:
-            row = db.execute("SELECT client_id, kind, grant_ids FROM tokens WHERE hash = ?", (hashed,)).fetchone()
+            row = db.execute(
+                "SELECT client_id, kind, grant_ids FROM tokens WHERE hash = ?", (hashed,)
+            ).fetchone()
             if row is None or row[0] != ctx.client.client_id:
                 return  # RFC 7009 §2.2: unknown tokens are answered 200 too
             db.execute("UPDATE tokens SET revoked = 1 WHERE hash = ?", (hashed,))
             if row[1] == "refresh":
                 db.execute(
-                    "UPDATE tokens SET revoked = 1 WHERE client_id = ? AND grant_ids = ? AND kind = 'access'",
+                    "UPDATE tokens SET revoked = 1 "
+                    "WHERE client_id = ? AND grant_ids = ? AND kind = 'access'",
                     (row[0], row[2]),
                 )
 
-    def introspect_token(self, ctx: RequestContext, body: m.TokenIntrospectionRequest) -> m.TokenIntrospectionResponse:
+    def introspect_token(
+        self, ctx: RequestContext, body: m.TokenIntrospectionRequest
+    ) -> m.TokenIntrospectionResponse:
         assert ctx.client is not None
-        row = self.store.db().execute(
-            "SELECT client_id, kind, scopes, authorization_details, issued_at, expires_at, revoked FROM tokens WHERE hash = ?",
-            (digest(body.token),),
-        ).fetchone()
+        row = (
+            self.store.db()
+            .execute(
+                "SELECT client_id, kind, scopes, authorization_details, issued_at, expires_at, "
+                "revoked FROM tokens WHERE hash = ?",
+                (digest(body.token),),
+            )
+            .fetchone()
+        )
         if row is None or self._owner(row[0]) != self._owner(ctx.client.client_id):
             return m.TokenIntrospectionResponse(active=False)
         active = not row[6] and (row[5] is None or row[5] > time.time())
@@ -511,7 +681,9 @@ class ReferenceBackend(Backend):
         return m.TokenIntrospectionResponse.model_validate(info)
 
     # -- authorization code flow ---------------------------------------------------------------
-    def push_authorization_request(self, ctx: RequestContext, body: m.PushedAuthorizationRequest) -> m.PushedAuthorizationResponse:
+    def push_authorization_request(
+        self, ctx: RequestContext, body: m.PushedAuthorizationRequest
+    ) -> m.PushedAuthorizationResponse:
         assert ctx.client is not None
         if body.client_id is not None and body.client_id != ctx.client.client_id:
             raise InvalidRequest.parameter("client_id", "differs from the authenticated Client")
@@ -520,10 +692,13 @@ class ReferenceBackend(Backend):
         request_id = secrets.token_urlsafe(24)
         with self.store.write() as db:
             db.execute(
-                "INSERT INTO pending (id, kind, client_id, data, expires_at) VALUES (?, 'par', ?, ?, ?)",
+                "INSERT INTO pending (id, kind, client_id, data, expires_at) "
+                "VALUES (?, 'par', ?, ?, ?)",
                 (request_id, ctx.client.client_id, dumps(params), int(time.time()) + PAR_SECONDS),
             )
-        return m.PushedAuthorizationResponse(request_uri=f"urn:ietf:params:oauth:request_uri:{request_id}", expires_in=PAR_SECONDS)
+        return m.PushedAuthorizationResponse(
+            request_uri=f"urn:ietf:params:oauth:request_uri:{request_id}", expires_in=PAR_SECONDS
+        )
 
     def authorize(self, ctx: RequestContext, query: AuthorizeQuery) -> Redirect:
         params = {k: v for k, v in vars(query).items() if v is not None}
@@ -533,18 +708,26 @@ class ReferenceBackend(Backend):
         if client is None:
             raise InvalidRequest.parameter("client_id", "unknown Client Object")
         redirect_uris = localize(client["redirect_uris"], ctx.base_url)
-        redirect_uri = params.get("redirect_uri") or localize(client.get("cds_default_redirect_uri"), ctx.base_url)
+        redirect_uri = params.get("redirect_uri") or localize(
+            client.get("cds_default_redirect_uri"), ctx.base_url
+        )
         if not redirect_uri or redirect_uri not in redirect_uris:
-            raise InvalidRequest.parameter("redirect_uri", "not one of the Client Object's redirect_uris")
+            raise InvalidRequest.parameter(
+                "redirect_uri", "not one of the Client Object's redirect_uris"
+            )
         state = params.get("state")
 
         def fail(error: str, description: str) -> Redirect:
-            return Redirect(_with_query(redirect_uri, error=error, error_description=description, state=state))
+            return Redirect(
+                _with_query(redirect_uri, error=error, error_description=description, state=state)
+            )
 
         if params.get("response_type") != "code":
             return fail("unsupported_response_type", "response_type must be code")
         if "code" not in client["response_types"]:
-            return fail("unauthorized_client", "this Client Object has no authorization code scopes")
+            return fail(
+                "unauthorized_client", "this Client Object has no authorization code scopes"
+            )
         if not params.get("code_challenge") or params.get("code_challenge_method") != "S256":
             return fail("invalid_request", "PKCE with code_challenge_method=S256 is required")
         scope_ids = (params.get("scope") or client.get("cds_default_scope") or "").split()
@@ -554,17 +737,35 @@ class ReferenceBackend(Backend):
             entries = details.parse(params.get("authorization_details"))
             for e in entries:
                 if e["type"] not in client["authorization_details_types"]:
-                    raise InvalidAuthorizationDetails(f"type {e['type']!r} is not among this Client Object's")
+                    raise InvalidAuthorizationDetails(
+                        f"type {e['type']!r} is not among this Client Object's"
+                    )
                 details.complete(SCOPES[e["type"]], e, now())
         except InvalidAuthorizationDetails as error:
             return fail("invalid_authorization_details", error.description)
         grant_id = params.get("cds_grant_id") or None
         if grant_id:
             record = self.store.get("grants", grant_id)
-            if record is None or record[0]["client_id"] != client["client_id"] or record[0]["status"] != "needs_authorization":
-                return fail("cds_grant_id_invalid_value", "cds_grant_id is not a Grant of this Client awaiting authorization")
+            if (
+                record is None
+                or record[0]["client_id"] != client["client_id"]
+                or record[0]["status"] != "needs_authorization"
+            ):
+                return fail(
+                    "cds_grant_id_invalid_value",
+                    "cds_grant_id is not a Grant of this Client awaiting authorization",
+                )
+        selection = next(
+            (
+                e["authorization_form_selection_type"]
+                for e in entries
+                if e.get("authorization_form_selection_type")
+            ),
+            SCOPES[scope_ids[0]].selections()[0],
+        )
         request = {
             "client_id": client["client_id"],
+            "selection": catalog.SELECTIONS[selection],
             "redirect_uri": redirect_uri,
             "redirect_uri_given": bool(params.get("redirect_uri")),
             "scope": scope_ids,
@@ -576,7 +777,8 @@ class ReferenceBackend(Backend):
         request_id = secrets.token_urlsafe(24)
         with self.store.write() as db:
             db.execute(
-                "INSERT INTO pending (id, kind, client_id, data, expires_at) VALUES (?, 'consent', ?, ?, ?)",
+                "INSERT INTO pending (id, kind, client_id, data, expires_at) "
+                "VALUES (?, 'consent', ?, ?, ?)",
                 (request_id, client["client_id"], dumps(request), int(time.time()) + CODE_SECONDS),
             )
         return Redirect(f"{ctx.base_url}/oauth/consent/{request_id}")
@@ -586,7 +788,9 @@ class ReferenceBackend(Backend):
         request_id = request_uri[len(prefix) :] if request_uri.startswith(prefix) else ""
         with self.store.write() as db:
             row = db.execute(
-                "SELECT client_id, data, expires_at, used FROM pending WHERE id = ? AND kind = 'par'", (request_id,)
+                "SELECT client_id, data, expires_at, used FROM pending "
+                "WHERE id = ? AND kind = 'par'",
+                (request_id,),
             ).fetchone()
             if row is None or row[0] != client_id or row[3] or row[2] <= time.time():
                 raise InvalidRequest.parameter("request_uri", "unknown, used or expired")
@@ -595,43 +799,76 @@ class ReferenceBackend(Backend):
 
     def consent_request(self, request_id: str) -> dict[str, Any] | None:
         """A pending authorization request awaiting the Customer's decision (consent page)."""
-        row = self.store.db().execute(
-            "SELECT data, expires_at, used FROM pending WHERE id = ? AND kind = 'consent'", (request_id,)
-        ).fetchone()
+        row = (
+            self.store.db()
+            .execute(
+                "SELECT data, expires_at, used FROM pending WHERE id = ? AND kind = 'consent'",
+                (request_id,),
+            )
+            .fetchone()
+        )
         if row is None or row[2] or row[1] <= time.time():
             return None
         return loads(row[0])
 
-    def decide(self, base: str, request_id: str, approve: bool, accounts: list[str]) -> str | None:
-        """Record the Customer's decision; the URL to send the browser to (``None`` when the
-        request is unknown or already decided)."""
+    def decide(
+        self, base: str, request_id: str, approve: bool, picked_ids: list[str]
+    ) -> str | None:
+        """Record the Customer's decision and pick (ids of the request's Selection kind); the
+        URL to send the browser to (``None`` when the request is unknown or already decided)."""
         with self.store.write() as db:
             row = db.execute(
-                "SELECT data, expires_at, used FROM pending WHERE id = ? AND kind = 'consent'", (request_id,)
+                "SELECT data, expires_at, used FROM pending WHERE id = ? AND kind = 'consent'",
+                (request_id,),
             ).fetchone()
             if row is None or row[2] or row[1] <= time.time():
                 return None
             db.execute("UPDATE pending SET used = 1 WHERE id = ?", (request_id,))
             request = loads(row[0])
             redirect_uri, state = request["redirect_uri"], request["state"]
-            picked = [a for a in accounts if a in self.sandbox.objects["accounts"]]
+            kind = request["selection"]
+            picked = [i for i in dict.fromkeys(picked_ids) if i in self.sandbox.objects[kind]]
             if not approve or not picked:
-                reason = "the customer declined" if not approve else "no account was selected"
-                return _with_query(redirect_uri, error="access_denied", error_description=reason, state=state)
+                reason = "the customer declined" if not approve else "nothing was selected"
+                return _with_query(
+                    redirect_uri, error="access_denied", error_description=reason, state=state
+                )
             t = now()
             code = secrets.token_urlsafe(32)
             receipt = "R-" + secrets.token_hex(4).upper()
             given = {e["type"]: e for e in request["authorization_details"]}
-            entries = [details.complete(SCOPES[s], given.get(s, {}), t, keep_preselections=False) for s in request["scope"]]
+            entries = [
+                details.complete(SCOPES[s], given.get(s, {}), t, keep_preselections=False)
+                for s in request["scope"]
+            ]
             owner = self._owner(request["client_id"])
-            private = {"accounts": picked}
-            if request["cds_grant_id"]:
-                grant, _, _ = self.store.get("grants", request["cds_grant_id"], db)  # type: ignore[misc]
-                grant.update(status="active", modified=stamp(t), enabled_scope=grant["scope"], enabled_authorization_details=grant["authorization_details"])
+            private = {"picked": {"kind": kind, "ids": picked}}
+            existing = (
+                self.store.get("grants", request["cds_grant_id"], db)
+                if request["cds_grant_id"]
+                else None
+            )
+            if existing is not None:
+                grant = existing[0]
+                grant.update(
+                    status="active",
+                    modified=stamp(t),
+                    enabled_scope=grant["scope"],
+                    enabled_authorization_details=grant["authorization_details"],
+                )
                 grant["receipt_confirmations"] = [*grant["receipt_confirmations"], receipt]
                 self.store.put(db, "grants", grant["grant_id"], grant, owner=owner, private=private)
             else:
-                grant = self._new_grant(db, owner, request["client_id"], " ".join(request["scope"]), entries, t, private=private, receipts=[receipt])
+                grant = self._new_grant(
+                    db,
+                    owner,
+                    request["client_id"],
+                    " ".join(request["scope"]),
+                    entries,
+                    t,
+                    private=private,
+                    receipts=[receipt],
+                )
             self._grant_message(db, owner, grant, "authorized by a customer")
             data = {
                 "grant_id": grant["grant_id"],
@@ -640,7 +877,8 @@ class ReferenceBackend(Backend):
                 "code_challenge": request["code_challenge"],
             }
             db.execute(
-                "INSERT INTO pending (id, kind, client_id, data, expires_at) VALUES (?, 'code', ?, ?, ?)",
+                "INSERT INTO pending (id, kind, client_id, data, expires_at) "
+                "VALUES (?, 'code', ?, ?, ?)",
                 (digest(code), request["client_id"], dumps(data), int(time.time()) + CODE_SECONDS),
             )
         return _with_query(redirect_uri, code=code, state=state)
@@ -668,7 +906,9 @@ class ReferenceBackend(Backend):
         doc = self._owned("clients", client_id, self._admin(ctx))[0]
         return m.Client.model_validate(localize(doc, ctx.base_url))
 
-    def modify_client(self, ctx: RequestContext, client_id: str, body: m.ClientModifyRequest) -> m.Client | Accepted[m.Client]:
+    def modify_client(
+        self, ctx: RequestContext, client_id: str, body: m.ClientModifyRequest
+    ) -> m.Client | Accepted[m.Client]:
         owner = self._admin(ctx)
         submitted = body.model_dump(exclude_unset=True, mode="json")
         with self.store.write() as db:
@@ -681,7 +921,9 @@ class ReferenceBackend(Backend):
                 if name not in _CLIENT_CHANGEABLE and name in shown and value != shown[name]:
                     raise InvalidClientMetadata(f"`{name}` cannot be changed.")
                 if name not in _CLIENT_CHANGEABLE and name not in shown:
-                    raise InvalidClientMetadata(f"`{name}` is not a field this Server lets Clients set.")
+                    raise InvalidClientMetadata(
+                        f"`{name}` is not a field this Server lets Clients set."
+                    )
             updated = dict(current)
             for name in _CLIENT_CHANGEABLE:
                 if name in submitted:
@@ -699,7 +941,7 @@ class ReferenceBackend(Backend):
                 {
                     "type": "notification",
                     "name": f"Client Object {client_id} modified",
-                    "description": f"The Client Object {client_id} was modified through the Clients API.",
+                    "description": f"Client Object {client_id} was modified with the Clients API.",
                     "related_uri": updated["cds_client_uri"],
                     "related_type": "client",
                 },
@@ -707,19 +949,29 @@ class ReferenceBackend(Backend):
         return m.Client.model_validate(localize(updated, ctx.base_url))
 
     # -- Credentials API ---------------------------------------------------------------------
-    def list_credentials(self, ctx: RequestContext, query: ListCredentialsQuery) -> Page[m.ScopeCredential]:
+    def list_credentials(
+        self, ctx: RequestContext, query: ListCredentialsQuery
+    ) -> Page[m.ScopeCredential]:
         docs = self.store.docs("credentials", owner=self._admin(ctx))
         docs = access.order("listCredentials", access.apply_filters("listCredentials", query, docs))
-        return self._page([localize(d, ctx.base_url) for d in docs], query.cursor, m.ScopeCredential)
+        return self._page(
+            [localize(d, ctx.base_url) for d in docs], query.cursor, m.ScopeCredential
+        )
 
-    def create_credential(self, ctx: RequestContext, body: m.CredentialCreateRequest) -> m.ScopeCredential:
+    def create_credential(
+        self, ctx: RequestContext, body: m.CredentialCreateRequest
+    ) -> m.ScopeCredential:
         owner = self._admin(ctx)
         with self.store.write() as db:
             record = self.store.get("clients", body.client_id, db)
             if record is None or record[1] != owner:
-                raise InvalidRequest.parameter("client_id", "not a Client Object of this registration")
+                raise InvalidRequest.parameter(
+                    "client_id", "not a Client Object of this registration"
+                )
             if record[0]["token_endpoint_auth_method"] is None:
-                raise InvalidRequest.parameter("client_id", "this Client Object does not use secrets")
+                raise InvalidRequest.parameter(
+                    "client_id", "this Client Object does not use secrets"
+                )
             cred = self._new_credential(db, body.client_id, owner, now())
             self._credential_message(db, owner, cred, "created")
         return m.ScopeCredential.model_validate(localize(cred, ctx.base_url))
@@ -728,7 +980,9 @@ class ReferenceBackend(Backend):
         doc = self._owned("credentials", credential_id, self._admin(ctx))[0]
         return m.ScopeCredential.model_validate(localize(doc, ctx.base_url))
 
-    def modify_credential(self, ctx: RequestContext, credential_id: str, body: m.CredentialModifyRequest) -> m.ScopeCredential:
+    def modify_credential(
+        self, ctx: RequestContext, credential_id: str, body: m.CredentialModifyRequest
+    ) -> m.ScopeCredential:
         owner = self._admin(ctx)
         with self.store.write() as db:
             record = self.store.get("credentials", credential_id, db)
@@ -741,11 +995,14 @@ class ReferenceBackend(Backend):
                 current = cred["client_secret_expires_at"]
                 if value < 0 or (current != 0 and (value == 0 or value > current)):
                     raise InvalidRequest.parameter(
-                        "client_secret_expires_at", "may only move the expiry earlier (0 means never, and only stays 0)"
+                        "client_secret_expires_at",
+                        "may only move the expiry earlier (0 means never, and only stays 0)",
                     )
                 if value != 0 and value <= t:
                     # expired now: treat the secret as compromised (CDS-WG1-02 §7.6)
-                    db.execute("UPDATE tokens SET revoked = 1 WHERE credential_id = ?", (credential_id,))
+                    db.execute(
+                        "UPDATE tokens SET revoked = 1 WHERE credential_id = ?", (credential_id,)
+                    )
                 cred = {**cred, "client_secret_expires_at": value, "modified": stamp()}
                 self.store.put(db, "credentials", credential_id, cred, owner=owner)
                 self._credential_message(db, owner, cred, "modified")
@@ -765,7 +1022,9 @@ class ReferenceBackend(Backend):
         )
 
     # -- Messages API --------------------------------------------------------------------------
-    def list_messages(self, ctx: RequestContext, query: ListMessagesQuery) -> ClientMessageListingPages:
+    def list_messages(
+        self, ctx: RequestContext, query: ListMessagesQuery
+    ) -> ClientMessageListingPages:
         docs = self.store.docs("messages", owner=self._admin(ctx))
         docs = access.order("listMessages", access.apply_filters("listMessages", query, docs))
         docs = [localize(d, ctx.base_url) for d in docs]
@@ -786,7 +1045,9 @@ class ReferenceBackend(Backend):
             pages[name] = Page(
                 items=[m.ClientMessage.model_validate(d) for d in chunk],
                 next=f"{name}:{following}" if following is not None else None,
-                previous=None if preceding is None else (f"{name}:{preceding}" if preceding != FIRST_PAGE else f"{name}:0"),
+                previous=None
+                if preceding is None
+                else (f"{name}:{preceding}" if preceding != FIRST_PAGE else f"{name}:0"),
             )
         return ClientMessageListingPages(**pages)
 
@@ -795,7 +1056,9 @@ class ReferenceBackend(Backend):
         owner = self._admin(ctx)
         kind = str(body.type)
         if kind not in CLIENT_MESSAGE_STATUS:
-            raise InvalidRequest.parameter("type", "must be one of " + ", ".join(CLIENT_MESSAGE_STATUS))
+            raise InvalidRequest.parameter(
+                "type", "must be one of " + ", ".join(CLIENT_MESSAGE_STATUS)
+            )
         size = sum(len(a.data) * 3 // 4 for a in body.attachments or [])
         if size > ATTACHMENT_LIMIT:
             raise ContentTooLarge(f"Attachments may total at most {ATTACHMENT_LIMIT} bytes.")
@@ -803,7 +1066,9 @@ class ReferenceBackend(Backend):
             try:
                 base64.b64decode(a.data, validate=True)
             except ValueError:
-                raise InvalidRequest.parameter("attachments", f"{a.filename}: data is not Base64") from None
+                raise InvalidRequest.parameter(
+                    "attachments", f"{a.filename}: data is not Base64"
+                ) from None
         data = body.model_dump(mode="json", exclude_unset=True)
         previous = None
         if body.previous_uri is not None:
@@ -812,15 +1077,23 @@ class ReferenceBackend(Backend):
                 raise InvalidRequest.parameter("previous_uri", "not a Message of this registration")
         if kind == "client_submission":
             if previous is None or previous[0]["type"] != "server_request":
-                raise InvalidRequest.parameter("previous_uri", "a client_submission answers a server_request")
+                raise InvalidRequest.parameter(
+                    "previous_uri", "a client_submission answers a server_request"
+                )
             if body.name != "" or body.description != "":
-                raise InvalidRequest.parameter("name", "a client_submission has empty name and description")
+                raise InvalidRequest.parameter(
+                    "name", "a client_submission has empty name and description"
+                )
             if not body.updates_requested:
-                raise InvalidRequest.parameter("updates_requested", "required for a client_submission")
+                raise InvalidRequest.parameter(
+                    "updates_requested", "required for a client_submission"
+                )
         if kind == "grant_request" and not body.grants_requested:
             raise InvalidRequest.parameter("grants_requested", "required for a grant_request")
         if body.related_uri is not None and "related_type" not in data:
-            data["related_type"] = "client" if kind in ("production_request", "grant_request") else "more_info"
+            data["related_type"] = (
+                "client" if kind in ("production_request", "grant_request") else "more_info"
+            )
         message_id = new_id()
         t = stamp()
         message = {
@@ -837,8 +1110,18 @@ class ReferenceBackend(Backend):
         }
         with self.store.write() as db:
             self.store.put(db, "messages", message_id, message, owner=owner)
-            if previous is not None and kind == "client_submission" and previous[0]["status"] == "open":
-                self.store.put(db, "messages", previous[0]["message_id"], {**previous[0], "status": "pending", "modified": t}, owner=owner)
+            if (
+                previous is not None
+                and kind == "client_submission"
+                and previous[0]["status"] == "open"
+            ):
+                self.store.put(
+                    db,
+                    "messages",
+                    previous[0]["message_id"],
+                    {**previous[0], "status": "pending", "modified": t},
+                    owner=owner,
+                )
             if kind in ("production_request", "grant_request"):
                 self._message(
                     db,
@@ -848,8 +1131,8 @@ class ReferenceBackend(Backend):
                         "previous_uri": message["uri"],
                         "status": "rejected",
                         "name": "Request answered",
-                        "description": "This sandbox Server has no production environment and creates Grants only "
-                        "through token requests and customer authorizations.",
+                        "description": "This sandbox Server has no production environment and "
+                        "creates Grants only through token requests and customer authorizations.",
                     },
                 )
         return m.ClientMessage.model_validate(localize(message, ctx.base_url))
@@ -863,7 +1146,9 @@ class ReferenceBackend(Backend):
         doc = self._owned("messages", message_id, self._admin(ctx))[0]
         return m.ClientMessage.model_validate(localize(doc, ctx.base_url))
 
-    def modify_message(self, ctx: RequestContext, message_id: str, body: m.MessageModifyRequest) -> m.ClientMessage:
+    def modify_message(
+        self, ctx: RequestContext, message_id: str, body: m.MessageModifyRequest
+    ) -> m.ClientMessage:
         owner = self._admin(ctx)
         with self.store.write() as db:
             record = self.store.get("messages", message_id, db)
@@ -891,7 +1176,9 @@ class ReferenceBackend(Backend):
         doc = self._owned("grants", grant_id, self._admin(ctx))[0]
         return m.Grant.model_validate(localize(doc, ctx.base_url))
 
-    def modify_grant(self, ctx: RequestContext, grant_id: str, body: m.GrantModifyRequest) -> m.Grant | Accepted[m.Grant]:
+    def modify_grant(
+        self, ctx: RequestContext, grant_id: str, body: m.GrantModifyRequest
+    ) -> m.Grant | Accepted[m.Grant]:
         owner = self._admin(ctx)
         with self.store.write() as db:
             record = self.store.get("grants", grant_id, db)
@@ -909,27 +1196,50 @@ class ReferenceBackend(Backend):
                 wanted = body.scope.split()
                 client = self._client(grant["client_id"]) or {}
                 if not wanted or not set(wanted) <= set(client.get("scope", "").split()):
-                    raise InvalidRequest.parameter("scope", "must name scopes of the Grant's Client Object")
+                    raise InvalidRequest.parameter(
+                        "scope", "must name scopes of the Grant's Client Object"
+                    )
                 if set(wanted) <= set(scopes):
                     entries = [e for e in grant["authorization_details"] if e["type"] in wanted]
                     grant.update(scope=" ".join(wanted), authorization_details=entries)
                     if grant["status"] not in CLOSED_STATUSES:
-                        grant.update(enabled_scope=grant["scope"], enabled_authorization_details=entries)
+                        grant.update(
+                            enabled_scope=grant["scope"], enabled_authorization_details=entries
+                        )
                 elif any(SCOPES[s].category == "customer_consent" for s in wanted):
                     grant.update(scope=" ".join(wanted), status="needs_authorization")
                 else:
-                    entries = grant["authorization_details"] + [details.complete(SCOPES[s], {}, t) for s in wanted if s not in scopes]
-                    grant.update(scope=" ".join(wanted), authorization_details=entries, enabled_scope=" ".join(wanted), enabled_authorization_details=entries)
+                    entries = grant["authorization_details"] + [
+                        details.complete(SCOPES[s], {}, t) for s in wanted if s not in scopes
+                    ]
+                    grant.update(
+                        scope=" ".join(wanted),
+                        authorization_details=entries,
+                        enabled_scope=" ".join(wanted),
+                        enabled_authorization_details=entries,
+                    )
             if body.authorization_details is not None:
                 entries = []
                 for e in body.authorization_details:
                     entry = e if isinstance(e, dict) else e.model_dump(mode="json")
                     if entry.get("type") not in grant["scope"].split():
-                        raise InvalidRequest.parameter("authorization_details", f"type {entry.get('type')!r} is not a scope of the Grant")
+                        raise InvalidRequest.parameter(
+                            "authorization_details",
+                            f"type {entry.get('type')!r} is not a scope of the Grant",
+                        )
                     try:
-                        entries.append(details.complete(SCOPES[entry["type"]], entry, t, keep_preselections=not SCOPES[entry["type"]].response_types))
+                        entries.append(
+                            details.complete(
+                                SCOPES[entry["type"]],
+                                entry,
+                                t,
+                                keep_preselections=not SCOPES[entry["type"]].response_types,
+                            )
+                        )
                     except InvalidAuthorizationDetails as error:
-                        raise InvalidRequest.parameter("authorization_details", error.description) from None
+                        raise InvalidRequest.parameter(
+                            "authorization_details", error.description
+                        ) from None
                 grant["authorization_details"] = entries
                 if any(SCOPES[e["type"]].category == "customer_consent" for e in entries):
                     grant["status"] = "needs_authorization"
@@ -948,7 +1258,10 @@ class ReferenceBackend(Backend):
             if record is None:
                 continue
             for entry in record[0]["enabled_authorization_details"]:
-                if self.scope_type(entry.get("type", "")) == "cds_server_provided_files" and "file_id" in entry:
+                if (
+                    self.scope_type(entry.get("type", "")) == "cds_server_provided_files"
+                    and "file_id" in entry
+                ):
                     ids.add(entry["file_id"])
         return {f["file_id"]: f for f in FILES if f["file_id"] in ids}
 
@@ -966,9 +1279,13 @@ class ReferenceBackend(Backend):
             "download_uri": f"{base}/cds-api/v1/server-provided-files/{f['file_id']}/download",
         }
 
-    def list_server_provided_files(self, ctx: RequestContext, query: ListServerProvidedFilesQuery) -> Page[m.ServerProvidedFile]:
+    def list_server_provided_files(
+        self, ctx: RequestContext, query: ListServerProvidedFilesQuery
+    ) -> Page[m.ServerProvidedFile]:
         docs = [self._file_doc(ctx.base_url, f) for f in self._shared_files(ctx).values()]
-        docs = access.order("listServerProvidedFiles", access.apply_filters("listServerProvidedFiles", query, docs))
+        docs = access.order(
+            "listServerProvidedFiles", access.apply_filters("listServerProvidedFiles", query, docs)
+        )
         return self._page(docs, query.cursor, m.ServerProvidedFile)
 
     def get_server_provided_file(self, ctx: RequestContext, file_id: str) -> m.ServerProvidedFile:
@@ -985,21 +1302,39 @@ class ReferenceBackend(Backend):
 
     # -- Customer Data API ---------------------------------------------------------------------
     def _visibility(self, ctx: RequestContext) -> access.Visibility:
+        """What the token's Grants share (cached per version of those Grants)."""
         assert ctx.token is not None
         grants = []
         for grant_id in ctx.token.grant_ids:
             record = self.store.get("grants", grant_id)
             if record is not None:
                 grants.append((record[0], record[2]))
-        return access.visibility(self.sandbox, grants)
+        key = tuple(
+            (g["grant_id"], dumps(g["enabled_authorization_details"]), dumps(p)) for g, p in grants
+        )
+        with self._lock:
+            cached = self._visibilities.get(key)
+        if cached is None:
+            cached = access.visibility(self.sandbox, grants)
+            with self._lock:
+                if len(self._visibilities) >= 512:
+                    self._visibilities.clear()
+                self._visibilities[key] = cached
+        return cached
 
-    def _customer_data(self, ctx: RequestContext, kind: str, operation_id: str, query: Any, model: type[Any]) -> Page[Any]:
+    def _customer_data(
+        self, ctx: RequestContext, kind: str, operation_id: str, query: Any, model: type[Any]
+    ) -> Page[Any]:
         vis = self._visibility(ctx)
         objects = self.sandbox.objects[kind]
         docs = [objects[i] for i in objects if i in vis.listable[kind]]
         docs = [d for d in docs if access.within_bounds(kind, d, vis)]
         docs = access.apply_filters(operation_id, query, docs, self.sandbox)
-        docs = self._usage_order(docs) if kind == "usage_segments" else access.order(operation_id, docs)
+        docs = (
+            self._usage_order(docs)
+            if kind == "usage_segments"
+            else access.order(operation_id, docs)
+        )
         chunk, following, preceding = access.page(docs, query.cursor, self.page_size)
         chunk = [access.redact(d, vis) for d in chunk]
         if kind == "usage_segments":
@@ -1031,41 +1366,71 @@ class ReferenceBackend(Backend):
             return docs
         ids = [d["cds_usagesegment_id"] for d in docs]
         marks = ",".join("?" * len(ids))
-        rows = self.store.db().execute(f"SELECT id, data FROM usage_values WHERE id IN ({marks})", ids)
+        rows = self.store.db().execute(
+            f"SELECT id, data FROM usage_values WHERE id IN ({marks})", ids
+        )
         values = {r[0]: loads(r[1]) for r in rows}
         return [{**d, "values": values[d["cds_usagesegment_id"]]} for d in docs]
 
     def list_accounts(self, ctx: RequestContext, query: ListAccountsQuery) -> Page[m.Account]:
         return self._customer_data(ctx, "accounts", "listAccounts", query, m.Account)
 
-    def list_service_contracts(self, ctx: RequestContext, query: ListServiceContractsQuery) -> Page[m.ServiceContract]:
-        return self._customer_data(ctx, "service_contracts", "listServiceContracts", query, m.ServiceContract)
+    def list_service_contracts(
+        self, ctx: RequestContext, query: ListServiceContractsQuery
+    ) -> Page[m.ServiceContract]:
+        return self._customer_data(
+            ctx, "service_contracts", "listServiceContracts", query, m.ServiceContract
+        )
 
-    def list_service_points(self, ctx: RequestContext, query: ListServicePointsQuery) -> Page[m.ServicePoint]:
-        return self._customer_data(ctx, "service_points", "listServicePoints", query, m.ServicePoint)
+    def list_service_points(
+        self, ctx: RequestContext, query: ListServicePointsQuery
+    ) -> Page[m.ServicePoint]:
+        return self._customer_data(
+            ctx, "service_points", "listServicePoints", query, m.ServicePoint
+        )
 
-    def list_meter_devices(self, ctx: RequestContext, query: ListMeterDevicesQuery) -> Page[m.MeterDevice]:
+    def list_meter_devices(
+        self, ctx: RequestContext, query: ListMeterDevicesQuery
+    ) -> Page[m.MeterDevice]:
         return self._customer_data(ctx, "meter_devices", "listMeterDevices", query, m.MeterDevice)
 
-    def list_bill_statements(self, ctx: RequestContext, query: ListBillStatementsQuery) -> Page[m.BillStatement]:
-        return self._customer_data(ctx, "bill_statements", "listBillStatements", query, m.BillStatement)
+    def list_bill_statements(
+        self, ctx: RequestContext, query: ListBillStatementsQuery
+    ) -> Page[m.BillStatement]:
+        return self._customer_data(
+            ctx, "bill_statements", "listBillStatements", query, m.BillStatement
+        )
 
-    def list_bill_sections(self, ctx: RequestContext, query: ListBillSectionsQuery) -> Page[m.BillSection]:
+    def list_bill_sections(
+        self, ctx: RequestContext, query: ListBillSectionsQuery
+    ) -> Page[m.BillSection]:
         return self._customer_data(ctx, "bill_sections", "listBillSections", query, m.BillSection)
 
-    def list_aggregations(self, ctx: RequestContext, query: ListAggregationsQuery) -> Page[m.Aggregation]:
+    def list_aggregations(
+        self, ctx: RequestContext, query: ListAggregationsQuery
+    ) -> Page[m.Aggregation]:
         return self._customer_data(ctx, "aggregations", "listAggregations", query, m.Aggregation)
 
-    def list_usage_segments(self, ctx: RequestContext, query: ListUsageSegmentsQuery) -> Page[m.UsageSegment]:
-        return self._customer_data(ctx, "usage_segments", "listUsageSegments", query, m.UsageSegment)
+    def list_usage_segments(
+        self, ctx: RequestContext, query: ListUsageSegmentsQuery
+    ) -> Page[m.UsageSegment]:
+        return self._customer_data(
+            ctx, "usage_segments", "listUsageSegments", query, m.UsageSegment
+        )
 
-    def list_energy_attribute_certificates(self, ctx: RequestContext, query: ListEnergyAttributeCertificatesQuery) -> Page[m.EnergyAttributeCredit]:
-        return self._customer_data(ctx, "eacs", "listEnergyAttributeCertificates", query, m.EnergyAttributeCredit)
+    def list_energy_attribute_certificates(
+        self, ctx: RequestContext, query: ListEnergyAttributeCertificatesQuery
+    ) -> Page[m.EnergyAttributeCredit]:
+        return self._customer_data(
+            ctx, "eacs", "listEnergyAttributeCertificates", query, m.EnergyAttributeCredit
+        )
 
     # -- paging --------------------------------------------------------------------------------
     def _page(self, docs: list[dict[str, Any]], cursor: str | None, model: type[Any]) -> Page[Any]:
         chunk, following, preceding = access.page(docs, cursor, self.page_size)
-        return Page(items=[model.model_validate(d) for d in chunk], next=following, previous=preceding)
+        return Page(
+            items=[model.model_validate(d) for d in chunk], next=following, previous=preceding
+        )
 
 
 #: Client Object fields a Client may set with the Clients API (CDS-WG1-02 §5.5).
@@ -1089,30 +1454,52 @@ def _client_value(name: str, value: Any, current: dict[str, Any], base: str) -> 
     """A submitted Client Object field, checked; stored with the Server's URLs relative."""
     if name == "cds_status":
         if value not in current["cds_status_options"]:
-            raise InvalidClientMetadata("`cds_status` must be one of " + ", ".join(current["cds_status_options"]))
+            raise InvalidClientMetadata(
+                "`cds_status` must be one of " + ", ".join(current["cds_status_options"])
+            )
         return value
     if name == "scope":
         wanted = value.split()
         allowed = current["authorization_details_types"] or current["scope"].split()
         kinds = {SCOPES[s].kind for s in wanted if s in SCOPES}
-        if not wanted or any(s not in SCOPES for s in wanted) or len(kinds) != 1 or (set(wanted) - set(allowed) and current["scope"] == CLIENT_ADMIN):
-            raise InvalidClientMetadata("`scope` must name scopes of the same kind as this Client Object's")
+        if (
+            not wanted
+            or any(s not in SCOPES for s in wanted)
+            or len(kinds) != 1
+            or (set(wanted) - set(allowed) and current["scope"] == CLIENT_ADMIN)
+        ):
+            raise InvalidClientMetadata(
+                "`scope` must name scopes of the same kind as this Client Object's"
+            )
         if kinds != {SCOPES[current["scope"].split()[0]].kind}:
-            raise InvalidClientMetadata("`scope` must name scopes of the same kind as this Client Object's")
+            raise InvalidClientMetadata(
+                "`scope` must name scopes of the same kind as this Client Object's"
+            )
         return value
-    if name in ("redirect_uris", "cds_default_redirect_uri", "cds_default_scope", "cds_default_authorization_details"):
+    if name in (
+        "redirect_uris",
+        "cds_default_redirect_uri",
+        "cds_default_scope",
+        "cds_default_authorization_details",
+    ):
         if not current["response_types"]:
-            raise InvalidClientMetadata(f"`{name}` applies only to Client Objects with response types.")
+            raise InvalidClientMetadata(
+                f"`{name}` applies only to Client Objects with response types."
+            )
         if name == "redirect_uris":
             if not value or not all(isinstance(u, str) and _absolute(u) for u in value):
-                raise InvalidClientMetadata("`redirect_uris` must be a non-empty list of absolute http(s) URLs.")
+                raise InvalidClientMetadata(
+                    "`redirect_uris` must be a non-empty list of absolute http(s) URLs."
+                )
             return [_here(u, base) for u in value]
         if name == "cds_default_redirect_uri":
             if not isinstance(value, str) or not _absolute(value):
                 raise InvalidClientMetadata("`cds_default_redirect_uri` must be an absolute URL.")
             return _here(value, base)
         if name == "cds_default_scope" and not set(value.split()) <= set(current["scope"].split()):
-            raise InvalidClientMetadata("`cds_default_scope` must name scopes of this Client Object.")
+            raise InvalidClientMetadata(
+                "`cds_default_scope` must name scopes of this Client Object."
+            )
         return value
     if name == "client_name" and not value:
         raise InvalidClientMetadata("`client_name` may not be empty.")

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from cds_models import AuthorizationDetailsFieldFormats
 from cds_server import AUTHORIZATION_DETAILS_FIELDS, SCOPE_TYPES
 
 CLIENT_ADMIN = "cds_client_admin"
@@ -92,27 +93,23 @@ EXTRA_FIELDS = {
     "cds_usage": ("include_eacs",),
 }
 
-#: The Authorization Details Field formats of CDS-WG1-02 §3.9, and what this Server
-#: publishes for the list formats CDS-WG3-01 names but never defines (see the errata
-#: ``wg3-01-format-*-undefined`` in spec/cds-wg3-01/authorization-details.yaml).
-WG1_02_FORMATS = frozenset(
-    {
-        "int",
-        "decimal",
-        "string",
-        "string_or_null",
-        "string_list",
-        "boolean",
-        "relative_or_absolute_date",
-        "relative_or_absolute_datetime",
-        "choice",
-        "jwk_or_null",
-    }
-)
+#: The Authorization Details Field formats the generated models know. CDS-WG3-01 uses list
+#: formats it never defines (errata ``wg3-01-format-*-undefined``); until the source declares
+#: them, this Server publishes the nearest defined format instead, so that its metadata stays
+#: strictly valid.
+KNOWN_FORMATS = frozenset(f.value for f in AuthorizationDetailsFieldFormats)
 FORMAT_STAND_INS = {
     "string_list_or_null": "string_list",
     "choice_list_or_null": "string_list",
     "choice_or_null": "choice",
+}
+
+#: Selections the consent page can render: choice id → the kind of object the Customer picks.
+SELECTIONS = {
+    "account_selection": "accounts",
+    "service_contract_selection": "service_contracts",
+    "servicepoint_selection": "service_points",
+    "meter_device_selection": "meter_devices",
 }
 
 #: Value types of usage the Server offers, as Value Formats (for the value-type choices).
@@ -162,6 +159,17 @@ class OfferedScope:
         """Scopes of the same kind share a Client Object (CDS-WG1-02 §4.2)."""
         return (tuple(self.response_types), tuple(self.grant_types), self.auth_method)
 
+    def selections(self) -> list[str]:
+        """The Selection choices its description offers (customer-consent scopes); the first
+        is the default the consent page renders."""
+        if self.category != "customer_consent":
+            return []
+        rules = SCOPE_TYPES[self.type]
+        if rules.selections_required:
+            return list(rules.selections_required)
+        allowed = rules.selections_allowed or tuple(SELECTIONS)
+        return [next(c for c in allowed if c in SELECTIONS)]
+
     def field_ids(self) -> list[str]:
         """The authorization details fields of its Scope Description."""
         if self.type == "cds_client_admin":
@@ -172,6 +180,8 @@ class OfferedScope:
             return ["file_id"]
         rules = SCOPE_TYPES[self.type]
         ids = list(rules.required_fields)
+        for choice in self.selections():
+            ids += rules.selection_fields.get(choice, ())
         ids += [f for f in rules.conditional_fields if f in SUPPORTED_CONDITIONAL]
         ids += EXTRA_FIELDS.get(self.type, ())
         return list(dict.fromkeys(ids))
@@ -190,15 +200,15 @@ SCOPES: dict[str, OfferedScope] = {
 
 def field_default(scope: OfferedScope, field_id: str) -> tuple[bool, Any]:
     """``(has_default, default)`` of a field in a scope's description."""
-    rules = AUTHORIZATION_DETAILS_FIELDS.get(field_id)
-    if field_id in ("client_id", "grant_id", "file_id") or rules is None:
+    rules = AUTHORIZATION_DETAILS_FIELDS[field_id]
+    if field_id in ("client_id", "grant_id", "file_id"):
         return False, None
     if rules.category == "included_data":
         return (False, None) if field_id == "include_usage_segment_value_types" else (True, True)
     if rules.category == "duration":
         return True, "infinite"
     if field_id == "authorization_form_selection_type":
-        return True, "account_selection"
+        return True, scope.selections()[0]
     if field_id in ("merge_selection_with", "jwk"):
         return True, None
     if field_id in ("error_if_no_preselections", "allow_scope_modifications"):
@@ -207,25 +217,24 @@ def field_default(scope: OfferedScope, field_id: str) -> tuple[bool, Any]:
 
 
 def field_format(field_id: str) -> str:
-    rules = AUTHORIZATION_DETAILS_FIELDS.get(field_id)
-    if rules is None or field_id in ("client_id", "grant_id", "file_id"):
-        return "boolean" if field_id == "include_eacs" else "string"
+    rules = AUTHORIZATION_DETAILS_FIELDS[field_id]
     for fmt in rules.formats:
-        if fmt in WG1_02_FORMATS:
+        if fmt in KNOWN_FORMATS:
             return fmt
     return FORMAT_STAND_INS[rules.formats[0]]
 
 
 def field_object(base: str, scope: OfferedScope, field_id: str) -> dict[str, Any]:
     """The Authorization Details Field object of ``field_id`` in ``scope``."""
-    rules = AUTHORIZATION_DETAILS_FIELDS.get(field_id)
-    name = rules.name if rules else {"client_id": "Client Object identifier", "grant_id": "Grant identifier", "file_id": "File identifier", "include_eacs": "Include Energy Attribute Certificates"}[field_id]
+    rules = AUTHORIZATION_DETAILS_FIELDS[field_id]
     fmt = field_format(field_id)
     obj: dict[str, Any] = {
         "id": field_id,
-        "name": name,
-        "description": _FIELD_DESCRIPTIONS.get(field_id, f"{name}, as the documents define it."),
-        "documentation": rules.url if rules else f"{base}/docs#authorization-details",
+        "name": rules.name,
+        "description": _FIELD_DESCRIPTIONS.get(
+            field_id, f"{rules.name}, as the documents define it."
+        ),
+        "documentation": rules.url,
         "for_types": [scope.id],
         "format": fmt,
         "is_required": field_id in ("client_id", "grant_id", "file_id"),
@@ -240,10 +249,21 @@ def field_object(base: str, scope: OfferedScope, field_id: str) -> dict[str, Any
     elif fmt == "relative_or_absolute_date":
         obj["maximum"], obj["minimum"] = "infinite", "P0D"
     if field_id == "authorization_form_selection_type":
-        obj["choices"] = [_choice(base, "account_selection", "Account Selection", "The Customer picks accounts.")]
+        obj["choices"] = [
+            _choice(
+                base,
+                c,
+                c.replace("_", " ").capitalize(),
+                f"The Customer picks {SELECTIONS[c].replace('_', ' ')}.",
+            )
+            for c in scope.selections()
+        ]
     elif field_id == "include_usage_segment_value_types":
         obj["choices"] = [
-            {**_choice(base, t, t.replace("_", " ").capitalize(), f"Usage values of type {t}."), "usagesegment_format": fmt_}
+            {
+                **_choice(base, t, t.replace("_", " ").capitalize(), f"Usage values of type {t}."),
+                "usagesegment_format": fmt_,
+            }
             for t, fmt_ in USAGE_FORMATS.items()
         ]
     return obj
@@ -252,7 +272,9 @@ def field_object(base: str, scope: OfferedScope, field_id: str) -> dict[str, Any
 _FIELD_DESCRIPTIONS = {
     "client_id": "The Client Object identifier for which the Grant is issued.",
     "grant_id": "The Grant identifier for which the returned access_token will be given access.",
-    "file_id": "A file provided by the Server that may be accessed by the Client as part of the Grant.",
+    "file_id": (
+        "A file provided by the Server that may be accessed by the Client as part of the Grant."
+    ),
 }
 
 
@@ -268,26 +290,50 @@ def _choice(base: str, choice_id: str, name: str, description: str) -> dict[str,
 def scope_description(base: str, scope: OfferedScope) -> dict[str, Any]:
     rules = SCOPE_TYPES[scope.type]
     admin_descriptions = {
-        "cds_client_admin": "This scope grants administrative access to the Client management APIs.",
+        "cds_client_admin": (
+            "This scope grants administrative access to the Client management APIs."
+        ),
         "cds_grant_admin": "This scope grants administrative access to previously created Grants.",
-        "cds_server_provided_files": "This scope grants access to specific files that the Server wants make available to the Client.",
+        "cds_server_provided_files": (
+            "This scope grants access to specific files that the Server wants make available "
+            "to the Client."
+        ),
     }
     return {
         "id": scope.id,
         "type": scope.type,
-        "name": "Server-Provided Files" if scope.type == "cds_server_provided_files" else rules.name,
-        "description": admin_descriptions.get(scope.type, f"Sandbox access of type {scope.type} ({rules.name}) to the fictional sample customers."),
+        "name": "Server-Provided Files"
+        if scope.type == "cds_server_provided_files"
+        else rules.name,
+        "description": admin_descriptions.get(
+            scope.type,
+            f"Sandbox access of type {scope.type} ({rules.name}) to the fictional customers.",
+        ),
         "documentation": rules.url,
         "registration_requirements": [],
         "registration_optional": [],
         "response_types_supported": scope.response_types,
         "grant_types_supported": scope.grant_types,
         "token_endpoint_auth_methods_supported": [scope.auth_method] if scope.auth_method else [],
-        "code_challenge_methods_supported": ["S256"] if "authorization_code" in scope.grant_types else [],
-        "coverages_supported": [] if scope.category == "admin" else [COVERAGE_ID],
+        "code_challenge_methods_supported": ["S256"]
+        if "authorization_code" in scope.grant_types
+        else [],
+        "coverages_supported": [COVERAGE_ID]
+        if scope.category in ("customer_consent", "direct_access")
+        else [],
         "grant_admin_scope": scope.grant_admin_scope,
-        "authorization_details_types_supported": [] if scope.type == "cds_client_admin" else [scope.id],
-        "authorization_details_fields_supported": [field_object(base, scope, f) for f in scope.field_ids()],
+        # the scope id is the RAR type of its entries (CDS-WG1-02 §3.4); CDS-WG3-01 §6 also
+        # lists the ids of the fields there (erratum wg3-01-scopes-field-ids-as-types)
+        "authorization_details_types_supported": (
+            []
+            if scope.type == "cds_client_admin"
+            else [scope.id, *scope.field_ids()]
+            if scope.category in ("customer_consent", "direct_access")
+            else [scope.id]
+        ),
+        "authorization_details_fields_supported": [
+            field_object(base, scope, f) for f in scope.field_ids()
+        ],
     }
 
 
@@ -308,7 +354,9 @@ def urls(base: str) -> dict[str, str]:
     }
 
 
-def server_metadata(base: str, oauth_metadata: str | None = None, metadata_url: str | None = None) -> dict[str, Any]:
+def server_metadata(
+    base: str, oauth_metadata: str | None = None, metadata_url: str | None = None
+) -> dict[str, Any]:
     u = urls(base)
     return {
         "cds_metadata_version": "v1",
@@ -316,7 +364,7 @@ def server_metadata(base: str, oauth_metadata: str | None = None, metadata_url: 
         "created": CREATED,
         "updated": CREATED,
         "name": "cdsgen Reference Server",
-        "description": "A sandbox CDS Server with fictional customers, built from the canonical CDS source.",
+        "description": "A sandbox CDS Server with fictional customers, built from the CDS source.",
         "website": u["website"],
         "documentation": u["documentation"],
         "support": u["support"],
@@ -363,7 +411,9 @@ DATA_APIS = {
 CUSTOMER_DATA_OAUTH_PREFIX = "/cds-customerdata"
 
 
-def authorization_server_metadata(base: str, oauth_prefix: str = "", scopes: Iterable[OfferedScope] | None = None) -> dict[str, Any]:
+def authorization_server_metadata(
+    base: str, oauth_prefix: str = "", scopes: Iterable[OfferedScope] | None = None
+) -> dict[str, Any]:
     u = urls(base)
     offered = list(scopes if scopes is not None else SCOPES.values())
     oauth = base + oauth_prefix
@@ -382,7 +432,13 @@ def authorization_server_metadata(base: str, oauth_prefix: str = "", scopes: Ite
         "revocation_endpoint": f"{oauth}/oauth/token/revoke",
         "introspection_endpoint": f"{oauth}/oauth/token/info",
         "code_challenge_methods_supported": ["S256"],
-        "authorization_details_types_supported": sorted({t for s in offered for t in scope_description(base, s)["authorization_details_types_supported"]}),
+        "authorization_details_types_supported": sorted(
+            {
+                t
+                for s in offered
+                for t in scope_description(base, s)["authorization_details_types_supported"]
+            }
+        ),
         "pushed_authorization_request_endpoint": f"{oauth}/oauth/par",
         "cds_oauth_version": "v1",
         "cds_human_registration": u["human_registration"],

@@ -13,7 +13,13 @@ from typing import Any
 from cds_server import AUTHORIZATION_DETAILS_FIELDS
 from cds_server.errors import InvalidAuthorizationDetails
 
-from cdsgen.server.catalog import BACKWARD_DURATIONS, USAGE_FORMATS, OfferedScope, field_default, field_format
+from cdsgen.server.catalog import (
+    BACKWARD_DURATIONS,
+    USAGE_FORMATS,
+    OfferedScope,
+    field_default,
+    field_format,
+)
 
 _DURATION = re.compile(
     r"P(?!$)(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
@@ -31,18 +37,26 @@ def parse(text: str | None) -> list[dict[str, Any]]:
         value = json.loads(text)
     except json.JSONDecodeError:
         raise InvalidAuthorizationDetails("`authorization_details` is not valid JSON.") from None
-    if not isinstance(value, list) or not all(isinstance(e, dict) and isinstance(e.get("type"), str) for e in value):
-        raise InvalidAuthorizationDetails("`authorization_details` must be a JSON array of objects with a `type`.")
+    if not isinstance(value, list) or not all(
+        isinstance(e, dict) and isinstance(e.get("type"), str) for e in value
+    ):
+        raise InvalidAuthorizationDetails(
+            "`authorization_details` must be a JSON array of objects with a `type`."
+        )
     return value
 
 
-def complete(scope: OfferedScope, entry: dict[str, Any], now: datetime, *, keep_preselections: bool = True) -> dict[str, Any]:
+def complete(
+    scope: OfferedScope, entry: dict[str, Any], now: datetime, *, keep_preselections: bool = True
+) -> dict[str, Any]:
     """The entry for ``scope`` as a Grant records it: every field of the scope's description,
     given or defaulted, with relative durations turned into dates or datetimes."""
     fields = scope.field_ids()
     for name in entry:
         if name != "type" and name not in fields:
-            raise InvalidAuthorizationDetails(f"`{name}` is not an authorization details field of {scope.id}.")
+            raise InvalidAuthorizationDetails(
+                f"`{name}` is not an authorization details field of {scope.id}."
+            )
     out: dict[str, Any] = {"type": scope.id}
     for name in fields:
         rules = AUTHORIZATION_DETAILS_FIELDS.get(name)
@@ -55,7 +69,12 @@ def complete(scope: OfferedScope, entry: dict[str, Any], now: datetime, *, keep_
             if not has_default:
                 continue
         if isinstance(value, str) and field_format(name).startswith("relative_or_absolute"):
-            value = absolute(value, now, backward=name in BACKWARD_DURATIONS, as_date=field_format(name).endswith("date"))
+            value = absolute(
+                value,
+                now,
+                backward=name in BACKWARD_DURATIONS,
+                as_date=field_format(name).endswith("date"),
+            )
         out[name] = value
     return out
 
@@ -67,13 +86,17 @@ def _checked(scope: OfferedScope, name: str, value: Any) -> Any:
         return InvalidAuthorizationDetails(f"`{name}` of {scope.id} must be {expected}.")
 
     if name == "include_usage_segment_value_types":
-        if value is not None and not (isinstance(value, list) and all(v in USAGE_FORMATS for v in value)):
+        if value is not None and not (
+            isinstance(value, list) and all(v in USAGE_FORMATS for v in value)
+        ):
             raise bad("null or a list of " + ", ".join(USAGE_FORMATS))
     elif fmt == "boolean":
         if not isinstance(value, bool):
             raise bad("true or false")
     elif fmt == "string_list":
-        if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
             raise bad("null or a list of strings")
     elif fmt == "string":
         if not isinstance(value, str) or not 1 <= len(value) <= 1000:
@@ -85,13 +108,19 @@ def _checked(scope: OfferedScope, name: str, value: Any) -> Any:
         if value != "account_selection":
             raise bad('"account_selection"')
     elif fmt == "jwk_or_null":
-        if value is not None and not (isinstance(value, dict) and isinstance(value.get("kty"), str)):
+        if value is not None and not (
+            isinstance(value, dict) and isinstance(value.get("kty"), str)
+        ):
             raise bad("null or a JWK object")
     elif fmt.startswith("relative_or_absolute"):
         as_date = fmt.endswith("date")
         pattern = _DATE if as_date else _DATETIME
-        if not isinstance(value, str) or not (value == "infinite" or pattern.fullmatch(value) or _duration(value, as_date)):
-            raise bad('"infinite", a ' + ("date" if as_date else "datetime") + " or a relative duration")
+        if not isinstance(value, str) or not (
+            value == "infinite" or pattern.fullmatch(value) or _duration(value, as_date)
+        ):
+            raise bad(
+                '"infinite", a ' + ("date" if as_date else "datetime") + " or a relative duration"
+            )
     return value
 
 
@@ -115,7 +144,13 @@ def absolute(value: str, now: datetime, *, backward: bool, as_date: bool) -> str
     year += now.year
     day = min(now.day, calendar.monthrange(year, month + 1)[1])
     moved = now.replace(year=year, month=month + 1, day=day)
-    moved += sign * timedelta(weeks=n["weeks"], days=n["days"], hours=n["hours"], minutes=n["minutes"], seconds=n["seconds"])
+    moved += sign * timedelta(
+        weeks=n["weeks"],
+        days=n["days"],
+        hours=n["hours"],
+        minutes=n["minutes"],
+        seconds=n["seconds"],
+    )
     if as_date:
         return date(moved.year, moved.month, moved.day).isoformat()
     return moved.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -45,8 +45,26 @@ CUSTOMERS: list[dict[str, Any]] = [
         "account": ("acct-res-01", "1000-2345-01", "residential"),
         "address": "42 Main St Apt 1, Springfield, IL 62701",
         "services": [
-            ("sc-elec-01", "SC-88001", "electric", "E-TOU-C", "sp-elec-01", "SP-7001", "md-elec-01", "E7000123"),
-            ("sc-gas-01", "SC-88002", "natural_gas", "G-1", "sp-gas-01", "SP-7002", "md-gas-01", "G5000456"),
+            (
+                "sc-elec-01",
+                "SC-88001",
+                "electric",
+                "E-TOU-C",
+                "sp-elec-01",
+                "SP-7001",
+                "md-elec-01",
+                "E7000123",
+            ),
+            (
+                "sc-gas-01",
+                "SC-88002",
+                "natural_gas",
+                "G-1",
+                "sp-gas-01",
+                "SP-7002",
+                "md-gas-01",
+                "G5000456",
+            ),
         ],
     },
     {
@@ -56,7 +74,16 @@ CUSTOMERS: list[dict[str, Any]] = [
         "account": ("acct-res-02", "1000-5678-01", "residential"),
         "address": "42 Main St Apt 2, Springfield, IL 62701",
         "services": [
-            ("sc-elec-02", "SC-88003", "electric", "E-1", "sp-elec-02", "SP-7003", "md-elec-02", "E7000789"),
+            (
+                "sc-elec-02",
+                "SC-88003",
+                "electric",
+                "E-1",
+                "sp-elec-02",
+                "SP-7003",
+                "md-elec-02",
+                "E7000789",
+            ),
         ],
     },
     {
@@ -66,7 +93,16 @@ CUSTOMERS: list[dict[str, Any]] = [
         "account": ("acct-com-01", "2000-1111-01", "commercial"),
         "address": "7 Market Sq, Springfield, IL 62704",
         "services": [
-            ("sc-elec-03", "SC-88004", "electric", "B-10", "sp-elec-03", "SP-7004", "md-elec-03", "E7001000"),
+            (
+                "sc-elec-03",
+                "SC-88004",
+                "electric",
+                "B-10",
+                "sp-elec-03",
+                "SP-7004",
+                "md-elec-03",
+                "E7001000",
+            ),
         ],
     },
 ]
@@ -113,7 +149,16 @@ def sample_data() -> dict[str, list[dict[str, Any]]]:
                 ),
             }
         )
-        for s, (sc_id, sc_number, service, rate, sp_id, sp_number, md_id, meter_number) in enumerate(c["services"]):
+        for s, (
+            sc_id,
+            sc_number,
+            service,
+            rate,
+            sp_id,
+            sp_number,
+            md_id,
+            meter_number,
+        ) in enumerate(c["services"]):
             data["service_contracts"].append(
                 {
                     "cds_servicecontract_id": sc_id,
@@ -159,7 +204,11 @@ def sample_data() -> dict[str, list[dict[str, Any]]]:
                     "current_servicecontracts": [sc_id],
                     "previous_servicecontracts": [],
                     "premises": [
-                        {"id": f"prem-{n // 2}", "premise_number": f"PREM-{100 + n // 2}", "types": ["building"]}
+                        {
+                            "id": f"prem-{n // 2}",
+                            "premise_number": f"PREM-{100 + n // 2}",
+                            "types": ["building"],
+                        }
                     ],
                 }
             )
@@ -169,7 +218,11 @@ def sample_data() -> dict[str, list[dict[str, Any]]]:
                     **_meta(created, f"2025-09-{10 + n}T10:0{s}:00Z"),
                     "meter_number": meter_number,
                     "meter_types": (
-                        [f"{service}_usage" if service != "electric" else "electric_usage", "physical_meter", "ami_meter"]
+                        [
+                            f"{service}_usage" if service != "electric" else "electric_usage",
+                            "physical_meter",
+                            "ami_meter",
+                        ]
                         + (["bidirectional"] if md_id == "md-elec-01" else [])
                     ),
                     "current_servicepoints": [sp_id],
@@ -228,7 +281,10 @@ def _bills(data: dict[str, list[dict[str, Any]]], n: int, c: dict[str, Any]) -> 
                     "cds_billstatement_id": bs_id,
                     "cds_account_id": acct_id,
                     "account_number": acct_number,
-                    "section_types": ["service_contract", "electric" if service == "electric" else "natural_gas"],
+                    "section_types": [
+                        "service_contract",
+                        "electric" if service == "electric" else "natural_gas",
+                    ],
                     "start_date": start.isoformat(),
                     "end_date": end.isoformat(),
                     "currency": "USD",
@@ -242,7 +298,10 @@ def _bills(data: dict[str, list[dict[str, Any]]], n: int, c: dict[str, Any]) -> 
                         {
                             "id": f"{section_id}-use",
                             "name": "Energy used" if service == "electric" else "Gas used",
-                            "types": [f"{service}_usage" if service != "electric" else "electric_usage", "ami_reading"],
+                            "types": [
+                                f"{service}_usage" if service != "electric" else "electric_usage",
+                                "ami_reading",
+                            ],
                             "value": usage,
                             "units": UNITS[service],
                             "start_date": start.isoformat(),
@@ -250,9 +309,24 @@ def _bills(data: dict[str, list[dict[str, Any]]], n: int, c: dict[str, Any]) -> 
                         }
                     ],
                     "cost_details": [
-                        {"id": f"{section_id}-total", "name": "Section total", "types": ["overall_total"], "cost": cost},
-                        {"id": f"{section_id}-fixed", "name": "Customer charge", "types": ["fixed_charges"], "cost": fixed},
-                        {"id": f"{section_id}-usage", "name": "Usage charges", "types": ["usage_charges"], "cost": usage_cost},
+                        {
+                            "id": f"{section_id}-total",
+                            "name": "Section total",
+                            "types": ["overall_total"],
+                            "cost": cost,
+                        },
+                        {
+                            "id": f"{section_id}-fixed",
+                            "name": "Customer charge",
+                            "types": ["fixed_charges"],
+                            "cost": fixed,
+                        },
+                        {
+                            "id": f"{section_id}-usage",
+                            "name": "Usage charges",
+                            "types": ["usage_charges"],
+                            "cost": usage_cost,
+                        },
                     ],
                     "line_items": [
                         {
@@ -363,7 +437,15 @@ def _aggregations(data: dict[str, list[dict[str, Any]]]) -> None:
     ]
 
 
-def _segment(seg_id: str, start: datetime, end: datetime, interval: int, fmt: dict, values: list, related: dict) -> dict:
+def _segment(
+    seg_id: str,
+    start: datetime,
+    end: datetime,
+    interval: int,
+    fmt: dict,
+    values: list,
+    related: dict,
+) -> dict:
     stamp = _ts(end + timedelta(hours=6))
     return {
         "cds_usagesegment_id": seg_id,
@@ -387,19 +469,54 @@ def _electric_day(rng: random.Random, day: datetime, steps: int, scale: float) -
     out = []
     for i in range(steps):
         hour = i / per_hour
-        shape = 0.35 + 0.4 * math.exp(-((hour - 19) ** 2) / 6) + 0.25 * math.exp(-((hour - 8) ** 2) / 3)
+        shape = (
+            0.35 + 0.4 * math.exp(-((hour - 19) ** 2) / 6) + 0.25 * math.exp(-((hour - 8) ** 2) / 3)
+        )
         out.append([{"eu": round(scale * shape * rng.uniform(0.85, 1.15) / per_hour, 3)}])
     return out
 
 
 def _usage(data: dict[str, list[dict[str, Any]]]) -> None:
     rng = random.Random(20250101)
-    elec = {"id": "net", "type": "electric_usage", "units": "kWh", "direction": "net", "quality": "revenue"}
+    elec = {
+        "id": "net",
+        "type": "electric_usage",
+        "units": "kWh",
+        "direction": "net",
+        "quality": "revenue",
+    }
     plans = [
         # (meter, account, contract, service point, aggregations, days, steps per day, scale)
-        ("md-elec-01", "acct-res-01", "sc-elec-01", "sp-elec-01", ["agg-building-42-main"], 365, 96, 1.0),
-        ("md-elec-02", "acct-res-02", "sc-elec-02", "sp-elec-02", ["agg-building-42-main"], 31, 24, 0.8),
-        ("md-elec-03", "acct-com-01", "sc-elec-03", "sp-elec-03", ["agg-commercial-springfield"], 31, 96, 3.5),
+        (
+            "md-elec-01",
+            "acct-res-01",
+            "sc-elec-01",
+            "sp-elec-01",
+            ["agg-building-42-main"],
+            365,
+            96,
+            1.0,
+        ),
+        (
+            "md-elec-02",
+            "acct-res-02",
+            "sc-elec-02",
+            "sp-elec-02",
+            ["agg-building-42-main"],
+            31,
+            24,
+            0.8,
+        ),
+        (
+            "md-elec-03",
+            "acct-com-01",
+            "sc-elec-03",
+            "sp-elec-03",
+            ["agg-commercial-springfield"],
+            31,
+            96,
+            3.5,
+        ),
     ]
     for meter, acct, contract, sp, aggs, days, steps, scale in plans:
         for d in range(days):
@@ -424,7 +541,13 @@ def _usage(data: dict[str, list[dict[str, Any]]]) -> None:
                     related,
                 )
             )
-    gas = {"id": "gas", "type": "natural_gas_usage", "units": "therm", "quality": "revenue", "related_meterdevices": ["md-gas-01"]}
+    gas = {
+        "id": "gas",
+        "type": "natural_gas_usage",
+        "units": "therm",
+        "quality": "revenue",
+        "related_meterdevices": ["md-gas-01"],
+    }
     for month in range(1, 13):
         start = datetime(YEAR, month, 1, tzinfo=UTC)
         end = datetime(YEAR + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
@@ -438,7 +561,15 @@ def _usage(data: dict[str, list[dict[str, Any]]]) -> None:
         }
         values = [[{"gu": _monthly_usage("natural_gas", month, 1.0)}]]
         data["usage_segments"].append(
-            _segment(f"us-md-gas-01-{start:%Y%m}", start, end, int((end - start).total_seconds()), gas, values, related)
+            _segment(
+                f"us-md-gas-01-{start:%Y%m}",
+                start,
+                end,
+                int((end - start).total_seconds()),
+                gas,
+                values,
+                related,
+            )
         )
 
 
@@ -491,6 +622,10 @@ FILES = [
         "mime_type": "text/csv",
         "name": "interval-sample-2025-01-01.csv",
         "description": "",
-        "content": b"meter_number,start,kwh\nE7000123,2025-01-01T00:00:00Z,0.12\nE7000123,2025-01-01T00:15:00Z,0.11\n",
+        "content": (
+            b"meter_number,start,kwh\n"
+            b"E7000123,2025-01-01T00:00:00Z,0.12\n"
+            b"E7000123,2025-01-01T00:15:00Z,0.11\n"
+        ),
     },
 ]

@@ -7,6 +7,7 @@ other. The database file persists across restarts.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -54,11 +55,17 @@ CREATE TABLE IF NOT EXISTS pending (
 
 
 def dumps(value: Any) -> bytes:
-    return orjson.dumps(value)
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # integers beyond 64 bits, which JSON allows
+        return json.dumps(value, separators=(",", ":")).encode()
 
 
 def loads(data: bytes | str) -> Any:
-    return orjson.loads(data)
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:  # written by the json fallback of dumps
+        return json.loads(data)
 
 
 class Store:
@@ -73,7 +80,9 @@ class Store:
         """This thread's connection (autocommit; use :meth:`write` for changes)."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(
+                self.path, timeout=30, isolation_level=None, check_same_thread=False
+            )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
@@ -94,7 +103,15 @@ class Store:
 
     # -- documents -------------------------------------------------------------------------
     @staticmethod
-    def put(db: sqlite3.Connection, kind: str, id: str, doc: dict, *, owner: str = "", private: dict | None = None) -> None:
+    def put(
+        db: sqlite3.Connection,
+        kind: str,
+        id: str,
+        doc: dict,
+        *,
+        owner: str = "",
+        private: dict | None = None,
+    ) -> None:
         db.execute(
             "INSERT INTO objects (kind, id, owner, doc, private) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (kind, id) DO UPDATE SET owner = excluded.owner, doc = excluded.doc, "
@@ -102,14 +119,22 @@ class Store:
             (kind, id, owner, dumps(doc), dumps(private or {})),
         )
 
-    def get(self, kind: str, id: str, db: sqlite3.Connection | None = None) -> tuple[dict, str, dict] | None:
+    def get(
+        self, kind: str, id: str, db: sqlite3.Connection | None = None
+    ) -> tuple[dict, str, dict] | None:
         """``(doc, owner, private)`` of one document, or ``None``."""
-        row = (db or self.db()).execute(
-            "SELECT doc, owner, private FROM objects WHERE kind = ? AND id = ?", (kind, id)
-        ).fetchone()
+        row = (
+            (db or self.db())
+            .execute(
+                "SELECT doc, owner, private FROM objects WHERE kind = ? AND id = ?", (kind, id)
+            )
+            .fetchone()
+        )
         return (loads(row[0]), row[1], loads(row[2])) if row else None
 
-    def docs(self, kind: str, owner: str | None = None, db: sqlite3.Connection | None = None) -> list[dict]:
+    def docs(
+        self, kind: str, owner: str | None = None, db: sqlite3.Connection | None = None
+    ) -> list[dict]:
         """Documents of a kind (of one owner), oldest first."""
         sql = "SELECT doc FROM objects WHERE kind = ?"
         args: tuple = (kind,)
@@ -118,7 +143,9 @@ class Store:
             args += (owner,)
         return [loads(r[0]) for r in (db or self.db()).execute(sql + " ORDER BY rowid", args)]
 
-    def records(self, kind: str, owner: str | None = None, db: sqlite3.Connection | None = None) -> list[tuple[dict, str, dict]]:
+    def records(
+        self, kind: str, owner: str | None = None, db: sqlite3.Connection | None = None
+    ) -> list[tuple[dict, str, dict]]:
         """``(doc, owner, private)`` of each document of a kind, oldest first."""
         sql = "SELECT doc, owner, private FROM objects WHERE kind = ?"
         args: tuple = (kind,)

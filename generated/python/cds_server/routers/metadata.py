@@ -15,7 +15,6 @@ from cds_server.operations import OPERATIONS
 from cds_server.params import ListCoverageQuery
 from cds_server.runtime import (
     conditional_json_response,
-    json_response,
     run,
 )
 
@@ -35,14 +34,15 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         def call(ctx: RequestContext) -> Response:
             query = ListCoverageQuery.from_params(request.query_params)
             result = backend.list_coverage(ctx, query)
-            return json_response(
+            return conditional_json_response(
+                request,
                 CoverageListing.model_validate(
                     {
                         "coverage_entries": result.items,
                         "next": ctx.page_link(result.next),
                         "previous": ctx.page_link(result.previous),
                     }
-                )
+                ),
             )
 
         return await run(request, backend, OPERATIONS["listCoverage"], prefix, call)

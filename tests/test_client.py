@@ -1,0 +1,626 @@
+"""The generated ``cds_client``, sync and async, against the reference Server (`cdsgen serve`
+on 127.0.0.1) and against fake Servers (httpx.MockTransport, a silent socket).
+
+Facts come from the raw HTTP exchanges: :func:`raw_usage` walks the documented path from
+registration to usage with httpx alone, and the client's results must match it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import math
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from cds_client import (
+    NO_RETRIES,
+    AsyncCdsClient,
+    CdsBadRequest,
+    CdsClient,
+    CdsDiscoveryError,
+    CdsForbidden,
+    CdsNotFound,
+    CdsRateLimited,
+    CdsServerError,
+    CdsTimeout,
+    CdsUnauthorized,
+    Pkce,
+    RetryPolicy,
+)
+from cds_client.transport import query_value, retry_after
+from cds_models import ServerMetadata, UsageSegment
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIENT = ROOT / "generated/python/cds_client"
+
+# One reference Server per worker for this module (`--dist loadgroup` keeps them together).
+pytestmark = pytest.mark.xdist_group("cds_client")
+
+
+# -- the reference Server ---------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[str]:
+    """The base URL of `cdsgen serve` on a fresh database."""
+    port = _free_port()
+    db = tmp_path_factory.mktemp("server") / "cds.sqlite3"
+    cmd = [sys.executable, "-m", "cdsgen", "serve", "--port", str(port), "--db", str(db)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base + "/.well-known/cds-server-metadata.json").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                out = proc.stdout.read().decode() if proc.stdout else ""
+                pytest.fail(f"cdsgen serve did not start:\n{out}")
+            time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# -- the path from registration to data, in raw HTTP -----------------------------------------
+@dataclasses.dataclass
+class RawUsage:
+    segments: list[dict]
+    pages: int
+    token_endpoint: str
+    public_token_endpoint: str
+
+
+def _scope_id(oauth: dict, scope_type: str) -> str:
+    return next(i for i, d in oauth["cds_scope_descriptions"].items() if d["type"] == scope_type)
+
+
+def _pages(http: httpx.Client, url: str, key: str, token: str) -> tuple[list[dict], int]:
+    items, pages = [], 0
+    while url:
+        page = http.get(url, headers={"Authorization": f"Bearer {token}"})
+        assert page.status_code == 200, page.text
+        body = page.json()
+        items += body[key]
+        pages += 1
+        url = body["next"]
+    return items, pages
+
+
+def raw_usage(base: str) -> RawUsage:
+    """Every Usage Segment a fresh registration for the usage-query scope may read, walking
+    CDS-WG1-02 §4 / CDS-WG3-01 §13.1 with httpx alone."""
+    with httpx.Client() as http:
+        meta = http.get(base + "/.well-known/cds-server-metadata.json").json()
+        oauth = http.get(meta["oauth_metadata"]).json()
+        admin_scope = _scope_id(oauth, "cds_client_admin")
+        usage_scope = _scope_id(oauth, "cds_query_usage")
+        reg = http.post(
+            oauth["registration_endpoint"],
+            json={"scope": f"{admin_scope} {usage_scope}", "client_name": "raw HTTP"},
+        )
+        assert reg.status_code == 201, reg.text
+        admin = reg.json()
+        token = http.post(
+            oauth["token_endpoint"],
+            auth=(admin["client_id"], admin["client_secret"]),
+            data={"grant_type": "client_credentials", "scope": admin_scope},
+        ).json()["access_token"]
+        bearer = {"Authorization": f"Bearer {token}"}
+        clients, _ = _pages(http, oauth["cds_clients_api"], "clients", token)
+        client = next(c for c in clients if usage_scope in c["scope"].split())
+        creds = http.get(
+            oauth["cds_credentials_api"], params={"client_ids": client["client_id"]}, headers=bearer
+        ).json()["credentials"]
+        secret = next(c["client_secret"] for c in creds if c.get("client_secret"))
+        client_meta = http.get(client["cds_server_metadata"], headers=bearer).json()
+        client_oauth = http.get(client_meta["oauth_metadata"], headers=bearer).json()
+        usage_token = http.post(
+            client_oauth["token_endpoint"],
+            auth=(client["client_id"], secret),
+            data={"grant_type": "client_credentials", "scope": usage_scope},
+        ).json()["access_token"]
+        segments, pages = _pages(
+            http, client_oauth["cds_usagesegments_api"], "usage_segments", usage_token
+        )
+        return RawUsage(segments, pages, client_oauth["token_endpoint"], oauth["token_endpoint"])
+
+
+@pytest.fixture(scope="module")
+def raw(server) -> RawUsage:
+    return raw_usage(server)
+
+
+def _by_id(segments: list[UsageSegment]) -> dict[str, dict]:
+    return {s.cds_usagesegment_id: s.model_dump(mode="json", exclude_unset=True) for s in segments}
+
+
+def _same_as_raw(segments: list[UsageSegment], raw: RawUsage) -> None:
+    assert [s.cds_usagesegment_id for s in segments] == [
+        s["cds_usagesegment_id"] for s in raw.segments
+    ]
+    got = _by_id(segments)
+    for expected in raw.segments:
+        have = got[expected["cds_usagesegment_id"]]
+        assert have["values"] == expected["values"]
+        assert have["formats"] == expected["formats"]
+
+
+def _one_year(segments: list[UsageSegment]) -> None:
+    """Among ``segments``, a year of contiguous segments of one meter (as their Value
+    Formats name it: the token may not see Meter Devices, so `related_meterdevices` of the
+    segments is empty)."""
+    meters: dict[tuple[str, ...], list[UsageSegment]] = {}
+    for s in segments:
+        meters.setdefault(
+            tuple(getattr(s.formats[0], "related_meterdevices", None) or ()), []
+        ).append(s)
+    segments = max(meters.values(), key=len)
+    assert len(segments) >= 365
+    ordered = sorted(segments, key=lambda s: s.segment_start)
+    for before, after in zip(ordered, ordered[1:], strict=False):
+        assert before.segment_end == after.segment_start
+    assert ordered[-1].segment_end - ordered[0].segment_start >= timedelta(days=365)
+    for s in ordered:
+        assert s.interval * len(s.values) == (s.segment_end - s.segment_start).total_seconds()
+
+
+# -- sync, end to end ----------------------------------------------------------------------------
+def test_sync_register_token_clients_and_a_year_of_usage(server, raw):
+    pages = []
+
+    def record(request: httpx.Request) -> None:
+        if "usage-segments" in request.url.path:
+            pages.append(str(request.url))
+
+    http = httpx.Client(event_hooks={"request": [record]})
+    with CdsClient(server, http=http) as cds:
+        admin = cds.register(["cds_query_usage"], client_name="sync test")
+        reg = admin.registration
+        assert reg is not None and reg.scope == "cds_client_admin" and reg.client_secret
+        assert reg.grant_types == ["client_credentials"]
+        clients = list(admin.iter_clients())
+        scopes = {c.client_id: c.scope for c in clients}
+        assert scopes[reg.client_id] == "cds_client_admin"
+        usage_scope = _scope_id(cds.authorization_server_metadata().model_dump(), "cds_query_usage")
+        assert any(usage_scope in s.split() for s in scopes.values())
+        usage = admin.session_for_scope("cds_query_usage")
+        assert usage.client_id != reg.client_id and usage.scope == usage_scope
+        # the token endpoint of the Client Object's own metadata, not the public one
+        assert str(usage.metadata.token_endpoint) == raw.token_endpoint
+        assert raw.token_endpoint != raw.public_token_endpoint
+        segments = list(usage.iter_usage_segments())
+        assert usage.token is not None and usage.token.scope == usage_scope
+    http.close()
+    assert len(pages) == raw.pages > 1
+    _same_as_raw(segments, raw)
+    _one_year(segments)
+
+
+def test_sync_filters_and_single_objects(server):
+    with CdsClient(server) as cds:
+        admin = cds.register(["cds_query_usage"], client_name="filters")
+        usage = admin.session_for_scope("cds_query_usage")
+        start = datetime(2025, 3, 1, tzinfo=UTC)
+        march = list(usage.iter_usage_segments(after=start, before=start + timedelta(days=30)))
+        assert march and all(s.segment_end >= start for s in march)
+        assert all(s.segment_start <= start + timedelta(days=30) for s in march)
+        one = march[0].cds_usagesegment_id
+        listed = usage.list_usage_segments(cds_usagesegment_ids=[one])
+        assert [s.cds_usagesegment_id for s in listed.usage_segments] == [one]
+        # an object's own URL: Client Objects at their cds_client_uri
+        me = admin.get_client(str(admin.registration.cds_client_uri))
+        assert me.client_id == admin.client_id
+        assert admin.get_client(me).client_id == me.client_id
+
+
+# -- async, end to end ---------------------------------------------------------------------------
+def test_async_register_token_clients_and_a_year_of_usage(server, raw):
+    async def walk() -> tuple[list[UsageSegment], list[str], str]:
+        async with AsyncCdsClient(server) as cds:
+            admin = await cds.register(["cds_query_usage"], client_name="async test")
+            clients = [c async for c in admin.iter_clients()]
+            usage = await admin.session_for_scope("cds_query_usage")
+            segments = [s async for s in usage.iter_usage_segments()]
+            return segments, [c.client_id for c in clients], str(usage.metadata.token_endpoint)
+
+    segments, client_ids, token_endpoint = asyncio.run(walk())
+    assert len(client_ids) >= 2
+    assert token_endpoint == raw.token_endpoint
+    _same_as_raw(segments, raw)
+    _one_year(segments)
+
+
+# -- errors --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def sessions(server):
+    cds = CdsClient(server)
+    admin = cds.register(["cds_query_usage"], client_name="errors")
+    usage = admin.session_for_scope("cds_query_usage")
+    yield cds, admin, usage
+    cds.close()
+
+
+def test_bad_token_raises_unauthorized(sessions):
+    cds, _, usage = sessions
+    stranger = cds.session_from_token("not-a-token", metadata=usage.metadata)
+    with pytest.raises(CdsUnauthorized) as caught:
+        stranger.list_usage_segments()
+    assert caught.value.status == 401
+    assert caught.value.error == "invalid_token"
+    assert caught.value.error_description
+
+
+def test_token_without_the_scope_raises_forbidden(sessions):
+    _, admin, _ = sessions
+    with pytest.raises(CdsForbidden) as caught:
+        admin.list_usage_segments()  # the admin token has no usage scope
+    assert caught.value.status == 403
+    assert caught.value.error == "insufficient_scope"
+    assert "cds_query_usage" in (caught.value.scope or "")
+
+
+def test_bad_filter_raises_bad_request(sessions):
+    _, _, usage = sessions
+    with pytest.raises(CdsBadRequest) as caught:
+        usage.list_usage_segments(before="not-a-datetime")
+    assert caught.value.status == 400
+    assert caught.value.error == "invalid_request"
+    assert "before" in (caught.value.error_description or "")
+
+
+def test_unknown_object_raises_not_found(sessions):
+    _, admin, _ = sessions
+    with pytest.raises(CdsNotFound) as caught:
+        admin.get_client(str(admin.registration.cds_client_uri) + "-nobody")
+    assert caught.value.status == 404
+
+
+def test_unregistered_scope_is_a_discovery_error(sessions):
+    _, admin, _ = sessions
+    with pytest.raises(CdsDiscoveryError):
+        admin.session_for_scope("cds_query_bill_statements")
+
+
+def test_async_errors(server):
+    async def check() -> None:
+        async with AsyncCdsClient(server) as cds:
+            admin = await cds.register(["cds_query_usage"], client_name="async errors")
+            usage = await admin.session_for_scope("cds_query_usage")
+            stranger = await cds.session_from_token("nope", metadata=usage.metadata)
+            with pytest.raises(CdsUnauthorized):
+                await stranger.list_usage_segments()
+            with pytest.raises(CdsForbidden):
+                await admin.list_usage_segments()
+            with pytest.raises(CdsBadRequest):
+                await usage.list_usage_segments(after="yesterday")
+
+    asyncio.run(check())
+
+
+# -- tokens ----------------------------------------------------------------------------------------
+def test_expired_and_revoked_tokens_are_renewed(sessions):
+    _, _, usage = sessions
+    usage.list_usage_segments(cds_usagesegment_ids=["none"])
+    first = usage.token
+    assert first is not None and first.expires_at is not None
+    usage.use_token(dataclasses.replace(first, expires_at=time.time()))  # about to expire
+    usage.list_usage_segments(cds_usagesegment_ids=["none"])
+    second = usage.token
+    assert second is not None and second.access_token != first.access_token
+    usage.revoke_token({"token": second.access_token})  # the Server forgets it: 401, renewed
+    usage.list_usage_segments(cds_usagesegment_ids=["none"])
+    assert usage.token is not None and usage.token.access_token != second.access_token
+
+
+class _Form(HTMLParser):
+    """The first form of a page: its action and its inputs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.action: str | None = None
+        self.checkboxes: list[tuple[str, str]] = []
+        self.buttons: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and self.action is None:
+            self.action = a.get("action")
+        elif tag == "input" and a.get("type") == "checkbox":
+            self.checkboxes.append((a["name"], a["value"]))
+        elif tag == "button" and a.get("name"):
+            self.buttons.append((a["name"], a.get("value", "")))
+
+
+def test_authorization_code_with_pkce(server):
+    """A Customer-consent scope: authorization URL → consent (as a browser would) → code →
+    tokens → data; then the refresh token renews them."""
+    with CdsClient(server) as cds:
+        admin = cds.register(["cds_usage"], client_name="auth code")
+        usage = admin.session_for_scope("cds_usage")
+        pkce = Pkce.generate()
+        url = usage.authorization_url(pkce, state="s-123")
+        query = parse_qs(urlsplit(url).query)
+        assert query["response_type"] == ["code"] and query["client_id"] == [usage.client_id]
+        assert query["code_challenge"] == [pkce.challenge] and query["code_challenge_method"] == [
+            "S256"
+        ]
+        assert url.startswith(str(usage.metadata.authorization_endpoint))
+        with httpx.Client() as browser:
+            consent = browser.get(url, follow_redirects=True)
+            assert consent.status_code == 200, consent.text
+            form = _Form()
+            form.feed(consent.text)
+            assert form.action and form.checkboxes, consent.text
+            name, value = form.checkboxes[0]
+            decision = next(b for b in form.buttons if b[1] == "approve")
+            back = browser.post(form.action, data={name: value, decision[0]: decision[1]})
+            assert back.status_code in (302, 303), back.text
+        redirect = parse_qs(urlsplit(back.headers["location"]).query)
+        assert redirect["state"] == ["s-123"]
+        token = usage.exchange_code(redirect["code"][0], pkce)
+        assert token.refresh_token and token.grant_ids
+        segments = list(usage.iter_usage_segments())
+        assert segments
+        renewed = usage.refresh()
+        assert renewed.access_token != token.access_token
+        assert usage.list_usage_segments().usage_segments
+
+
+def test_pkce_challenge_is_s256_of_the_verifier():
+    # RFC 7636 Appendix B
+    pkce = Pkce.from_verifier("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")
+    assert pkce.challenge == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    assert pkce.method == "S256"
+    fresh = Pkce.generate()
+    assert 43 <= len(fresh.verifier) <= 128 and fresh.verifier != Pkce.generate().verifier
+
+
+# -- retries and timeouts ------------------------------------------------------------------------
+METADATA = {
+    "cds_metadata_version": "v1",
+    "cds_metadata_url": "http://cds.test/.well-known/cds-server-metadata.json",
+    "created": "2025-01-01T00:00:00Z",
+    "updated": "2025-01-01T00:00:00Z",
+    "name": "Fake",
+    "description": "A fake Server.",
+    "website": "http://cds.test/",
+    "documentation": "http://cds.test/docs",
+    "support": "http://cds.test/support",
+    "capabilities": ["coverage", "oauth"],
+    "oauth_metadata": "http://cds.test/oauth-metadata",
+}
+
+
+def _flaky(answers: list[httpx.Response]) -> tuple[httpx.MockTransport, list[float]]:
+    """A transport answering ``answers`` in turn, then the metadata; records the call times."""
+    calls: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(time.monotonic())
+        if len(calls) <= len(answers):
+            return answers[len(calls) - 1]
+        return httpx.Response(200, json=METADATA)
+
+    return httpx.MockTransport(handler), calls
+
+
+def test_503_with_retry_after_is_retried_after_the_delay():
+    transport, calls = _flaky([httpx.Response(503, headers={"Retry-After": "1"})])
+    with CdsClient("http://cds.test", http=httpx.Client(transport=transport)) as cds:
+        meta = cds.get_server_metadata()
+    assert isinstance(meta, ServerMetadata) and meta.name == "Fake"
+    assert len(calls) == 2
+    assert calls[1] - calls[0] >= 1.0  # Retry-After: 1 honoured
+
+
+def test_429_is_retried_until_the_policy_gives_up():
+    busy = httpx.Response(429, headers={"Retry-After": "0"}, json={"error": "slow_down"})
+    transport, calls = _flaky([busy] * 3)
+    with CdsClient("http://cds.test", http=httpx.Client(transport=transport)) as cds:
+        assert cds.get_server_metadata().name == "Fake"
+    assert len(calls) == 4
+
+    transport, calls = _flaky([busy] * 10)
+    policy = RetryPolicy(retries=2)
+    with CdsClient("http://cds.test", http=httpx.Client(transport=transport), retry=policy) as cds:
+        with pytest.raises(CdsRateLimited) as caught:
+            cds.get_server_metadata()
+    assert len(calls) == 3
+    assert caught.value.status == 429 and caught.value.error == "slow_down"
+    assert caught.value.retry_after == 0.0
+
+
+def test_a_longer_retry_after_than_allowed_is_not_waited_for():
+    transport, calls = _flaky([httpx.Response(503, headers={"Retry-After": "3600"})])
+    with CdsClient("http://cds.test", http=httpx.Client(transport=transport)) as cds:
+        with pytest.raises(CdsServerError) as caught:
+            cds.get_server_metadata()
+    assert len(calls) == 1 and caught.value.status == 503
+
+
+def test_async_retry_honours_retry_after():
+    transport, calls = _flaky([httpx.Response(503, headers={"Retry-After": "1"})])
+
+    async def fetch() -> ServerMetadata:
+        async with AsyncCdsClient(
+            "http://cds.test", http=httpx.AsyncClient(transport=transport)
+        ) as cds:
+            return await cds.get_server_metadata()
+
+    assert asyncio.run(fetch()).name == "Fake"
+    assert len(calls) == 2 and calls[1] - calls[0] >= 1.0
+
+
+def test_retry_after_as_an_http_date():
+    now = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
+    response = httpx.Response(503, headers={"Retry-After": "Sun, 01 Jun 2025 12:00:05 GMT"})
+    assert retry_after(response, now) == 5.0
+    assert retry_after(httpx.Response(503, headers={"Retry-After": "soon"})) is None
+    assert RetryPolicy().delay(0) == 0.5 and RetryPolicy().delay(2) == 2.0
+    assert RetryPolicy(retries=1).delay(1) is None
+
+
+def test_timeout_raises_cds_timeout():
+    with socket.socket() as listener:  # accepts connections, never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        held: list[socket.socket] = []
+        stop = threading.Event()
+
+        def accept() -> None:
+            listener.settimeout(0.1)
+            while not stop.is_set():
+                try:
+                    held.append(listener.accept()[0])
+                except TimeoutError:
+                    continue
+
+        thread = threading.Thread(target=accept)
+        thread.start()
+        try:
+            with CdsClient(f"http://127.0.0.1:{port}", timeout=0.3, retry=NO_RETRIES) as cds:
+                with pytest.raises(CdsTimeout):
+                    cds.get_server_metadata()
+        finally:
+            stop.set()
+            thread.join()
+            for conn in held:
+                conn.close()
+
+
+def test_query_values():
+    assert query_value(["a", "b c"]) == "a b c"
+    assert query_value(datetime(2025, 1, 1, 1, tzinfo=UTC)) == "2025-01-01T01:00:00Z"
+    assert query_value(True) == "true"
+    with pytest.raises(ValueError):
+        query_value(datetime(2025, 1, 1))
+
+
+# -- the example ---------------------------------------------------------------------------------
+def _electric_kwh(segment: dict) -> list[float]:
+    """The rule of examples/read_usage.py, on raw JSON."""
+    per_unit = {"Wh": 0.001, "kWh": 1.0, "MWh": 1000.0}
+    electric = [
+        (i, f)
+        for i, f in enumerate(segment["formats"])
+        if f["type"] == "electric_usage" and f["units"] in per_unit
+    ]
+    counted = [(i, f) for i, f in electric if f.get("direction") == "net"] or electric
+    return [
+        float(values[i]["eu"]) * per_unit[f["units"]]
+        for values in segment["values"]
+        for i, f in counted
+        if values[i] is not None
+    ]
+
+
+def test_read_usage_example_prints_the_total_of_the_raw_responses(server, raw):
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "examples/read_usage.py"), server],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    last = proc.stdout.strip().splitlines()[-1]
+    match = re.fullmatch(r"total_kwh=(-?\d+\.\d+)", last)
+    assert match, proc.stdout
+    expected = math.fsum(v for s in raw.segments for v in _electric_kwh(s))
+    assert expected > 0
+    assert float(match.group(1)) == pytest.approx(expected, abs=1e-6)
+
+
+def test_tutorial_code_runs_against_the_server(server, raw, capsys):
+    """The Python blocks of site/tutorial.md, in order, on the test Server (the last one
+    needs a Customer's browser and is left out)."""
+    text = (ROOT / "site/tutorial.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) >= 8
+    namespace: dict = {}
+    for block in blocks:
+        if "exchange_code(code" in block:
+            continue
+        exec(
+            compile(block.replace("http://127.0.0.1:8000", server), "tutorial.md", "exec"),
+            namespace,
+        )
+    expected = math.fsum(v for s in raw.segments for v in _electric_kwh(s))
+    assert namespace["total"] == pytest.approx(expected, abs=1e-6)
+    assert "invalid_request" in capsys.readouterr().out  # the error-handling block
+    namespace["cds"].close()
+
+
+# -- the generated code ---------------------------------------------------------------------------
+def test_every_operation_has_a_typed_method(spec):
+    from cds_client import AsyncCdsSession, CdsSession
+    from cdsgen.emit.client import client_operations
+
+    for op in client_operations(spec):
+        owner = CdsClient if op.home == "discovery" else CdsSession
+        aowner = AsyncCdsClient if op.home == "discovery" else AsyncCdsSession
+        for cls in (owner, aowner):
+            assert hasattr(cls, op.name), (cls.__name__, op.ep.operation_id)
+            for it in op.iterations:
+                assert hasattr(cls, it.name)
+        if op.view.kind != "redirect":  # building the authorization URL needs no I/O
+            assert asyncio.iscoroutinefunction(getattr(aowner, op.name)), op.name
+
+
+def test_no_path_is_hard_coded(spec):
+    """URLs come from the metadata; only the well-known Server Metadata path is fixed."""
+    text = "\n".join(p.read_text() for p in CLIENT.glob("*.py"))
+    allowed = {ep.path for ep in spec.endpoints.values() if ep.well_known}
+    for ep in spec.endpoints.values():
+        if ep.path not in allowed:
+            assert f'"{ep.path}' not in text, ep.path
+    for literal in ("/cds-api/", "/oauth/", "/cds-customerdata"):
+        assert literal not in text
+
+
+def test_generated_client_passes_ruff():
+    ruff = Path(sys.executable).parent / "ruff"
+    for args in (["check"], ["format", "--check"]):
+        proc = subprocess.run(
+            [str(ruff), *args, "--config", str(ROOT / "pyproject.toml"), str(CLIENT)],
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_value_sets_round_trip_as_the_server_sent_them(raw):
+    segment = UsageSegment.model_validate(raw.segments[0])
+    assert (
+        segment.model_dump(mode="json", exclude_unset=True)["values"] == raw.segments[0]["values"]
+    )
+    assert (
+        json.loads(segment.model_dump_json(exclude_unset=True))["formats"]
+        == raw.segments[0]["formats"]
+    )

@@ -1,0 +1,81 @@
+"""Helpers for emitters that write Python source through Jinja2 templates.
+
+Every value that ends up in generated Python passes through :func:`py_literal` (a Python
+literal) or :func:`docstring` (text safe inside a triple-quoted string); the result is
+formatted by the pinned ruff with :func:`ruff_format_package`.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+from typing import Any
+
+
+def py_literal(value: Any) -> str:
+    """A Python literal for a JSON-like value (strings, numbers, bools, None, lists, dicts);
+    lists become tuples."""
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(py_literal(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{py_literal(k)}: {py_literal(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def docstring(text: str, indent: int = 4, width: int = 88) -> str:
+    """Text for the inside of a triple-quoted docstring: wrapped, with quotes and backslashes
+    escaped so that no description can end the string early."""
+    paragraphs = [p for p in str(text).split("\n\n") if p.strip()]
+    lines: list[str] = []
+    for i, para in enumerate(paragraphs):
+        if i:
+            lines.append("")
+        lines += textwrap.wrap(
+            " ".join(para.split()),
+            width=width - indent,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+    body = ("\n" + " " * indent).join(lines)
+    body = body.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    return body[:-1] + '\\"' if body.endswith('"') else body
+
+
+def docstring_entry(head: str, text: str, indent: int = 12, width: int = 88) -> str:
+    """``head: text`` as one entry of a docstring list (``Args:``), wrapped with a hanging
+    indent; escaped like :func:`docstring`."""
+    lines = textwrap.wrap(
+        f"{head}: " + " ".join(str(text).split()),
+        width=width - indent,
+        subsequent_indent="    ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    body = ("\n" + " " * indent).join(lines)
+    body = body.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    return body[:-1] + '\\"' if body.endswith('"') else body
+
+
+def ruff_format_package(package: str, files: dict[str, str]) -> dict[str, str]:
+    """Sort imports, drop unused ones and format the files of ``package`` with the pinned ruff.
+
+    The files are laid out as the package in a temporary folder, so that import sorting sees
+    the same first-party package wherever generation runs."""
+    ruff = str(Path(sys.executable).parent / "ruff")
+    common = ["--isolated", "--line-length", "100", "--target-version", "py311"]
+    with tempfile.TemporaryDirectory(prefix=f"cdsgen-{package}-") as tmp:
+        root = Path(tmp, package)
+        for rel, text in files.items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(text, encoding="utf-8")
+        for args in (["check", "--select", "I,F401", "--fix", "--quiet"], ["format", "--quiet"]):
+            proc = subprocess.run(
+                [ruff, *args, *common, package], cwd=tmp, capture_output=True, text=True, check=False
+            )
+            if proc.returncode != 0:
+                raise RuntimeError(f"ruff {args[0]} failed on {package}:\n{proc.stdout}{proc.stderr}")
+        return {rel: (root / rel).read_text(encoding="utf-8") for rel in files}
