@@ -261,7 +261,7 @@ class AsyncCdsClient:
         return self._oauth_metadata
 
     async def register(
-        self, scopes: Sequence[str] = (), *, client_name: str | None = None, **fields: Any
+        self, scopes: str | Sequence[str] = (), *, client_name: str | None = None, **fields: Any
     ) -> AsyncCdsSession:
         """Register a Client for the Client Admin scope and ``scopes``, and return the
         session of its Client Admin Client Object.
@@ -275,7 +275,8 @@ class AsyncCdsClient:
         :meth:`session`.
 
         Args:
-            scopes: The scopes to register besides the Client Admin scope.
+            scopes: The scopes to register besides the Client Admin scope (a sequence, or
+                one space-separated string).
             client_name: The name shown to Customers and the Server's staff.
             fields: Other registration fields (``contacts``, ``client_uri``, fields the
                 Server's ``cds_registration_fields`` ask for, …).
@@ -285,6 +286,8 @@ class AsyncCdsClient:
             CdsBadRequest: the Server refused the registration (``invalid_client_metadata``).
         """
         metadata = await self.authorization_server_metadata()
+        if isinstance(scopes, str):
+            scopes = scopes.split()
         ids = resolve_scopes(metadata, [CLIENT_ADMIN, *scopes])
         request = {"scope": " ".join(ids), **fields}
         if client_name is not None:
@@ -621,6 +624,8 @@ class AsyncCdsSession:
         Raises:
             CdsDiscoveryError: no Client Object of the registration carries the scopes.
         """
+        if not scopes:
+            raise ValueError("session_for_scope needs at least one scope")
         descriptions = self.metadata.cds_scope_descriptions
 
         def chosen(client: Client) -> list[str] | None:

@@ -31,7 +31,8 @@ class RetryPolicy:
     Unavailable) is retried up to ``retries`` times, as is a connection that could not be
     opened. The wait honours the response's ``Retry-After`` (seconds or an HTTP date); without
     one it grows as ``backoff * 2**attempt``. A Server asking to wait longer than
-    ``max_delay`` seconds is not retried: its error is raised at once, with ``retry_after``.
+    ``max_delay`` seconds is not retried: its error is raised at once (for 429,
+    :class:`~cds_client.errors.CdsRateLimited` carries the ``retry_after`` asked).
     """
 
     retries: int = 3
