@@ -242,9 +242,25 @@ class _Builder:
                 depends_on=list(data.get("depends_on", [])),
                 summary=data["summary"],
                 sections=[self._section(s) for s in data["sections"]],
-                anchors=dict(data.get("anchors", {})),
+                anchors={
+                    a: v if isinstance(v, str) else v["label"]
+                    for a, v in (data.get("anchors") or {}).items()
+                },
+                anchor_sections={
+                    a: v["section"]
+                    for a, v in (data.get("anchors") or {}).items()
+                    if isinstance(v, dict) and "section" in v
+                },
                 pos=f.y.pos(("document",)),
             )
+            document = self.spec.documents[doc]
+            headings = document.section_by_anchor()
+            for a, section in document.anchor_sections.items():
+                if section not in headings:
+                    self.d.error(
+                        f.y.value_pos(("document", "anchors", a, "section")),
+                        f"anchor '{a}' is placed in unknown section '{section}'",
+                    )
             seen: dict[str, int] = {}
             for i, s in enumerate(self.spec.documents[doc].all_sections()):
                 if s.anchor in seen:

@@ -43,6 +43,8 @@ class Document:
     #: Non-heading anchors of the published text (terms, references) with short labels.
     anchors: dict[str, str]
     pos: Pos
+    #: Non-heading anchor -> the heading anchor of the section it stands in.
+    anchor_sections: dict[str, str] = field(default_factory=dict)
 
     def all_sections(self) -> list[Section]:
         return [s for top in self.sections for s in top.walk()]

@@ -32,6 +32,8 @@ class PublishedOutline:
     sections: list[PublishedSection]
     #: anchor -> short label for every anchor that is not a heading (terms, references).
     anchors: dict[str, str]
+    #: anchor -> the heading anchor of the section it stands in.
+    anchor_sections: dict[str, str] = field(default_factory=dict)
 
     def all_anchors(self) -> list[str]:
         """Every anchor of the document, headings first, in document order."""
@@ -71,6 +73,7 @@ def read_outline(path: Path) -> PublishedOutline:
     roots: list[PublishedSection] = []
     stack: list[PublishedSection] = []
     anchors: dict[str, str] = {}
+    anchor_sections: dict[str, str] = {}
     in_code = False
     lines = path.read_text(encoding="utf-8").splitlines()
     for lineno, line in enumerate(lines, start=1):
@@ -94,7 +97,9 @@ def read_outline(path: Path) -> PublishedOutline:
             if not rest and lineno < len(lines):
                 rest = lines[lineno]  # references put the term on the next line
             anchors.setdefault(a, _label(rest, a))
-    return PublishedOutline(roots, anchors)
+            if stack:
+                anchor_sections.setdefault(a, stack[-1].anchor)
+    return PublishedOutline(roots, anchors, anchor_sections)
 
 
 def outline_yaml(outline: PublishedOutline) -> str:
@@ -114,7 +119,9 @@ def outline_yaml(outline: PublishedOutline) -> str:
     emit(outline.sections, 4)
     lines.append("  anchors:")
     for a, label in outline.anchors.items():
-        lines.append(f"    {_key(a)}: {_quote(label)}")
+        section = outline.anchor_sections.get(a)
+        value = f"{{label: {_quote(label)}, section: {_key(section)}}}" if section else _quote(label)
+        lines.append(f"    {_key(a)}: {value}")
     return "\n".join(lines) + "\n"
 
 

@@ -237,15 +237,18 @@ class SitePages:
 
     # -- placement ---------------------------------------------------------------------------
     def _anchor_placement(self, doc: m.Document) -> dict[str, str]:
-        """Section each anchor is shown in: a heading is its own; references go to the
-        References section, other non-heading anchors (terms, figures) to Terminology."""
+        """Section each anchor is shown in: a heading is its own, other anchors the section
+        they stand in in the published text (else references go to References, the rest to
+        Terminology)."""
         sections = doc.section_by_anchor()
         place = {a: a for a in sections}
         last = doc.all_sections()[-1].anchor
         for a in doc.anchors:
             if a in place:
                 continue
-            if a.startswith("ref-") and "references" in sections:
+            if doc.anchor_sections.get(a) in sections:
+                place[a] = doc.anchor_sections[a]
+            elif a.startswith("ref-") and "references" in sections:
                 place[a] = "references"
             elif "terminology" in sections:
                 place[a] = "terminology"
