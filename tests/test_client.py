@@ -7,11 +7,13 @@ registration to usage with httpx alone, and the client's results must match it.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import dataclasses
 import json
 import math
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -477,6 +479,18 @@ def test_async_retry_honours_retry_after():
     assert len(calls) == 2 and calls[1] - calls[0] >= 1.0
 
 
+def test_oauth_error_from_the_challenge_when_the_body_has_none():
+    challenge = 'Bearer realm="cds", error="invalid_token", error_description="gone \\"now\\""'
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(401, headers={"WWW-Authenticate": challenge})
+    )
+    with CdsClient("http://cds.test", http=httpx.Client(transport=transport)) as cds:
+        with pytest.raises(CdsUnauthorized) as caught:
+            cds.get_server_metadata()
+    assert caught.value.error == "invalid_token"
+    assert caught.value.error_description == 'gone "now"'
+
+
 def test_retry_after_as_an_http_date():
     now = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
     response = httpx.Response(503, headers={"Retry-After": "Sun, 01 Jun 2025 12:00:05 GMT"})
@@ -613,6 +627,33 @@ def test_generated_client_passes_ruff():
             text=True,
         )
         assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_descriptions_cannot_break_the_generated_code(tmp_path):
+    """Summaries reach docstrings; quotes, backslashes and template syntax stay text."""
+    from cdsgen.emit.client import emit_client
+    from cdsgen.lint import lint
+
+    nasty = 'Say "hi" \\ {{ x }} {% raw %} """ \'\'\' \\"\\"\\" ends with a quote"'
+    shutil.copytree(ROOT / "tests/fixtures/minispec", tmp_path / "spec")
+    things = tmp_path / "spec/cds-test-01/things.yaml"
+    text = things.read_text().replace("summary: List things.", "summary: " + json.dumps(nasty))
+    things.write_text(text.replace("summary: Only these.", "summary: " + json.dumps(nasty)))
+    result = lint(tmp_path / "spec")
+    assert result.ok, [str(d) for d in result.diagnostics.errors]
+    files = emit_client(result.spec)
+    source = files["generated/python/cds_client/client.py"]
+    tree = compile(source, "client.py", "exec", flags=ast.PyCF_ONLY_AST)
+    session = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "CdsClient")
+    method = next(n for n in session.body if getattr(n, "name", "") == "list_things")
+    doc = ast.get_docstring(method)
+    assert doc is not None and doc.startswith(nasty)
+    assert "ids: " + nasty in doc
+    # without `advertised_by`, nothing locates the operation: the caller names its URL
+    assert [a.arg for a in method.args.args] == ["self", "url"]
+    for path, text in files.items():
+        if path.endswith(".py"):
+            compile(text, path, "exec")
 
 
 def test_value_sets_round_trip_as_the_server_sent_them(raw):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -845,6 +846,33 @@ def test_a_token_sees_only_the_data_of_its_grant(server, strict, world):
             w, "listAccounts", u2["oauth"]["cds_accounts_api"], u2["access_token"], "accounts"
         )
     } == {"acct-com-01"}
+    # Grant Admin reaches the same data through the Customer's Grant
+    grant_admin = w.client_with("cds_grant_admin_1")
+    ga_oauth = w.client_oauth(grant_admin)
+    entry = [
+        {
+            "type": "cds_grant_admin_1",
+            "grant_id": u1["cds_grant_ids"][0],
+            "client_id": u1["client"]["client_id"],
+        }
+    ]
+    ga = w.call(
+        "requestToken",
+        "POST",
+        ga_oauth["token_endpoint"],
+        data={"grant_type": "client_credentials", "authorization_details": json.dumps(entry)},
+        headers=basic(grant_admin["client_id"], w.secret_of(grant_admin["client_id"])),
+    ).json()
+    via_admin = all_pages(
+        w,
+        "listUsageSegments",
+        u1["oauth"]["cds_usagesegments_api"],
+        ga["access_token"],
+        "usage_segments",
+    )
+    assert [s["cds_usagesegment_id"] for s in via_admin] == [
+        s["cds_usagesegment_id"] for s in picked
+    ]
     # the Grant of a consent token records no preselections (CDS-WG3-01 §6.1)
     assert all("account_numbers" not in e for e in u1["authorization_details"])
     # another registration's objects are invisible to this one's admin token
@@ -986,3 +1014,173 @@ def test_scope_descriptions_follow_the_documents_rules(world, spec):
         if not (v.field.endswith(".format") and any(f"'{f}'" in v.message for f in undeclared))
     ]
     assert unexpected == []
+
+
+def test_linked_documents_need_the_token_that_shares_them(world, everything):
+    api = everything["oauth"]["cds_billstatement_api"]
+    headers = bearer(everything["token"])
+    statement = world.call("listBillStatements", "GET", api, headers=headers).json()[
+        "bill_statements"
+    ][0]
+    pdf = world.http.get(statement["file_uri"], headers=headers)
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == statement["file_mimetype"]
+    assert pdf.content.startswith(b"%PDF-1.4") and pdf.content.rstrip().endswith(b"%%EOF")
+    assert statement["account_number"].encode() in pdf.content
+    assert world.http.get(statement["file_uri"]).status_code == 401
+    eac = world.call(
+        "listEnergyAttributeCertificates",
+        "GET",
+        everything["oauth"]["cds_eacs_api"],
+        headers=headers,
+    ).json()["eacs"][0]
+    data = world.http.get(eac["eac_data_url"], headers=headers)
+    assert data.status_code == 200 and data.json()["certificates"] == eac["eac_numbers"]
+    other = world.data_token("cds_query_accounts_1")  # shares accounts only, no bills
+    assert (
+        world.http.get(statement["file_uri"], headers=bearer(other["access_token"])).status_code
+        == 404
+    )
+
+
+def test_modifying_a_client_resets_what_it_leaves_out_and_manages_purposes(server, strict):
+    w = Walker(server, strict)
+    w.register(["cds_usage_1", "cds_meters_1"])
+    client = w.client_with("cds_usage_1")
+    base = {
+        k: client[k] for k in ("scope", "client_name", "contacts", "cds_status", "redirect_uris")
+    }
+    purpose = {
+        "id": "mine",
+        "name": "Audit",
+        "content": "We compare your usage with your bills.",
+        "related_uri": None,
+        "scopes_supported": ["x"],
+    }
+    added = w.admin(
+        "modifyClient",
+        "PUT",
+        client["cds_client_uri"],
+        json={**base, "cds_purposes": {"mine": purpose}},
+    ).json()
+    ((new_id, stored),) = added["cds_purposes"].items()
+    assert new_id != "mine" and stored["id"] == new_id  # the Server assigns ids of new Purposes
+    assert (
+        stored["scopes_supported"] == client["scope"].split()
+        and stored["content"] == purpose["content"]
+    )
+    kept = w.admin(
+        "modifyClient",
+        "PUT",
+        client["cds_client_uri"],
+        json={
+            **base,
+            "cds_purposes": {new_id: {**stored, "name": "Audit 2", "scopes_supported": []}},
+        },
+    ).json()
+    assert (
+        kept["cds_purposes"][new_id]["name"] == "Audit 2"
+        and kept["cds_purposes"][new_id]["scopes_supported"] == stored["scopes_supported"]
+    )
+    reset = w.admin(
+        "modifyClient", "PUT", client["cds_client_uri"], json={**base, "client_name": "Renamed"}
+    ).json()
+    assert "cds_purposes" not in reset and reset["client_name"] == "Renamed"
+    assert (
+        reset["cds_default_scope"] == client["cds_default_scope"]
+    )  # left out: back to the default
+    narrowed = w.admin(
+        "modifyClient", "PUT", client["cds_client_uri"], json={**base, "scope": "cds_usage_1"}
+    ).json()
+    assert narrowed["scope"] == "cds_usage_1" and narrowed["authorization_details_types"] == [
+        "cds_usage_1"
+    ]
+    other_kind = w.admin(
+        "modifyClient", "PUT", client["cds_client_uri"], json={**base, "scope": "cds_query_usage_1"}
+    )
+    assert other_kind.status_code == 400 and other_kind.json()["error"] == "invalid_client_metadata"
+    bad_default = w.admin(
+        "modifyClient",
+        "PUT",
+        client["cds_client_uri"],
+        json={**base, "cds_default_redirect_uri": "https://elsewhere.example.com/cb"},
+    )
+    assert bad_default.status_code == 400
+
+
+def test_a_grant_awaiting_authorization_is_authorized_with_cds_grant_id(world):
+    w = world
+    user = w.consent_token("cds_usage_1", ["acct-res-01"])
+    grant_uri = f"{w.oauth['cds_grants_api']}/{user['cds_grant_ids'][0]}"
+    wider = w.admin(
+        "modifyGrant", "PATCH", grant_uri, json={"scope": "cds_usage_1 cds_meters_1"}
+    ).json()
+    assert wider["status"] == "needs_authorization" and wider["enabled_scope"] == "cds_usage_1"
+    oauth, client = user["oauth"], user["client"]
+    verifier, challenge = pkce()
+    params = {
+        "response_type": "code",
+        "client_id": client["client_id"],
+        "scope": "cds_usage_1 cds_meters_1",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    bad = w.call(
+        "authorize",
+        "GET",
+        oauth["authorization_endpoint"],
+        params={**params, "cds_grant_id": "nope"},
+    )
+    assert parse_qs(urlsplit(bad.headers["location"]).query)["error"] == [
+        "cds_grant_id_invalid_value"
+    ]
+    start = w.call(
+        "authorize",
+        "GET",
+        oauth["authorization_endpoint"],
+        params={**params, "cds_grant_id": wider["grant_id"]},
+    )
+    decided = w.http.post(
+        start.headers["location"], data={"decision": "approve", "pick": ["acct-res-01"]}
+    )
+    code = parse_qs(urlsplit(decided.headers["location"]).query)["code"][0]
+    form = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier}
+    token = w.call(
+        "requestToken",
+        "POST",
+        oauth["token_endpoint"],
+        data=form,
+        headers=basic(client["client_id"], user["secret"]),
+    ).json()
+    assert token["cds_grant_ids"] == [wider["grant_id"]]
+    grant = w.admin("getGrant", "GET", grant_uri).json()
+    assert grant["status"] == "active" and grant["enabled_scope"] == "cds_usage_1 cds_meters_1"
+    assert len(grant["receipt_confirmations"]) == 2
+    meters = all_pages(
+        w, "listMeterDevices", oauth["cds_meterdevices_api"], token["access_token"], "meter_devices"
+    )
+    assert {m["cds_meterdevice_id"] for m in meters} == {"md-elec-01", "md-gas-01"}
+
+
+def test_disabling_a_client_object_expires_its_secrets_and_tokens(server, strict):
+    w = Walker(server, strict)
+    w.register(["cds_query_accounts_1"])
+    t = w.data_token("cds_query_accounts_1")
+    client = t["client"]
+    change = {k: client[k] for k in ("scope", "client_name", "contacts")}
+    disabled = w.admin(
+        "modifyClient", "PUT", client["cds_client_uri"], json={**change, "cds_status": "disabled"}
+    ).json()
+    assert disabled["cds_status"] == "disabled"
+    assert (
+        w.call(
+            "listAccounts", "GET", t["oauth"]["cds_accounts_api"], headers=bearer(t["access_token"])
+        ).status_code
+        == 401
+    )
+    cred = w.admin(
+        "listCredentials",
+        "GET",
+        w.oauth["cds_credentials_api"],
+        params={"client_ids": client["client_id"]},
+    ).json()["credentials"][0]
+    assert 0 < cred["client_secret_expires_at"] <= int(time.time())

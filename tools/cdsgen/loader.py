@@ -344,7 +344,8 @@ class _Builder:
         for name, data, path in self._items(f, "objects"):
             if not self._claim_name(name, f.y.pos(path)):
                 continue
-            self._anchor(f, doc, "object", data["anchor"], path)
+            # a variant (an object with a `base`) is defined by its base's section
+            self._anchor(f, doc, "object", data["anchor"], path, unique=not data.get("base"))
             fields = self._fields(f, doc, data.get("fields", {}), path + ("fields",), None)
             if fields is None:
                 continue

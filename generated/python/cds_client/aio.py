@@ -47,6 +47,7 @@ from cds_models import (
     BillStatement,
     BillStatementListing,
     Client,
+    ClientAuthorizationServerMetadata,
     ClientListing,
     ClientMessage,
     ClientMessageListing,
@@ -366,7 +367,7 @@ class AsyncCdsClient:
         """Every CoverageEntry of :meth:`list_coverage`, following ``next`` through all
         pages.
 
-        Takes the same filters as :meth:`list_coverage`.
+        Takes the same arguments as :meth:`list_coverage`.
         """
         page = await self.list_coverage(ids=ids)
         while True:
@@ -716,7 +717,9 @@ class AsyncCdsSession:
             account_numbers: Only the Accounts with these account numbers.
             account_statuses: Only the Accounts in these statuses.
             q: Case-insensitive substring search over these fields, limited to those the
-                token may see.
+                token may see. Searched fields: ``cds_account_id``, ``customer_number``,
+                ``account_number``, ``account_address``, ``account_name``,
+                ``account_contacts.value``, ``account_programs.program_number``.
 
         CDS-WG3-01 §10.1.10 Listing Accounts:
         https://cds-registration.lfenergy.org/specs/cds-wg3-01/#accounts-list
@@ -747,7 +750,7 @@ class AsyncCdsSession:
     ) -> AsyncIterator[Account]:
         """Every Account of :meth:`list_accounts`, following ``next`` through all pages.
 
-        Takes the same filters as :meth:`list_accounts`.
+        Takes the same arguments as :meth:`list_accounts`.
         """
         page = await self.list_accounts(
             cds_account_ids=cds_account_ids,
@@ -785,7 +788,9 @@ class AsyncCdsSession:
             aggregation_types: Only aggregations having at least one of these types.
             q: Case-insensitive substring search over the listed fields and over
                 `region_number` of any included region, only those the token may see
-                (published as `addresses` and `region_number`; see errata).
+                (published as `addresses` and `region_number`; see errata). Searched
+                fields: ``cds_aggregation_id``, ``aggregation_number``,
+                ``grouped_addresses``.
 
         CDS-WG3-01 §10.7.8 Listing Aggregations:
         https://cds-registration.lfenergy.org/specs/cds-wg3-01/#aggregation-list
@@ -815,7 +820,7 @@ class AsyncCdsSession:
         """Every Aggregation of :meth:`list_aggregations`, following ``next`` through all
         pages.
 
-        Takes the same filters as :meth:`list_aggregations`.
+        Takes the same arguments as :meth:`list_aggregations`.
         """
         page = await self.list_aggregations(
             cds_aggregation_ids=cds_aggregation_ids,
@@ -897,7 +902,7 @@ class AsyncCdsSession:
         """Every BillSection of :meth:`list_bill_sections`, following ``next`` through all
         pages.
 
-        Takes the same filters as :meth:`list_bill_sections`.
+        Takes the same arguments as :meth:`list_bill_sections`.
         """
         page = await self.list_bill_sections(
             cds_billsection_ids=cds_billsection_ids,
@@ -970,7 +975,7 @@ class AsyncCdsSession:
         """Every BillStatement of :meth:`list_bill_statements`, following ``next`` through
         all pages.
 
-        Takes the same filters as :meth:`list_bill_statements`.
+        Takes the same arguments as :meth:`list_bill_statements`.
         """
         page = await self.list_bill_statements(
             cds_billstatement_ids=cds_billstatement_ids,
@@ -1011,7 +1016,7 @@ class AsyncCdsSession:
     ) -> AsyncIterator[Client]:
         """Every Client of :meth:`list_clients`, following ``next`` through all pages.
 
-        Takes the same filters as :meth:`list_clients`.
+        Takes the same arguments as :meth:`list_clients`.
         """
         page = await self.list_clients(client_ids=client_ids)
         while True:
@@ -1084,7 +1089,7 @@ class AsyncCdsSession:
 
     async def get_client_authorization_server_metadata(
         self, server_metadata: ServerMetadata | str
-    ) -> AuthorizationServerMetadata:
+    ) -> ClientAuthorizationServerMetadata:
         """Read the Authorization Server Metadata tailored to one Client Object, as linked
         from its tailored CDS Server Metadata.
 
@@ -1102,7 +1107,7 @@ class AsyncCdsSession:
             "GET",
             located(server_metadata, "oauth_metadata"),
         )
-        return decode(response, AuthorizationServerMetadata)
+        return decode(response, ClientAuthorizationServerMetadata)
 
     async def list_credentials(
         self,
@@ -1152,7 +1157,7 @@ class AsyncCdsSession:
         """Every ScopeCredential of :meth:`list_credentials`, following ``next`` through
         all pages.
 
-        Takes the same filters as :meth:`list_credentials`.
+        Takes the same arguments as :meth:`list_credentials`.
         """
         page = await self.list_credentials(
             credential_ids=credential_ids, client_ids=client_ids, after=after, before=before
@@ -1281,7 +1286,7 @@ class AsyncCdsSession:
         """Every EnergyAttributeCredit of :meth:`list_energy_attribute_certificates`,
         following ``next`` through all pages.
 
-        Takes the same filters as :meth:`list_energy_attribute_certificates`.
+        Takes the same arguments as :meth:`list_energy_attribute_certificates`.
         """
         page = await self.list_energy_attribute_certificates(
             cds_eac_ids=cds_eac_ids,
@@ -1361,7 +1366,7 @@ class AsyncCdsSession:
     ) -> AsyncIterator[Grant]:
         """Every Grant of :meth:`list_grants`, following ``next`` through all pages.
 
-        Takes the same filters as :meth:`list_grants`.
+        Takes the same arguments as :meth:`list_grants`.
         """
         page = await self.list_grants(
             grant_ids=grant_ids,
@@ -1450,7 +1455,7 @@ class AsyncCdsSession:
         """Every ClientMessage of :meth:`list_messages`, following ``outstanding_next``
         through all pages.
 
-        Takes the same filters as :meth:`list_messages`.
+        Takes the same arguments as :meth:`list_messages`.
         """
         page = await self.list_messages(message_ids=message_ids)
         while True:
@@ -1466,7 +1471,7 @@ class AsyncCdsSession:
         """Every ClientMessage of :meth:`list_messages`, following ``unread_next`` through
         all pages.
 
-        Takes the same filters as :meth:`list_messages`.
+        Takes the same arguments as :meth:`list_messages`.
         """
         page = await self.list_messages(message_ids=message_ids)
         while True:
@@ -1482,7 +1487,7 @@ class AsyncCdsSession:
         """Every ClientMessage of :meth:`list_messages`, following ``read_next`` through
         all pages.
 
-        Takes the same filters as :meth:`list_messages`.
+        Takes the same arguments as :meth:`list_messages`.
         """
         page = await self.list_messages(message_ids=message_ids)
         while True:
@@ -1580,7 +1585,8 @@ class AsyncCdsSession:
             previous_servicepoints: Only devices formerly at one of these service point
                 ids.
             q: Case-insensitive substring search over the listed fields, only those the
-                token may see.
+                token may see. Searched fields: ``cds_meterdevice_id``,
+                ``meter_number``.
 
         CDS-WG3-01 §10.4.5 Listing Meter Devices:
         https://cds-registration.lfenergy.org/specs/cds-wg3-01/#meter-device-list
@@ -1612,7 +1618,7 @@ class AsyncCdsSession:
         """Every MeterDevice of :meth:`list_meter_devices`, following ``next`` through all
         pages.
 
-        Takes the same filters as :meth:`list_meter_devices`.
+        Takes the same arguments as :meth:`list_meter_devices`.
         """
         page = await self.list_meter_devices(
             cds_meterdevice_ids=cds_meterdevice_ids,
@@ -1807,7 +1813,7 @@ class AsyncCdsSession:
         """Every ServerProvidedFile of :meth:`list_server_provided_files`, following
         ``next`` through all pages.
 
-        Takes the same filters as :meth:`list_server_provided_files`.
+        Takes the same arguments as :meth:`list_server_provided_files`.
         """
         page = await self.list_server_provided_files(file_ids=file_ids)
         while True:
@@ -1883,7 +1889,10 @@ class AsyncCdsSession:
             service_types: Only the contracts having at least one of these service
                 types.
             q: Case-insensitive substring search over these fields, limited to those the
-                token may see.
+                token may see. Searched fields: ``cds_servicecontract_id``,
+                ``account_number``, ``contract_number``, ``contract_address``,
+                ``rateplan_code``, ``rateplan_name``,
+                ``service_programs.program_number``.
 
         CDS-WG3-01 §10.2.7 Listing Service Contracts:
         https://cds-registration.lfenergy.org/specs/cds-wg3-01/#service-contract-list
@@ -1919,7 +1928,7 @@ class AsyncCdsSession:
         """Every ServiceContract of :meth:`list_service_contracts`, following ``next``
         through all pages.
 
-        Takes the same filters as :meth:`list_service_contracts`.
+        Takes the same arguments as :meth:`list_service_contracts`.
         """
         page = await self.list_service_contracts(
             cds_servicecontract_ids=cds_servicecontract_ids,
@@ -1960,7 +1969,9 @@ class AsyncCdsSession:
             previous_servicecontracts: Only the Service Points that formerly served one
                 of these Service Contract ids.
             q: Case-insensitive substring search over these fields, limited to those the
-                token may see.
+                token may see. Searched fields: ``cds_servicepoint_id``,
+                ``servicepoint_address``, ``servicepoint_number``,
+                ``premises.premise_number``.
 
         CDS-WG3-01 §10.3.5 Listing Service Points:
         https://cds-registration.lfenergy.org/specs/cds-wg3-01/#service-point-list
@@ -1992,7 +2003,7 @@ class AsyncCdsSession:
         """Every ServicePoint of :meth:`list_service_points`, following ``next`` through
         all pages.
 
-        Takes the same filters as :meth:`list_service_points`.
+        Takes the same arguments as :meth:`list_service_points`.
         """
         page = await self.list_service_points(
             cds_servicepoint_ids=cds_servicepoint_ids,
@@ -2098,7 +2109,7 @@ class AsyncCdsSession:
         """Every UsageSegment of :meth:`list_usage_segments`, following ``next`` through
         all pages.
 
-        Takes the same filters as :meth:`list_usage_segments`.
+        Takes the same arguments as :meth:`list_usage_segments`.
         """
         page = await self.list_usage_segments(
             cds_usagesegment_ids=cds_usagesegment_ids,

@@ -47,6 +47,7 @@ from cds_models import (
     BillStatement,
     BillStatementListing,
     Client,
+    ClientAuthorizationServerMetadata,
     ClientListing,
     ClientMessage,
     ClientMessageListing,
@@ -364,7 +365,7 @@ class CdsClient:
         """Every CoverageEntry of :meth:`list_coverage`, following ``next`` through all
         pages.
 
-        Takes the same filters as :meth:`list_coverage`.
+        Takes the same arguments as :meth:`list_coverage`.
         """
         page = self.list_coverage(ids=ids)
         while True:
@@ -711,7 +712,9 @@ class CdsSession:
             account_numbers: Only the Accounts with these account numbers.
             account_statuses: Only the Accounts in these statuses.
             q: Case-insensitive substring search over these fields, limited to those the
-                token may see.
+                token may see. Searched fields: ``cds_account_id``, ``customer_number``,
+                ``account_number``, ``account_address``, ``account_name``,
+                ``account_contacts.value``, ``account_programs.program_number``.
 
         CDS-WG3-01 §10.1.10 Listing Accounts:
         https://cds-registration.lfenergy.org/specs/cds-wg3-01/#accounts-list
@@ -742,7 +745,7 @@ class CdsSession:
     ) -> Iterator[Account]:
         """Every Account of :meth:`list_accounts`, following ``next`` through all pages.
 
-        Takes the same filters as :meth:`list_accounts`.
+        Takes the same arguments as :meth:`list_accounts`.
         """
         page = self.list_accounts(
             cds_account_ids=cds_account_ids,
@@ -779,7 +782,9 @@ class CdsSession:
             aggregation_types: Only aggregations having at least one of these types.
             q: Case-insensitive substring search over the listed fields and over
                 `region_number` of any included region, only those the token may see
-                (published as `addresses` and `region_number`; see errata).
+                (published as `addresses` and `region_number`; see errata). Searched
+                fields: ``cds_aggregation_id``, ``aggregation_number``,
+                ``grouped_addresses``.
 
         CDS-WG3-01 §10.7.8 Listing Aggregations:
         https://cds-registration.lfenergy.org/specs/cds-wg3-01/#aggregation-list
@@ -809,7 +814,7 @@ class CdsSession:
         """Every Aggregation of :meth:`list_aggregations`, following ``next`` through all
         pages.
 
-        Takes the same filters as :meth:`list_aggregations`.
+        Takes the same arguments as :meth:`list_aggregations`.
         """
         page = self.list_aggregations(
             cds_aggregation_ids=cds_aggregation_ids,
@@ -890,7 +895,7 @@ class CdsSession:
         """Every BillSection of :meth:`list_bill_sections`, following ``next`` through all
         pages.
 
-        Takes the same filters as :meth:`list_bill_sections`.
+        Takes the same arguments as :meth:`list_bill_sections`.
         """
         page = self.list_bill_sections(
             cds_billsection_ids=cds_billsection_ids,
@@ -962,7 +967,7 @@ class CdsSession:
         """Every BillStatement of :meth:`list_bill_statements`, following ``next`` through
         all pages.
 
-        Takes the same filters as :meth:`list_bill_statements`.
+        Takes the same arguments as :meth:`list_bill_statements`.
         """
         page = self.list_bill_statements(
             cds_billstatement_ids=cds_billstatement_ids,
@@ -1000,7 +1005,7 @@ class CdsSession:
     def iter_clients(self, *, client_ids: Sequence[str] | None = None) -> Iterator[Client]:
         """Every Client of :meth:`list_clients`, following ``next`` through all pages.
 
-        Takes the same filters as :meth:`list_clients`.
+        Takes the same arguments as :meth:`list_clients`.
         """
         page = self.list_clients(client_ids=client_ids)
         while True:
@@ -1072,7 +1077,7 @@ class CdsSession:
 
     def get_client_authorization_server_metadata(
         self, server_metadata: ServerMetadata | str
-    ) -> AuthorizationServerMetadata:
+    ) -> ClientAuthorizationServerMetadata:
         """Read the Authorization Server Metadata tailored to one Client Object, as linked
         from its tailored CDS Server Metadata.
 
@@ -1090,7 +1095,7 @@ class CdsSession:
             "GET",
             located(server_metadata, "oauth_metadata"),
         )
-        return decode(response, AuthorizationServerMetadata)
+        return decode(response, ClientAuthorizationServerMetadata)
 
     def list_credentials(
         self,
@@ -1140,7 +1145,7 @@ class CdsSession:
         """Every ScopeCredential of :meth:`list_credentials`, following ``next`` through
         all pages.
 
-        Takes the same filters as :meth:`list_credentials`.
+        Takes the same arguments as :meth:`list_credentials`.
         """
         page = self.list_credentials(
             credential_ids=credential_ids, client_ids=client_ids, after=after, before=before
@@ -1268,7 +1273,7 @@ class CdsSession:
         """Every EnergyAttributeCredit of :meth:`list_energy_attribute_certificates`,
         following ``next`` through all pages.
 
-        Takes the same filters as :meth:`list_energy_attribute_certificates`.
+        Takes the same arguments as :meth:`list_energy_attribute_certificates`.
         """
         page = self.list_energy_attribute_certificates(
             cds_eac_ids=cds_eac_ids,
@@ -1347,7 +1352,7 @@ class CdsSession:
     ) -> Iterator[Grant]:
         """Every Grant of :meth:`list_grants`, following ``next`` through all pages.
 
-        Takes the same filters as :meth:`list_grants`.
+        Takes the same arguments as :meth:`list_grants`.
         """
         page = self.list_grants(
             grant_ids=grant_ids,
@@ -1433,7 +1438,7 @@ class CdsSession:
         """Every ClientMessage of :meth:`list_messages`, following ``outstanding_next``
         through all pages.
 
-        Takes the same filters as :meth:`list_messages`.
+        Takes the same arguments as :meth:`list_messages`.
         """
         page = self.list_messages(message_ids=message_ids)
         while True:
@@ -1448,7 +1453,7 @@ class CdsSession:
         """Every ClientMessage of :meth:`list_messages`, following ``unread_next`` through
         all pages.
 
-        Takes the same filters as :meth:`list_messages`.
+        Takes the same arguments as :meth:`list_messages`.
         """
         page = self.list_messages(message_ids=message_ids)
         while True:
@@ -1463,7 +1468,7 @@ class CdsSession:
         """Every ClientMessage of :meth:`list_messages`, following ``read_next`` through
         all pages.
 
-        Takes the same filters as :meth:`list_messages`.
+        Takes the same arguments as :meth:`list_messages`.
         """
         page = self.list_messages(message_ids=message_ids)
         while True:
@@ -1560,7 +1565,8 @@ class CdsSession:
             previous_servicepoints: Only devices formerly at one of these service point
                 ids.
             q: Case-insensitive substring search over the listed fields, only those the
-                token may see.
+                token may see. Searched fields: ``cds_meterdevice_id``,
+                ``meter_number``.
 
         CDS-WG3-01 §10.4.5 Listing Meter Devices:
         https://cds-registration.lfenergy.org/specs/cds-wg3-01/#meter-device-list
@@ -1592,7 +1598,7 @@ class CdsSession:
         """Every MeterDevice of :meth:`list_meter_devices`, following ``next`` through all
         pages.
 
-        Takes the same filters as :meth:`list_meter_devices`.
+        Takes the same arguments as :meth:`list_meter_devices`.
         """
         page = self.list_meter_devices(
             cds_meterdevice_ids=cds_meterdevice_ids,
@@ -1786,7 +1792,7 @@ class CdsSession:
         """Every ServerProvidedFile of :meth:`list_server_provided_files`, following
         ``next`` through all pages.
 
-        Takes the same filters as :meth:`list_server_provided_files`.
+        Takes the same arguments as :meth:`list_server_provided_files`.
         """
         page = self.list_server_provided_files(file_ids=file_ids)
         while True:
@@ -1861,7 +1867,10 @@ class CdsSession:
             service_types: Only the contracts having at least one of these service
                 types.
             q: Case-insensitive substring search over these fields, limited to those the
-                token may see.
+                token may see. Searched fields: ``cds_servicecontract_id``,
+                ``account_number``, ``contract_number``, ``contract_address``,
+                ``rateplan_code``, ``rateplan_name``,
+                ``service_programs.program_number``.
 
         CDS-WG3-01 §10.2.7 Listing Service Contracts:
         https://cds-registration.lfenergy.org/specs/cds-wg3-01/#service-contract-list
@@ -1897,7 +1906,7 @@ class CdsSession:
         """Every ServiceContract of :meth:`list_service_contracts`, following ``next``
         through all pages.
 
-        Takes the same filters as :meth:`list_service_contracts`.
+        Takes the same arguments as :meth:`list_service_contracts`.
         """
         page = self.list_service_contracts(
             cds_servicecontract_ids=cds_servicecontract_ids,
@@ -1937,7 +1946,9 @@ class CdsSession:
             previous_servicecontracts: Only the Service Points that formerly served one
                 of these Service Contract ids.
             q: Case-insensitive substring search over these fields, limited to those the
-                token may see.
+                token may see. Searched fields: ``cds_servicepoint_id``,
+                ``servicepoint_address``, ``servicepoint_number``,
+                ``premises.premise_number``.
 
         CDS-WG3-01 §10.3.5 Listing Service Points:
         https://cds-registration.lfenergy.org/specs/cds-wg3-01/#service-point-list
@@ -1969,7 +1980,7 @@ class CdsSession:
         """Every ServicePoint of :meth:`list_service_points`, following ``next`` through
         all pages.
 
-        Takes the same filters as :meth:`list_service_points`.
+        Takes the same arguments as :meth:`list_service_points`.
         """
         page = self.list_service_points(
             cds_servicepoint_ids=cds_servicepoint_ids,
@@ -2074,7 +2085,7 @@ class CdsSession:
         """Every UsageSegment of :meth:`list_usage_segments`, following ``next`` through
         all pages.
 
-        Takes the same filters as :meth:`list_usage_segments`.
+        Takes the same arguments as :meth:`list_usage_segments`.
         """
         page = self.list_usage_segments(
             cds_usagesegment_ids=cds_usagesegment_ids,

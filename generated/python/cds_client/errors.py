@@ -108,9 +108,7 @@ class CdsAuthorizationRequired(CdsError):
 _BY_STATUS: dict[int, type[CdsError]] = {
     400: CdsBadRequest,
     401: CdsUnauthorized,
-    403: CdsForbidden,
     404: CdsNotFound,
-    429: CdsRateLimited,
 }
 
 

@@ -5968,3 +5968,275 @@ class AuthorizationServerMetadata(BaseModel):
             description="Descriptions of the EAC data formats the Server may put in an EAC's `eac_format`, keyed by format id. Present whenever `cds_eacs_api` is."
         ),
     ] = None
+
+
+class ClientAuthorizationServerMetadata(BaseModel):
+    """
+    The Authorization Server Metadata a Server serves for one Client Object (reached through its `cds_server_metadata`); the same object, except that it need not offer registration.
+    """
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "externalDocs": {
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#auth-server-metadata-format",
+                "description": "CDS-WG1-02 Client-specific Authorization Server Metadata",
+            }
+        },
+    )
+    issuer: Annotated[
+        AnyUrl,
+        Field(
+            description="The authorization server's issuer identifier (RFC 8414 field, required there; the CDS text does not restate it)."
+        ),
+    ]
+    authorization_endpoint: Annotated[
+        AnyUrl | None,
+        Field(
+            description="Where users are sent to approve authorization requests (RFC 8414 field; RFC 8414 requires it whenever a grant type using it is supported)."
+        ),
+    ] = None
+    token_endpoint: Annotated[
+        AnyUrl | None,
+        Field(
+            description="Where Clients exchange credentials, codes or refresh tokens for access tokens (RFC 8414 field; RFC 8414 requires it unless only the implicit grant is offered, which in practice makes it present on every CDS Server)."
+        ),
+    ] = None
+    jwks_uri: Annotated[
+        AnyUrl | None,
+        Field(description="The authorization server's JSON Web Key Set (RFC 8414 field)."),
+    ] = None
+    registration_endpoint: Annotated[
+        AnyUrl | None,
+        Field(
+            description="Where Clients submit dynamic registration requests; a Client-specific metadata object may leave it out."
+        ),
+    ] = None
+    scopes_supported: Annotated[
+        list[str],
+        Field(
+            description="Every scope the Server offers: all `cds_scope_descriptions` ids plus any others; only those with a scope description can be registered through this document's process."
+        ),
+    ]
+    response_types_supported: Annotated[
+        list[str],
+        Field(
+            description="OAuth response types offered, covering at least every value in the scope descriptions; an empty list means no scope supports user authorization."
+        ),
+    ]
+    response_modes_supported: Annotated[
+        list[str] | None,
+        Field(description="OAuth response modes offered (RFC 8414 field)."),
+    ] = None
+    grant_types_supported: Annotated[
+        list[str],
+        Field(
+            description="OAuth grant types offered, covering at least every value in the scope descriptions."
+        ),
+    ]
+    token_endpoint_auth_methods_supported: Annotated[
+        list[str],
+        Field(
+            description="Client authentication methods accepted at the token endpoint, covering at least every value in the scope descriptions."
+        ),
+    ]
+    token_endpoint_auth_signing_alg_values_supported: Annotated[
+        list[str] | None,
+        Field(
+            description="JWS algorithms accepted for signed client authentication at the token endpoint (RFC 8414 field)."
+        ),
+    ] = None
+    service_documentation: Annotated[
+        AnyUrl,
+        Field(
+            description="Developer documentation for integrating with the Server; mandatory here."
+        ),
+    ]
+    ui_locales_supported: Annotated[
+        list[str] | None,
+        Field(
+            description="Languages offered in the user interface, as BCP 47 tags (RFC 8414 field)."
+        ),
+    ] = None
+    op_policy_uri: Annotated[
+        AnyUrl,
+        Field(description="The Server's policy for registering Clients; mandatory here."),
+    ]
+    op_tos_uri: Annotated[
+        AnyUrl,
+        Field(description="The terms of use that registering Clients accept; mandatory here."),
+    ]
+    revocation_endpoint: Annotated[
+        AnyUrl,
+        Field(description="Where Clients revoke tokens (RFC 7009); mandatory here."),
+    ]
+    revocation_endpoint_auth_methods_supported: Annotated[
+        list[str] | None,
+        Field(
+            description="Client authentication methods accepted at the revocation endpoint (RFC 8414 field)."
+        ),
+    ] = None
+    revocation_endpoint_auth_signing_alg_values_supported: Annotated[
+        list[str] | None,
+        Field(
+            description="JWS algorithms accepted for signed client authentication at the revocation endpoint (RFC 8414 field)."
+        ),
+    ] = None
+    introspection_endpoint: Annotated[
+        AnyUrl,
+        Field(description="Where Clients check the state of a token (RFC 7662); mandatory here."),
+    ]
+    introspection_endpoint_auth_methods_supported: Annotated[
+        list[str] | None,
+        Field(
+            description="Client authentication methods accepted at the introspection endpoint (RFC 8414 field)."
+        ),
+    ] = None
+    introspection_endpoint_auth_signing_alg_values_supported: Annotated[
+        list[str] | None,
+        Field(
+            description="JWS algorithms accepted for signed client authentication at the introspection endpoint (RFC 8414 field)."
+        ),
+    ] = None
+    code_challenge_methods_supported: Annotated[
+        list[str],
+        Field(
+            description="PKCE code challenge methods offered, covering at least every value in the scope descriptions; mandatory here."
+        ),
+    ]
+    authorization_details_types_supported: Annotated[
+        list[str],
+        Field(
+            description="Rich Authorization Request (RFC 9396) types accepted, covering at least every value in the scope descriptions; mandatory here."
+        ),
+    ]
+    pushed_authorization_request_endpoint: Annotated[
+        AnyUrl | None,
+        Field(
+            description="Where Clients push authorization requests in advance (RFC 9126); needed as soon as any scope supports user authorization."
+        ),
+    ] = None
+    require_pushed_authorization_requests: Annotated[
+        bool | None,
+        Field(
+            description="Whether authorization requests must go through the pushed request endpoint (RFC 9126 field)."
+        ),
+    ] = None
+    cds_oauth_version: Annotated[
+        str,
+        Field(
+            description="Version of this Client Registration document the Server implements; `v1` here.",
+            examples=["v1"],
+        ),
+    ]
+    cds_human_registration: Annotated[
+        AnyUrl,
+        Field(
+            description="A page where people can register a Client by hand instead of calling the registration endpoint."
+        ),
+    ]
+    cds_timezone: Annotated[
+        str,
+        Field(description="Time zone the Server uses to resolve relative dates and datetimes."),
+    ]
+    cds_clients_api: Annotated[AnyUrl, Field(description="Base URL of the Clients API.")]
+    cds_messages_api: Annotated[AnyUrl, Field(description="Base URL of the Messages API.")]
+    cds_credentials_api: Annotated[AnyUrl, Field(description="Base URL of the Credentials API.")]
+    cds_grants_api: Annotated[AnyUrl, Field(description="Base URL of the Grants API.")]
+    cds_server_provided_files_api: Annotated[
+        AnyUrl | None,
+        Field(
+            description="Base URL of the Server-Provided Files API; must be present when any scope description has the type `cds_server_provided_files`."
+        ),
+    ] = None
+    cds_test_accounts: Annotated[
+        AnyUrl | None,
+        Field(
+            description="Documentation of the test accounts Clients may use; needed as soon as any scope supports user authorization."
+        ),
+    ] = None
+    cds_scope_descriptions: Annotated[
+        dict[str, ScopeDescription],
+        Field(
+            description="Scope descriptions keyed by scope id, one for every listed scope the Server supports through this document; a scope offered for several coverages or limits gets one entry per combination, each with its own id."
+        ),
+    ]
+    cds_registration_fields: Annotated[
+        dict[str, RegistrationField],
+        Field(
+            description="Registration fields keyed by id, covering every id named in a scope's `registration_requirements`; an empty object when none are named."
+        ),
+    ]
+    cds_customerdata_version: Annotated[
+        str,
+        Field(
+            description="Version of CDS-WG3-01 the Server implements; `v1` for this document.",
+            examples=["v1"],
+        ),
+    ]
+    cds_accounts_api: Annotated[
+        AnyUrl | None,
+        Field(
+            description="Base URL of the Accounts listing API; needed once any supported scope offers or implies the `include_accounts` field."
+        ),
+    ] = None
+    cds_servicecontracts_api: Annotated[
+        AnyUrl | None,
+        Field(
+            description="Base URL of the Service Contracts listing API; needed once any supported scope offers or implies the `include_service_contracts` field."
+        ),
+    ] = None
+    cds_servicepoints_api: Annotated[
+        AnyUrl | None,
+        Field(
+            description="Base URL of the Service Points listing API; needed once any supported scope offers or implies the `include_service_points` field."
+        ),
+    ] = None
+    cds_meterdevices_api: Annotated[
+        AnyUrl | None,
+        Field(
+            description="Base URL of the Meter Devices listing API; needed once any supported scope offers or implies the `include_meter_devices` field."
+        ),
+    ] = None
+    cds_billstatement_api: Annotated[
+        AnyUrl | None,
+        Field(
+            description="Base URL of the Bill Statements listing API; needed once any supported scope offers or implies the `include_bill_statements` field."
+        ),
+    ] = None
+    cds_billsection_api: Annotated[
+        AnyUrl | None,
+        Field(
+            description="Base URL of the Bill Sections listing API; needed once any supported scope offers or implies the `include_bill_sections` field."
+        ),
+    ] = None
+    cds_aggregations_api: Annotated[
+        AnyUrl | None,
+        Field(
+            description="Base URL of the Aggregations listing API; needed once any supported scope offers or implies the `include_aggregations` field."
+        ),
+    ] = None
+    cds_usagesegments_api: Annotated[
+        AnyUrl | None,
+        Field(
+            description="Base URL of the Usage Segments listing API; needed once any supported scope offers or implies the `include_usage_segments` field."
+        ),
+    ] = None
+    cds_usagesegments_additional_value_types: Annotated[
+        dict[str, ValueTypeDescription] | None,
+        Field(
+            description="Server-specific usage segment value types beyond those of this document, keyed by value type id; `{}` when there are none. Present whenever `cds_usagesegments_api` is."
+        ),
+    ] = None
+    cds_eacs_api: Annotated[
+        AnyUrl | None,
+        Field(
+            description="Base URL of the Energy Attribute Certificates listing API; needed once any supported scope offers or implies the `include_eacs` field."
+        ),
+    ] = None
+    cds_eac_formats: Annotated[
+        dict[str, EACDataFormatDescription] | None,
+        Field(
+            description="Descriptions of the EAC data formats the Server may put in an EAC's `eac_format`, keyed by format id. Present whenever `cds_eacs_api` is."
+        ),
+    ] = None

@@ -24,6 +24,7 @@ from cds_models import (
     BillSection,
     BillStatement,
     Client,
+    ClientAuthorizationServerMetadata,
     ClientMessage,
     ClientModifyRequest,
     ClientRegistrationRequest,
@@ -214,7 +215,7 @@ class Backend(ABC):
     @abstractmethod
     def get_client_authorization_server_metadata(
         self, ctx: RequestContext, client_id: str
-    ) -> AuthorizationServerMetadata:
+    ) -> ClientAuthorizationServerMetadata:
         """Read the Authorization Server Metadata tailored to one Client Object, as linked
         from its tailored CDS Server Metadata.
 

@@ -316,7 +316,7 @@ OPERATIONS: dict[str, Operation] = {
         anchor="eac-list",
         reference="CDS-WG3-01 §10.9.4 Listing Energy Attribute Certificates",
         auth="bearer",
-        scope_types=frozenset(()),
+        scope_types=frozenset(),
         advertised_by="AuthorizationServerMetadata.cds_eacs_api",
         filters=(
             Filter("cds_eac_ids", "space_separated", "cds_eac_id", "in", ()),
@@ -435,7 +435,7 @@ OPERATIONS: dict[str, Operation] = {
         anchor="coverage-endpoint",
         reference="CDS-WG1-01 §4 Coverage Endpoint",
         auth="none",
-        scope_types=frozenset(()),
+        scope_types=frozenset(),
         advertised_by="ServerMetadata.coverage",
         filters=(Filter("ids", "space_separated", "id", "in", ()),),
         ordering=("updated", "descending"),
@@ -449,7 +449,7 @@ OPERATIONS: dict[str, Operation] = {
         anchor="metadata-well-known-uri",
         reference="CDS-WG1-01 §3.1 Metadata Well-Known URI",
         auth="none",
-        scope_types=frozenset(()),
+        scope_types=frozenset(),
         advertised_by=None,
     ),
     "listMeterDevices": Operation(
@@ -491,7 +491,7 @@ OPERATIONS: dict[str, Operation] = {
         anchor="auth-server-metadata-url",
         reference="CDS-WG1-02 §3.1 Metadata URL",
         auth="none",
-        scope_types=frozenset(()),
+        scope_types=frozenset(),
         advertised_by="ServerMetadata.oauth_metadata",
     ),
     "registerClient": Operation(
@@ -503,7 +503,7 @@ OPERATIONS: dict[str, Operation] = {
         anchor="client-registration-process",
         reference="CDS-WG1-02 §4 Client Registration Process",
         auth="none",
-        scope_types=frozenset(()),
+        scope_types=frozenset(),
         advertised_by="AuthorizationServerMetadata.registration_endpoint",
     ),
     "requestToken": Operation(
@@ -515,7 +515,7 @@ OPERATIONS: dict[str, Operation] = {
         anchor="scopes-grant-admin",
         reference="CDS-WG1-02 §3.3.2 Grant Admin Scope",
         auth="client_basic",
-        scope_types=frozenset(()),
+        scope_types=frozenset(),
         advertised_by="AuthorizationServerMetadata.token_endpoint",
     ),
     "authorize": Operation(
@@ -527,7 +527,7 @@ OPERATIONS: dict[str, Operation] = {
         anchor="grant-authorization-requests",
         reference="CDS-WG1-02 §8.3 Grant Authorization Requests",
         auth="none",
-        scope_types=frozenset(()),
+        scope_types=frozenset(),
         advertised_by="AuthorizationServerMetadata.authorization_endpoint",
     ),
     "pushAuthorizationRequest": Operation(
@@ -539,7 +539,7 @@ OPERATIONS: dict[str, Operation] = {
         anchor="auth-server-metadata-format",
         reference="CDS-WG1-02 §3.2 Metadata Object Format",
         auth="client_basic",
-        scope_types=frozenset(()),
+        scope_types=frozenset(),
         advertised_by="AuthorizationServerMetadata.pushed_authorization_request_endpoint",
     ),
     "revokeToken": Operation(
@@ -551,7 +551,7 @@ OPERATIONS: dict[str, Operation] = {
         anchor="ref-rfc7009",
         reference="CDS-WG1-02",
         auth="client_basic",
-        scope_types=frozenset(()),
+        scope_types=frozenset(),
         advertised_by="AuthorizationServerMetadata.revocation_endpoint",
     ),
     "introspectToken": Operation(
@@ -563,7 +563,7 @@ OPERATIONS: dict[str, Operation] = {
         anchor="ref-rfc7662",
         reference="CDS-WG1-02",
         auth="client_basic",
-        scope_types=frozenset(()),
+        scope_types=frozenset(),
         advertised_by="AuthorizationServerMetadata.introspection_endpoint",
     ),
     "listServerProvidedFiles": Operation(

@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import TypeVar
 
 from starlette.datastructures import QueryParams
@@ -23,7 +22,6 @@ from cds_server.errors import InvalidRequest
 
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_INTEGER = re.compile(r"[+-]?\d+")
 
 T = TypeVar("T")
 
@@ -77,37 +75,6 @@ def parse_date(name: str, value: str | None) -> date | None:
         raise InvalidRequest.parameter(name, "must be an RFC 3339 date, e.g. 2024-01-01") from None
 
 
-def parse_integer(name: str, value: str | None) -> int | None:
-    """A whole number in decimal digits."""
-    if value is None:
-        return None
-    if not _INTEGER.fullmatch(value):
-        raise InvalidRequest.parameter(name, "must be an integer")
-    return int(value)
-
-
-def parse_decimal(name: str, value: str | None) -> Decimal | None:
-    """A finite decimal number, kept exact."""
-    if value is None:
-        return None
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise InvalidRequest.parameter(name, "must be a decimal number") from None
-    if not number.is_finite():
-        raise InvalidRequest.parameter(name, "must be a finite decimal number")
-    return number
-
-
-def parse_boolean(name: str, value: str | None) -> bool | None:
-    """``true`` or ``false``."""
-    if value is None:
-        return None
-    if value not in ("true", "false"):
-        raise InvalidRequest.parameter(name, "must be true or false")
-    return value == "true"
-
-
 def parse_string(name: str, value: str | None) -> str | None:
     """Any string (a search term, an identifier)."""
     return value
@@ -129,7 +96,9 @@ class ListAccountsQuery:
     """Only the Accounts in these statuses."""
     q: str | None = None
     """Case-insensitive substring search over these fields, limited to those the token may
-    see."""
+    see. Searched fields: ``cds_account_id``, ``customer_number``, ``account_number``,
+    ``account_address``, ``account_name``, ``account_contacts.value``,
+    ``account_programs.program_number``."""
     cursor: str | None = None
     """Opaque position of the page, from a `next` or `previous` link."""
 
@@ -169,7 +138,8 @@ class ListAggregationsQuery:
     q: str | None = None
     """Case-insensitive substring search over the listed fields and over `region_number` of
     any included region, only those the token may see (published as `addresses` and
-    `region_number`; see errata)."""
+    `region_number`; see errata). Searched fields: ``cds_aggregation_id``,
+    ``aggregation_number``, ``grouped_addresses``."""
     cursor: str | None = None
     """Opaque position of the page, from a `next` or `previous` link."""
 
@@ -469,7 +439,7 @@ class ListMeterDevicesQuery:
     """Only devices formerly at one of these service point ids."""
     q: str | None = None
     """Case-insensitive substring search over the listed fields, only those the token may
-    see."""
+    see. Searched fields: ``cds_meterdevice_id``, ``meter_number``."""
     cursor: str | None = None
     """Opaque position of the page, from a `next` or `previous` link."""
 
@@ -589,7 +559,9 @@ class ListServiceContractsQuery:
     """Only the contracts having at least one of these service types."""
     q: str | None = None
     """Case-insensitive substring search over these fields, limited to those the token may
-    see."""
+    see. Searched fields: ``cds_servicecontract_id``, ``account_number``,
+    ``contract_number``, ``contract_address``, ``rateplan_code``, ``rateplan_name``,
+    ``service_programs.program_number``."""
     cursor: str | None = None
     """Opaque position of the page, from a `next` or `previous` link."""
 
@@ -635,7 +607,8 @@ class ListServicePointsQuery:
     """Only the Service Points that formerly served one of these Service Contract ids."""
     q: str | None = None
     """Case-insensitive substring search over these fields, limited to those the token may
-    see."""
+    see. Searched fields: ``cds_servicepoint_id``, ``servicepoint_address``,
+    ``servicepoint_number``, ``premises.premise_number``."""
     cursor: str | None = None
     """Opaque position of the page, from a `next` or `previous` link."""
 

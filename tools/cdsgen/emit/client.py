@@ -11,7 +11,8 @@ acts on) that the source names in ``advertised_by``:
   session's Client Object, on :class:`CdsSession` (which may name another token endpoint
   and other customer-data URLs than the public metadata);
 * ``Object.f`` otherwise → the object the method acts on (``get_client(client)`` reads
-  ``client.cds_client_uri``), or that URL given as a string.
+  ``client.cds_client_uri``), or that URL given as a string;
+* no ``advertised_by`` → a ``url`` argument.
 
 The same template renders ``client.py`` (httpx.Client) and ``aio.py`` (httpx.AsyncClient).
 """
@@ -39,7 +40,6 @@ OAUTH_METADATA = "AuthorizationServerMetadata"
 BASE_MODELS = (
     "AuthorizationServerMetadata",
     "Client",
-    "ClientRegistrationRequest",
     "ClientRegistrationResponse",
     "ServerMetadata",
     "TokenRequest",
@@ -91,7 +91,8 @@ class ClientOperation:
     #: ``discovery`` (no authentication, on CdsClient) or ``session`` (on CdsSession).
     home: str
     #: Where the URL comes from: ``well_known``, ``server_metadata``, ``oauth_metadata``
-    #: (the public metadata), ``metadata`` (the session's) or ``target`` (an argument).
+    #: (the public metadata), ``metadata`` (the session's), ``target`` (the object acted on)
+    #: or ``url`` (an argument, when the source names no field that advertises it).
     source: str
     field: str | None
     target: str | None = None
@@ -128,6 +129,7 @@ class ClientOperation:
             "oauth_metadata": f"the ``{self.field}`` URL of the Authorization Server Metadata",
             "metadata": f"the ``{self.field}`` URL of this session's metadata",
             "target": f"the ``{self.field}`` URL of ``{self.target_param}``",
+            "url": "``url`` (no metadata field advertises this operation)",
         }[self.source]
         if self.view.kind == "redirect":
             return f"The URL of a {ep.method} to {where}, for the Customer's browser."
@@ -141,10 +143,10 @@ class ClientOperation:
         return text + "."
 
 
-def _object_field(advertised_by: str | None, ep: m.Endpoint) -> tuple[str, str]:
-    if not advertised_by or "." not in advertised_by:
-        raise ValueError(f"{ep.operation_id}: no `advertised_by` field locates the operation")
-    obj, _, name = advertised_by.partition(".")
+def _object_field(advertised_by: str, ep: m.Endpoint) -> tuple[str, str]:
+    obj, dot, name = advertised_by.partition(".")
+    if not dot:
+        raise ValueError(f"{ep.operation_id}: `advertised_by` must be Object.field: {advertised_by}")
     return obj, name
 
 
@@ -194,6 +196,8 @@ def client_operation(spec: m.Spec, ep: m.Endpoint) -> ClientOperation:
         if home != "discovery":
             raise ValueError(f"{ep.operation_id}: well-known operations need no authentication")
         op.source = "well_known"
+    elif not ep.advertised_by:
+        op.source = "url"  # nothing locates it: the caller gives its URL
     else:
         obj, field_name = _object_field(ep.advertised_by, ep)
         op.field = field_name
@@ -233,6 +237,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,  # Python source: every spec value goes through `py` or `docstring`
+        extensions=["jinja2.ext.do"],
     )
     env.filters["py"] = py_literal
     env.filters["docstring"] = docstring

@@ -198,6 +198,14 @@ def _lists(spec: m.Spec, listing: m.ObjectType) -> list[ListView]:
     return out
 
 
+def _filter_summary(f: m.Filter) -> str:
+    if f.syntax == "search" and f.fields:
+        return (
+            f"{f.summary} Searched fields: " + ", ".join(f"``{name}``" for name in f.fields) + "."
+        )
+    return f.summary
+
+
 def operation_view(spec: m.Spec, ep: m.Endpoint) -> OperationView:
     func = snake(ep.operation_id)
     doc = spec.documents[ep.document]
@@ -212,7 +220,9 @@ def operation_view(spec: m.Spec, ep: m.Endpoint) -> OperationView:
         for p in ep.query_params
     ]
     query += [
-        ParamView(f.name, _attr(f.name), _FILTER_TYPES[f.syntax], f.syntax, False, f.summary, f)
+        ParamView(
+            f.name, _attr(f.name), _FILTER_TYPES[f.syntax], f.syntax, False, _filter_summary(f), f
+        )
         for f in ep.filters
     ]
     success = [r for r in ep.responses if 200 <= r.status < 400 and r.status != 304]

@@ -2,8 +2,9 @@
 
 ``create_app(path)`` opens (and on first start seeds) the database at ``path`` and returns the
 ASGI application; ``cdsgen serve`` runs it with uvicorn. Besides every operation of the
-documents it serves the pages a browser needs: the Customer's consent page, the default
-redirect's receipt, and a short documentation page.
+documents it serves the pages a browser needs (the Customer's consent page, the default
+redirect's receipt, a short documentation page) and the documents the sample data links to
+(bill PDFs, EAC data).
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from typing import Any
 
 from cds_server import ROUTERS, SCOPE_TYPES
 from cds_server import create_app as create_stub_app
+from cds_server.errors import InvalidToken, NotFound
+from cds_server.runtime import error_response
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
@@ -22,6 +25,7 @@ from cdsgen.server import seed
 from cdsgen.server.access import Sandbox
 from cdsgen.server.backend import ReferenceBackend
 from cdsgen.server.catalog import CUSTOMER_DATA_OAUTH_PREFIX, SCOPES
+from cdsgen.server.documents import bill_pdf, eac_data
 from cdsgen.server.store import Store, dumps
 
 DEFAULT_DB = "cds-reference.sqlite3"
@@ -167,6 +171,31 @@ def _add_pages(app: FastAPI, backend: ReferenceBackend) -> None:
                 state=None,
             )
         return RedirectResponse(target, status_code=303)
+
+    async def linked(request: Request, kind: str, doc_id: str) -> dict[str, Any] | Response:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return error_response(
+                InvalidToken("This document needs a Bearer access token.", missing=True)
+            )
+        doc = await run_in_threadpool(backend.linked_document, token.strip(), kind, doc_id)
+        if doc is None:
+            return error_response(NotFound("No such document shared with this token."))
+        return doc
+
+    @app.get("/sample-bills/{statement_id}.pdf", include_in_schema=False)
+    async def bill_file(request: Request, statement_id: str) -> Response:
+        doc = await linked(request, "bill_statements", statement_id)
+        return (
+            doc
+            if isinstance(doc, Response)
+            else Response(bill_pdf(doc), media_type="application/pdf")
+        )
+
+    @app.get("/sample-eacs/{eac_id}.json", include_in_schema=False)
+    async def eac_file(request: Request, eac_id: str) -> Response:
+        doc = await linked(request, "eacs", eac_id)
+        return doc if isinstance(doc, Response) else JSONResponse(eac_data(doc))
 
     @app.get("/oauth/default-redirect/{client_id}", include_in_schema=False)
     async def receipt(request: Request, client_id: str) -> Response:

@@ -848,13 +848,20 @@ class ReferenceBackend(Backend):
                 if request["cds_grant_id"]
                 else None
             )
-            if existing is not None:
+            if existing is not None:  # a Grant awaiting authorization (CDS-WG1-02 §8.3)
                 grant = existing[0]
+                have = {e["type"]: e for e in grant["authorization_details"]}
+                entries = [
+                    have.get(s)
+                    or details.complete(SCOPES[s], given.get(s, {}), t, keep_preselections=False)
+                    for s in grant["scope"].split()
+                ]
                 grant.update(
                     status="active",
                     modified=stamp(t),
+                    authorization_details=entries,
                     enabled_scope=grant["scope"],
-                    enabled_authorization_details=grant["authorization_details"],
+                    enabled_authorization_details=entries,
                 )
                 grant["receipt_confirmations"] = [*grant["receipt_confirmations"], receipt]
                 self.store.put(db, "grants", grant["grant_id"], grant, owner=owner, private=private)
@@ -928,12 +935,15 @@ class ReferenceBackend(Backend):
             for name in _CLIENT_CHANGEABLE:
                 if name in submitted:
                     updated[name] = _client_value(name, submitted[name], current, ctx.base_url)
-                else:
+                else:  # left out: back to the Server's default (given the fields set so far)
+                    default = _client_default(name, updated)
                     updated.pop(name, None)
-                    default = _client_default(name, current)
                     if default is not None:
                         updated[name] = default
+            _check_client(updated, "cds_default_redirect_uri" in submitted)
             updated["cds_modified"] = stamp()
+            if updated["cds_status"] == "disabled" and current["cds_status"] != "disabled":
+                self._expire_secrets(db, client_id, owner)
             self.store.put(db, "clients", client_id, updated, owner=owner)
             self._message(
                 db,
@@ -947,6 +957,16 @@ class ReferenceBackend(Backend):
                 },
             )
         return m.Client.model_validate(localize(updated, ctx.base_url))
+
+    def _expire_secrets(self, db: Any, client_id: str, owner: str) -> None:
+        """A disabled Client Object's secrets expire when it is disabled (CDS-WG1-02 §7.1)."""
+        t = int(time.time())
+        for cred in self.store.docs("credentials", owner=owner, db=db):
+            expires = cred["client_secret_expires_at"]
+            if cred["client_id"] == client_id and (expires == 0 or expires > t):
+                cred = {**cred, "client_secret_expires_at": t, "modified": stamp()}
+                self.store.put(db, "credentials", cred["credential_id"], cred, owner=owner)
+        db.execute("UPDATE tokens SET revoked = 1 WHERE client_id = ?", (client_id,))
 
     # -- Credentials API ---------------------------------------------------------------------
     def list_credentials(
@@ -1322,6 +1342,15 @@ class ReferenceBackend(Backend):
                 self._visibilities[key] = cached
         return cached
 
+    def linked_document(self, token: str, kind: str, doc_id: str) -> dict[str, Any] | None:
+        """A customer-data object the Bearer ``token`` may see (for the documents it links);
+        ``None`` when the token is not valid or does not share it."""
+        resolved = self.authenticate_token(RequestContext("", ""), token)
+        if resolved is None:
+            return None
+        vis = self._visibility(RequestContext("", "", token=resolved))
+        return self.sandbox.objects[kind][doc_id] if doc_id in vis.listable[kind] else None
+
     def _customer_data(
         self, ctx: RequestContext, kind: str, operation_id: str, query: Any, model: type[Any]
     ) -> Page[Any]:
@@ -1447,7 +1476,86 @@ _CLIENT_CHANGEABLE = (
     "cds_default_scope",
     "cds_default_redirect_uri",
     "cds_default_authorization_details",
+    "cds_purposes",
 )
+
+
+def _scope_group(scope_id: str) -> Any:
+    """Scopes that may share a Client Object (CDS-WG1-02 §4.2): the Client Admin scope alone,
+    Grant Admin scopes together, others by response types, grant types and auth method."""
+    scope = SCOPES[scope_id]
+    if scope.id == CLIENT_ADMIN:
+        return "admin"
+    return "grant_admin" if scope.type == "cds_grant_admin" else scope.kind
+
+
+def _purposes(value: Any, current: dict[str, Any]) -> dict[str, Any]:
+    """Submitted ``cds_purposes`` (CDS-WG3-01 §8.2): known ids keep their id and
+    ``scopes_supported``; unknown ones are new Purposes with ids the Server assigns; missing
+    ones are removed."""
+    if not current["response_types"]:
+        raise InvalidClientMetadata(
+            "`cds_purposes` applies only to customer-consent Client Objects."
+        )
+    if not isinstance(value, dict):
+        raise InvalidClientMetadata("`cds_purposes` must be an object of Purposes by id.")
+    existing = current.get("cds_purposes", {})
+    out: dict[str, Any] = {}
+    for key, purpose in value.items():
+        if not isinstance(purpose, dict):
+            raise InvalidClientMetadata(f"`cds_purposes.{key}` must be a Purpose object.")
+        name, content = purpose.get("name"), purpose.get("content")
+        related_uri, related_name = purpose.get("related_uri"), purpose.get("related_name")
+        if not isinstance(name, str) or not isinstance(content, str) or not content.strip():
+            raise InvalidClientMetadata(
+                f"`cds_purposes.{key}` needs a `name` and a non-blank `content`."
+            )
+        if related_uri is not None and (
+            not isinstance(related_uri, str) or not _absolute(related_uri)
+        ):
+            raise InvalidClientMetadata(f"`cds_purposes.{key}.related_uri` must be null or a URL.")
+        if related_uri is not None and (
+            not isinstance(related_name, str) or not related_name.strip() or "\n" in related_name
+        ):
+            raise InvalidClientMetadata(
+                f"`cds_purposes.{key}.related_name` must name the link on one line."
+            )
+        known = existing.get(key)
+        purpose_id = key if known else "purpose-" + new_id()
+        scopes = known["scopes_supported"] if known else current["scope"].split()
+        entry = {
+            "id": purpose_id,
+            "name": name,
+            "content": content,
+            "related_uri": related_uri,
+            "scopes_supported": scopes,
+        }
+        if related_uri is not None:
+            entry["related_name"] = related_name
+        out[purpose_id] = entry
+    return out
+
+
+def _check_client(client: dict[str, Any], default_redirect_given: bool) -> None:
+    """Cross-field rules of a modified Client Object."""
+    scopes = client["scope"].split()
+    if client["scope"] != CLIENT_ADMIN:
+        client["authorization_details_types"] = scopes
+    if not client["response_types"]:
+        return
+    if not set(client["cds_default_scope"].split()) <= set(scopes):
+        raise InvalidClientMetadata("`cds_default_scope` must name scopes of this Client Object.")
+    if client["cds_default_redirect_uri"] not in client["redirect_uris"]:
+        if default_redirect_given:
+            raise InvalidClientMetadata(
+                "`cds_default_redirect_uri` must be one of `redirect_uris`."
+            )
+        client["cds_default_redirect_uri"] = client["redirect_uris"][0]
+    for entry in client["cds_default_authorization_details"]:
+        if not isinstance(entry, dict) or entry.get("type") not in scopes:
+            raise InvalidClientMetadata(
+                "each `cds_default_authorization_details` entry needs a `type` of the Client's"
+            )
 
 
 def _client_value(name: str, value: Any, current: dict[str, Any], base: str) -> Any:
@@ -1460,22 +1568,15 @@ def _client_value(name: str, value: Any, current: dict[str, Any], base: str) -> 
         return value
     if name == "scope":
         wanted = value.split()
-        allowed = current["authorization_details_types"] or current["scope"].split()
-        kinds = {SCOPES[s].kind for s in wanted if s in SCOPES}
-        if (
-            not wanted
-            or any(s not in SCOPES for s in wanted)
-            or len(kinds) != 1
-            or (set(wanted) - set(allowed) and current["scope"] == CLIENT_ADMIN)
-        ):
+        group = _scope_group(current["scope"].split()[0])
+        if not wanted or any(s not in SCOPES or _scope_group(s) != group for s in wanted):
             raise InvalidClientMetadata(
-                "`scope` must name scopes of the same kind as this Client Object's"
-            )
-        if kinds != {SCOPES[current["scope"].split()[0]].kind}:
-            raise InvalidClientMetadata(
-                "`scope` must name scopes of the same kind as this Client Object's"
+                "`scope` must name scopes this Server offers, of the same kind as the Client "
+                "Object's (same response types, grant types and authentication)."
             )
         return value
+    if name == "cds_purposes":
+        return _purposes(value, current)
     if name in (
         "redirect_uris",
         "cds_default_redirect_uri",
@@ -1496,10 +1597,6 @@ def _client_value(name: str, value: Any, current: dict[str, Any], base: str) -> 
             if not isinstance(value, str) or not _absolute(value):
                 raise InvalidClientMetadata("`cds_default_redirect_uri` must be an absolute URL.")
             return _here(value, base)
-        if name == "cds_default_scope" and not set(value.split()) <= set(current["scope"].split()):
-            raise InvalidClientMetadata(
-                "`cds_default_scope` must name scopes of this Client Object."
-            )
         return value
     if name == "client_name" and not value:
         raise InvalidClientMetadata("`client_name` may not be empty.")
