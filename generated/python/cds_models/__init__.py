@@ -92,6 +92,9 @@ class AuthorizationDetailsFieldFormats(StrEnum):
     relative_or_absolute_datetime = "relative_or_absolute_datetime"
     choice = "choice"
     jwk_or_null = "jwk_or_null"
+    string_list_or_null = "string_list_or_null"
+    choice_list_or_null = "choice_list_or_null"
+    choice_or_null = "choice_or_null"
 
 
 class CdsDefaultAuthorizationDetail(BaseModel):
