@@ -34,6 +34,8 @@ browser:
 
 lint: install
 	$(BIN)/cdsgen lint
+	$(BIN)/ruff check tools tests bench examples
+	$(BIN)/ruff format --check tools tests bench examples
 
 generate: install
 	$(BIN)/cdsgen generate

@@ -359,14 +359,17 @@ class _Form(HTMLParser):
             self.buttons.append((a["name"], a.get("value", "")))
 
 
-def test_authorization_code_with_pkce(server):
+@pytest.mark.parametrize("explicit_redirect", [False, True], ids=["default", "explicit"])
+def test_authorization_code_with_pkce(server, explicit_redirect):
     """A Customer-consent scope: authorization URL → consent (as a browser would) → code →
-    tokens → data; then the refresh token renews them."""
+    tokens → data; then the refresh token renews them. With an explicit ``redirect_uri`` the
+    token request must repeat it (RFC 6749 §4.1.3)."""
     with CdsClient(server) as cds:
         admin = cds.register(["cds_usage"], client_name="auth code")
         usage = admin.session_for_scope("cds_usage")
         pkce = Pkce.generate()
-        url = usage.authorization_url(pkce, state="s-123")
+        redirect_uri = str(usage.client.redirect_uris[0]) if explicit_redirect else None
+        url = usage.authorization_url(pkce, state="s-123", redirect_uri=redirect_uri)
         query = parse_qs(urlsplit(url).query)
         assert query["response_type"] == ["code"] and query["client_id"] == [usage.client_id]
         assert query["code_challenge"] == [pkce.challenge] and query["code_challenge_method"] == [
@@ -385,7 +388,7 @@ def test_authorization_code_with_pkce(server):
             assert back.status_code in (302, 303), back.text
         redirect = parse_qs(urlsplit(back.headers["location"]).query)
         assert redirect["state"] == ["s-123"]
-        token = usage.exchange_code(redirect["code"][0], pkce)
+        token = usage.exchange_code(redirect["code"][0], pkce, redirect_uri=redirect_uri)
         assert token.refresh_token and token.grant_ids
         segments = list(usage.iter_usage_segments())
         assert segments

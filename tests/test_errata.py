@@ -6,7 +6,6 @@ import re
 
 import pytest
 import reference_facts as rf
-
 from cdsgen.outline import read_outline
 
 

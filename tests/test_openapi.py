@@ -82,7 +82,10 @@ def test_extended_schemas_list_the_extending_sections(openapi):
     assert "auth-server-metadata-url" in schemas["ServerMetadata"]["x-cds-extensions"]
     assert "auth-server-metadata-url" in schemas["ServerCapability"]["x-cds-extensions"]
     added = schemas["ServerMetadata"]["properties"]["oauth_metadata"]
-    assert (added["x-cds-document"], added["x-cds-anchor"]) == ("cds-wg1-02", "auth-server-metadata-url")
+    assert (added["x-cds-document"], added["x-cds-anchor"]) == (
+        "cds-wg1-02",
+        "auth-server-metadata-url",
+    )
 
 
 @pytest.mark.parametrize(

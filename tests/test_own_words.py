@@ -23,10 +23,14 @@ def test_no_summary_copies_the_published_text(spec):
     items = []
     for o in spec.objects.values():
         items.append((o.document, o.name, o.summary))
-        items += [(f.document or o.document, f"{o.name}.{f.name}", f.summary) for f in o.fields.values()]
+        items += [
+            (f.document or o.document, f"{o.name}.{f.name}", f.summary) for f in o.fields.values()
+        ]
     for e in spec.enums.values():
         items.append((e.document, e.name, e.summary))
-        items += [(v.document or e.document, f"{e.name}.{v.name}", v.summary) for v in e.values.values()]
+        items += [
+            (v.document or e.document, f"{e.name}.{v.name}", v.summary) for v in e.values.values()
+        ]
     items += [(ep.document, ep.operation_id, ep.summary) for ep in spec.endpoints.values()]
     items += [(s.document, s.type, s.summary) for s in spec.scopes.values()]
     items += [(a.document, a.id, a.summary) for a in spec.authorization_details_fields.values()]

@@ -17,7 +17,9 @@ def cmd_lint(args: argparse.Namespace) -> int:
     from cdsgen.lint import lint
 
     result = lint(_root(args))
-    shown = [d for d in result.diagnostics.sorted() if args.warnings or d.severity is Severity.ERROR]
+    shown = [
+        d for d in result.diagnostics.sorted() if args.warnings or d.severity is Severity.ERROR
+    ]
     for d in shown:
         print(d)
     errors, warnings = len(result.diagnostics.errors), len(result.diagnostics.warnings)
@@ -36,7 +38,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
         if d.severity is Severity.ERROR:
             print(d, file=sys.stderr)
     if not result.ok:
-        print(f"{len(result.diagnostics.errors)} error(s) in the source; nothing was written", file=sys.stderr)
+        print(
+            f"{len(result.diagnostics.errors)} error(s) in the source; nothing was written",
+            file=sys.stderr,
+        )
         return 1
     outputs = build_outputs(result.spec)
     base = project_root(_root(args))
@@ -57,8 +62,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_check_scopes(args: argparse.Namespace) -> int:
     import json
 
-    from cdsgen.loader import load_spec
     from cdsgen.diagnostics import Diagnostics
+    from cdsgen.loader import load_spec
     from cdsgen.scope_rules import check_scope_descriptions
 
     diags = Diagnostics()
@@ -156,7 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_lint)
 
     p = sub.add_parser("generate", help="regenerate every artefact from the source")
-    p.add_argument("--check", action="store_true", help="write nothing; exit 1 if any output is stale")
+    p.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if any output is stale"
+    )
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser(
@@ -169,9 +176,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
     p.add_argument(
-        "--db", default="cds-reference.sqlite3", help="SQLite file, created and seeded on first start"
+        "--db",
+        default="cds-reference.sqlite3",
+        help="SQLite file, created and seeded on first start",
     )
-    p.add_argument("--page-size", type=int, default=100, help="items per listing page (default: 100)")
+    p.add_argument(
+        "--page-size", type=int, default=100, help="items per listing page (default: 100)"
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("outline", help="print the outline of a published document as YAML")

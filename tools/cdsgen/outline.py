@@ -120,7 +120,9 @@ def outline_yaml(outline: PublishedOutline) -> str:
     lines.append("  anchors:")
     for a, label in outline.anchors.items():
         section = outline.anchor_sections.get(a)
-        value = f"{{label: {_quote(label)}, section: {_key(section)}}}" if section else _quote(label)
+        value = (
+            f"{{label: {_quote(label)}, section: {_key(section)}}}" if section else _quote(label)
+        )
         lines.append(f"    {_key(a)}: {value}")
     return "\n".join(lines) + "\n"
 

@@ -152,9 +152,10 @@ class PayloadValidator:
             return []  # the schema errors already say what is wrong
         actual = (end - start).total_seconds()
         if abs(actual - expected) > 1e-6:
+            sets = len(obj[field])
             return [
-                f"{path}: segment_end - segment_start is {actual:g}s but interval x {len(obj[field])} "
-                f"value sets is {expected:g}s"
+                f"{path}: segment_end - segment_start is {actual:g}s "
+                f"but interval x {sets} value sets is {expected:g}s"
             ]
         return []
 

@@ -13,11 +13,12 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
+from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, Tag
+from typing_extensions import TypeAliasType
+
 from cds_models._versions import CDS_DOCUMENTS as CDS_DOCUMENTS
 from cds_models._versions import DocumentVersion as DocumentVersion
 from cds_models._versions import __version__ as __version__
-from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, Tag
-from typing_extensions import TypeAliasType
 
 
 class CapabilityRole(StrEnum):
@@ -1736,7 +1737,7 @@ AccountContactTypeOrUnknown = TypeAliasType(
         AccountContactType | str,
         Field(
             union_mode="left_to_right",
-            description="A AccountContactType value, or a value this version of the documents does not define.",
+            description="A AccountContactType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -1748,7 +1749,7 @@ AccountProgramTypeOrUnknown = TypeAliasType(
         AccountProgramType | str,
         Field(
             union_mode="left_to_right",
-            description="A AccountProgramType value, or a value this version of the documents does not define.",
+            description="A AccountProgramType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -1760,7 +1761,7 @@ AccountStatusOrUnknown = TypeAliasType(
         AccountStatus | str,
         Field(
             union_mode="left_to_right",
-            description="A AccountStatus value, or a value this version of the documents does not define.",
+            description="A AccountStatus value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -1772,7 +1773,7 @@ AccountTypeOrUnknown = TypeAliasType(
         AccountType | str,
         Field(
             union_mode="left_to_right",
-            description="A AccountType value, or a value this version of the documents does not define.",
+            description="A AccountType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -1784,7 +1785,7 @@ AggregationRegionTypeOrUnknown = TypeAliasType(
         AggregationRegionType | str,
         Field(
             union_mode="left_to_right",
-            description="A AggregationRegionType value, or a value this version of the documents does not define.",
+            description="A AggregationRegionType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -1796,7 +1797,7 @@ AggregationTypeOrUnknown = TypeAliasType(
         AggregationType | str,
         Field(
             union_mode="left_to_right",
-            description="A AggregationType value, or a value this version of the documents does not define.",
+            description="A AggregationType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -1808,7 +1809,7 @@ AuthorizationDetailsFieldFormatsOrUnknown = TypeAliasType(
         AuthorizationDetailsFieldFormats | str,
         Field(
             union_mode="left_to_right",
-            description="A AuthorizationDetailsFieldFormats value, or a value this version of the documents does not define.",
+            description="A AuthorizationDetailsFieldFormats value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -1820,7 +1821,7 @@ BeneficiaryTypeOrUnknown = TypeAliasType(
         BeneficiaryType | str,
         Field(
             union_mode="left_to_right",
-            description="A BeneficiaryType value, or a value this version of the documents does not define.",
+            description="A BeneficiaryType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -1832,7 +1833,7 @@ BillSectionCostDetailTypeOrUnknown = TypeAliasType(
         BillSectionCostDetailType | str,
         Field(
             union_mode="left_to_right",
-            description="A BillSectionCostDetailType value, or a value this version of the documents does not define.",
+            description="A BillSectionCostDetailType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -1844,7 +1845,7 @@ BillSectionLineItemTypeOrUnknown = TypeAliasType(
         BillSectionLineItemType | str,
         Field(
             union_mode="left_to_right",
-            description="A BillSectionLineItemType value, or a value this version of the documents does not define.",
+            description="A BillSectionLineItemType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -1856,7 +1857,7 @@ BillSectionTypeOrUnknown = TypeAliasType(
         BillSectionType | str,
         Field(
             union_mode="left_to_right",
-            description="A BillSectionType value, or a value this version of the documents does not define.",
+            description="A BillSectionType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -1868,7 +1869,7 @@ BillSectionUsageDetailTypeOrUnknown = TypeAliasType(
         BillSectionUsageDetailType | str,
         Field(
             union_mode="left_to_right",
-            description="A BillSectionUsageDetailType value, or a value this version of the documents does not define.",
+            description="A BillSectionUsageDetailType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -1880,7 +1881,7 @@ CapabilityRoleOrUnknown = TypeAliasType(
         CapabilityRole | str,
         Field(
             union_mode="left_to_right",
-            description="A CapabilityRole value, or a value this version of the documents does not define.",
+            description="A CapabilityRole value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -1892,7 +1893,7 @@ ClientMessageRelatedTypeOrUnknown = TypeAliasType(
         ClientMessageRelatedType | str,
         Field(
             union_mode="left_to_right",
-            description="A ClientMessageRelatedType value, or a value this version of the documents does not define.",
+            description="A ClientMessageRelatedType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -1904,7 +1905,7 @@ ClientMessageStatusOrUnknown = TypeAliasType(
         ClientMessageStatus | str,
         Field(
             union_mode="left_to_right",
-            description="A ClientMessageStatus value, or a value this version of the documents does not define.",
+            description="A ClientMessageStatus value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -1916,7 +1917,7 @@ ClientMessageTypeOrUnknown = TypeAliasType(
         ClientMessageType | str,
         Field(
             union_mode="left_to_right",
-            description="A ClientMessageType value, or a value this version of the documents does not define.",
+            description="A ClientMessageType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -1928,7 +1929,7 @@ ClientStatusOrUnknown = TypeAliasType(
         ClientStatus | str,
         Field(
             union_mode="left_to_right",
-            description="A ClientStatus value, or a value this version of the documents does not define.",
+            description="A ClientStatus value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -1940,7 +1941,7 @@ CommodityTypeOrUnknown = TypeAliasType(
         CommodityType | str,
         Field(
             union_mode="left_to_right",
-            description="A CommodityType value, or a value this version of the documents does not define.",
+            description="A CommodityType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -1952,7 +1953,7 @@ ConsentRequirementTypeOrUnknown = TypeAliasType(
         ConsentRequirementType | str,
         Field(
             union_mode="left_to_right",
-            description="A ConsentRequirementType value, or a value this version of the documents does not define.",
+            description="A ConsentRequirementType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -1964,7 +1965,7 @@ ContractStatusOrUnknown = TypeAliasType(
         ContractStatus | str,
         Field(
             union_mode="left_to_right",
-            description="A ContractStatus value, or a value this version of the documents does not define.",
+            description="A ContractStatus value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -1976,7 +1977,7 @@ ContractTypeOrUnknown = TypeAliasType(
         ContractType | str,
         Field(
             union_mode="left_to_right",
-            description="A ContractType value, or a value this version of the documents does not define.",
+            description="A ContractType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -1988,7 +1989,7 @@ CoverageTypeOrUnknown = TypeAliasType(
         CoverageType | str,
         Field(
             union_mode="left_to_right",
-            description="A CoverageType value, or a value this version of the documents does not define.",
+            description="A CoverageType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -2000,7 +2001,7 @@ CredentialTypeOrUnknown = TypeAliasType(
         CredentialType | str,
         Field(
             union_mode="left_to_right",
-            description="A CredentialType value, or a value this version of the documents does not define.",
+            description="A CredentialType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -2012,7 +2013,7 @@ DemandTypeOrUnknown = TypeAliasType(
         DemandType | str,
         Field(
             union_mode="left_to_right",
-            description="A DemandType value, or a value this version of the documents does not define.",
+            description="A DemandType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -2024,7 +2025,7 @@ DirectionTypeOrUnknown = TypeAliasType(
         DirectionType | str,
         Field(
             union_mode="left_to_right",
-            description="A DirectionType value, or a value this version of the documents does not define.",
+            description="A DirectionType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -2036,7 +2037,7 @@ EntityTypeOrUnknown = TypeAliasType(
         EntityType | str,
         Field(
             union_mode="left_to_right",
-            description="A EntityType value, or a value this version of the documents does not define.",
+            description="A EntityType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -2048,7 +2049,7 @@ GrantStatusOrUnknown = TypeAliasType(
         GrantStatus | str,
         Field(
             union_mode="left_to_right",
-            description="A GrantStatus value, or a value this version of the documents does not define.",
+            description="A GrantStatus value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -2060,7 +2061,7 @@ InfrastructureTypeOrUnknown = TypeAliasType(
         InfrastructureType | str,
         Field(
             union_mode="left_to_right",
-            description="A InfrastructureType value, or a value this version of the documents does not define.",
+            description="A InfrastructureType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -2072,7 +2073,7 @@ MeterAppTypeOrUnknown = TypeAliasType(
         MeterAppType | str,
         Field(
             union_mode="left_to_right",
-            description="A MeterAppType value, or a value this version of the documents does not define.",
+            description="A MeterAppType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -2084,7 +2085,7 @@ MeterTypeOrUnknown = TypeAliasType(
         MeterType | str,
         Field(
             union_mode="left_to_right",
-            description="A MeterType value, or a value this version of the documents does not define.",
+            description="A MeterType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -2096,7 +2097,7 @@ NewChargeTypeOrUnknown = TypeAliasType(
         NewChargeType | str,
         Field(
             union_mode="left_to_right",
-            description="A NewChargeType value, or a value this version of the documents does not define.",
+            description="A NewChargeType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -2108,7 +2109,7 @@ PremiseTypeOrUnknown = TypeAliasType(
         PremiseType | str,
         Field(
             union_mode="left_to_right",
-            description="A PremiseType value, or a value this version of the documents does not define.",
+            description="A PremiseType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -2120,7 +2121,7 @@ ReadingQualityTypeOrUnknown = TypeAliasType(
         ReadingQualityType | str,
         Field(
             union_mode="left_to_right",
-            description="A ReadingQualityType value, or a value this version of the documents does not define.",
+            description="A ReadingQualityType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -2132,7 +2133,7 @@ RegistrationFieldFormatsOrUnknown = TypeAliasType(
         RegistrationFieldFormats | str,
         Field(
             union_mode="left_to_right",
-            description="A RegistrationFieldFormats value, or a value this version of the documents does not define.",
+            description="A RegistrationFieldFormats value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -2144,7 +2145,7 @@ RegistrationFieldTypeOrUnknown = TypeAliasType(
         RegistrationFieldType | str,
         Field(
             union_mode="left_to_right",
-            description="A RegistrationFieldType value, or a value this version of the documents does not define.",
+            description="A RegistrationFieldType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -2156,7 +2157,7 @@ SeasonTypeOrUnknown = TypeAliasType(
         SeasonType | str,
         Field(
             union_mode="left_to_right",
-            description="A SeasonType value, or a value this version of the documents does not define.",
+            description="A SeasonType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -2168,7 +2169,7 @@ ServerCapabilityOrUnknown = TypeAliasType(
         ServerCapability | str,
         Field(
             union_mode="left_to_right",
-            description="A ServerCapability value, or a value this version of the documents does not define.",
+            description="A ServerCapability value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -2180,7 +2181,7 @@ ServicePointTypeOrUnknown = TypeAliasType(
         ServicePointType | str,
         Field(
             union_mode="left_to_right",
-            description="A ServicePointType value, or a value this version of the documents does not define.",
+            description="A ServicePointType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -2192,7 +2193,7 @@ ServiceProgramTypeOrUnknown = TypeAliasType(
         ServiceProgramType | str,
         Field(
             union_mode="left_to_right",
-            description="A ServiceProgramType value, or a value this version of the documents does not define.",
+            description="A ServiceProgramType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -2204,7 +2205,7 @@ ServiceTypeOrUnknown = TypeAliasType(
         ServiceType | str,
         Field(
             union_mode="left_to_right",
-            description="A ServiceType value, or a value this version of the documents does not define.",
+            description="A ServiceType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -2216,7 +2217,7 @@ SupplyAttributionTypeOrUnknown = TypeAliasType(
         SupplyAttributionType | str,
         Field(
             union_mode="left_to_right",
-            description="A SupplyAttributionType value, or a value this version of the documents does not define.",
+            description="A SupplyAttributionType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -2228,7 +2229,7 @@ SupplyTypeOrUnknown = TypeAliasType(
         SupplyType | str,
         Field(
             union_mode="left_to_right",
-            description="A SupplyType value, or a value this version of the documents does not define.",
+            description="A SupplyType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -2240,7 +2241,7 @@ TierTypeOrUnknown = TypeAliasType(
         TierType | str,
         Field(
             union_mode="left_to_right",
-            description="A TierType value, or a value this version of the documents does not define.",
+            description="A TierType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -2252,7 +2253,7 @@ TimeOfUseTypeOrUnknown = TypeAliasType(
         TimeOfUseType | str,
         Field(
             union_mode="left_to_right",
-            description="A TimeOfUseType value, or a value this version of the documents does not define.",
+            description="A TimeOfUseType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -2264,7 +2265,7 @@ UnitTypeOrUnknown = TypeAliasType(
         UnitType | str,
         Field(
             union_mode="left_to_right",
-            description="A UnitType value, or a value this version of the documents does not define.",
+            description="A UnitType value, or one this version of the documents does not define.",
         ),
     ],
 )
@@ -2276,7 +2277,7 @@ ValueTypeOrUnknown = TypeAliasType(
         ValueType | str,
         Field(
             union_mode="left_to_right",
-            description="A ValueType value, or a value this version of the documents does not define.",
+            description="A ValueType value, or one this version of the documents does not define.",
         ),
     ],
 )

@@ -440,8 +440,7 @@ class Backend(ABC):
         POST ``/oauth/register``; answered 201.
 
         CDS-WG1-02 §4 Client Registration Process:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#client-registration-proc
-        ess
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#client-registration-process
         """
 
     @abstractmethod
@@ -466,8 +465,7 @@ class Backend(ABC):
         GET ``/oauth/authorize``; answered 302.
 
         CDS-WG1-02 §8.3 Grant Authorization Requests:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grant-authorization-requ
-        ests
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grant-authorization-requests
         """
 
     @abstractmethod
@@ -481,8 +479,7 @@ class Backend(ABC):
         answered 201.
 
         CDS-WG1-02 §3.2 Metadata Object Format:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#auth-server-metadata-for
-        mat
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#auth-server-metadata-format
         """
 
     @abstractmethod
@@ -522,8 +519,7 @@ class Backend(ABC):
         ``cds_grant_admin``, ``cds_server_provided_files``; answered 200.
 
         CDS-WG1-02 §9.2 Listing Server-Provided Files:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-li
-        st
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-list
         """
 
     @abstractmethod
@@ -535,8 +531,7 @@ class Backend(ABC):
         scope type ``cds_grant_admin``, ``cds_server_provided_files``; answered 200.
 
         CDS-WG1-02 §9.3 Retrieving Individual Server-Provided Files:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-ge
-        t
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-get
         """
 
     @abstractmethod
@@ -549,8 +544,7 @@ class Backend(ABC):
         200.
 
         CDS-WG1-02 §9.4 Downloading Server-Provided File Data:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-do
-        wnload
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-download
         """
 
     @abstractmethod

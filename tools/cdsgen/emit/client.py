@@ -146,7 +146,9 @@ class ClientOperation:
 def _object_field(advertised_by: str, ep: m.Endpoint) -> tuple[str, str]:
     obj, dot, name = advertised_by.partition(".")
     if not dot:
-        raise ValueError(f"{ep.operation_id}: `advertised_by` must be Object.field: {advertised_by}")
+        raise ValueError(
+            f"{ep.operation_id}: `advertised_by` must be Object.field: {advertised_by}"
+        )
     return obj, name
 
 
@@ -183,7 +185,9 @@ def _iterations(view: OperationView, name: str) -> list[Iteration]:
     if len(view.lists) == 1:
         only = view.lists[0]
         return [Iteration(f"iter_{rest}", only.name, only.item, only.next)]
-    return [Iteration(f"iter_{lst.name}_{rest}", lst.name, lst.item, lst.next) for lst in view.lists]
+    return [
+        Iteration(f"iter_{lst.name}_{rest}", lst.name, lst.item, lst.next) for lst in view.lists
+    ]
 
 
 def client_operation(spec: m.Spec, ep: m.Endpoint) -> ClientOperation:
@@ -204,7 +208,9 @@ def client_operation(spec: m.Spec, ep: m.Endpoint) -> ClientOperation:
         if home == "discovery":
             sources = {SERVER_METADATA: "server_metadata", OAUTH_METADATA: "oauth_metadata"}
             if obj not in sources:
-                raise ValueError(f"{ep.operation_id}: unauthenticated operations are located by metadata")
+                raise ValueError(
+                    f"{ep.operation_id}: unauthenticated operations are located by metadata"
+                )
             op.source = sources[obj]
         elif obj == OAUTH_METADATA:
             op.source = "metadata"
@@ -216,7 +222,9 @@ def client_operation(spec: m.Spec, ep: m.Endpoint) -> ClientOperation:
             op.target_param = _target_param(obj, ep)
     op.params = _params(view, redirect)
     op.expected = tuple(sorted(r.status for r in ep.responses if 200 <= r.status < 300))
-    op.follow_redirects = not redirect and any(300 <= r.status < 400 and r.status != 304 for r in ep.responses)
+    op.follow_redirects = not redirect and any(
+        300 <= r.status < 400 and r.status != 304 for r in ep.responses
+    )
     op.iterations = _iterations(view, name)
     if op.iterations and ep.auth == "client_basic":
         raise ValueError(f"{ep.operation_id}: pages are followed with a Bearer token or none")
@@ -269,5 +277,7 @@ def emit_client(spec: m.Spec) -> dict[str, str]:
     client = env.get_template("client.py.j2")
     sources["client.py"] = client.render(**context, aio=False)
     sources["aio.py"] = client.render(**context, aio=True)
-    formatted = ruff_format_package(PACKAGE, {p: t for p, t in sources.items() if p.endswith(".py")})
+    formatted = ruff_format_package(
+        PACKAGE, {p: t for p, t in sources.items() if p.endswith(".py")}
+    )
     return {f"{CLIENT_DIR}/{p}": formatted.get(p, t) for p, t in sorted(sources.items())}

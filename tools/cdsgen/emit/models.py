@@ -30,18 +30,26 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from cdsgen.emit.pysource import ruff_format_package
+
 TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "models"
 
 MODELS_DIR = "generated/python/cds_models"
 
 #: datamodel-code-generator options (see ../shared/notes/datamodel-codegen.md for why).
 CODEGEN_OPTIONS = [
-    "--input-file-type", "openapi",
-    "--output-model-type", "pydantic_v2.BaseModel",
-    "--target-python-version", "3.11",
-    "--extra-fields", "allow",
+    "--input-file-type",
+    "openapi",
+    "--output-model-type",
+    "pydantic_v2.BaseModel",
+    "--target-python-version",
+    "3.11",
+    "--extra-fields",
+    "allow",
     "--disable-timestamp",
-    "--formatters", "ruff-check", "ruff-format",  # faster than its "builtin" formatter here
+    "--formatters",
+    "ruff-check",
+    "ruff-format",  # faster than its "builtin" formatter here
     "--use-annotated",
     "--use-schema-description",
     "--field-constraints",
@@ -113,7 +121,7 @@ def codegen_input(openapi: dict[str, Any]) -> dict[str, Any]:
     walk(schemas)
     for name in sorted(used):
         schemas[f"{name}OrUnknown"] = {
-            "description": f"A {name} value, or a value this version of the documents does not define.",
+            "description": f"A {name} value, or one this version of the documents does not define.",
             "anyOf": [{"$ref": f"#/components/schemas/{name}"}, {"type": "string"}],
         }
     # Operations are not needed for models; dropping them keeps codegen fast and focused.
@@ -185,7 +193,9 @@ def _discriminated_unions(source: str, schemas: dict[str, Any]) -> str:
         block = re.compile(rf"^{name} = TypeAliasType\(\n.*?\n\)\n", re.MULTILINE | re.DOTALL)
         if not block.search(source):
             raise RuntimeError(f"union {name} not found in datamodel-code-generator output")
-        mapping = {v: ref.rsplit("/", 1)[-1] for v, ref in schema["discriminator"]["mapping"].items()}
+        mapping = {
+            v: ref.rsplit("/", 1)[-1] for v, ref in schema["discriminator"]["mapping"].items()
+        }
         rendered = template.render(
             name=name,
             const_name=_snake(name).upper(),
@@ -195,7 +205,7 @@ def _discriminated_unions(source: str, schemas: dict[str, Any]) -> str:
             fallback=schema["x-cds-fallback"],
             description=schema["description"],
         )
-        source = block.sub(lambda _m: rendered, source, count=1)
+        source = block.sub(lambda _m, text=rendered: text, source, count=1)
         source = _ensure_import(source, "from pydantic import ", ["Discriminator", "Tag"])
         source = _ensure_import(source, "from typing import ", ["Any"])
     return source
@@ -220,7 +230,7 @@ def _positional_unions(source: str, schemas: dict[str, Any]) -> str:
             f"{name} = TypeAliasType(\n    {json.dumps(name)},\n"
             f"    Annotated[dict[str, Any], Field(description={json.dumps(description)})],\n)\n\n\n"
         )
-        source = block.sub(lambda _m: alias, source, count=1)
+        source = block.sub(lambda _m, text=alias: text, source, count=1)
         source = _ensure_import(source, "from typing import ", ["Any"])
     return source
 
@@ -233,26 +243,19 @@ def _ensure_import(source: str, prefix: str, names: list[str]) -> str:
     """Add names to a ``from X import a, b`` line of the generated module."""
     m = re.search(rf"^{re.escape(prefix)}(.+)$", source, re.MULTILINE)
     if m is None:
-        return source.replace("\nfrom __future__ import annotations\n", f"\nfrom __future__ import annotations\n\n{prefix}{', '.join(names)}\n", 1)
+        return source.replace(
+            "\nfrom __future__ import annotations\n",
+            f"\nfrom __future__ import annotations\n\n{prefix}{', '.join(names)}\n",
+            1,
+        )
     present = [n.strip() for n in m.group(1).split(",")]
     merged = sorted(set(present) | set(names))
     return source[: m.start()] + prefix + ", ".join(merged) + source[m.end() :]
 
 
 def ruff_format(code: str) -> str:
-    """Format (and sort imports of) generated Python with the pinned ruff."""
-    ruff = str(Path(sys.executable).parent / "ruff")
-    # --isolated: the same output wherever generation runs, whatever ruff config is around
-    common = ["--isolated", "--line-length", "100", "--target-version", "py311"]
-    for args in (["check", "--select", "I,F401", "--fix", "--quiet", "-"], ["format", "-"]):
-        proc = subprocess.run(
-            [ruff, *args, *common, "--stdin-filename", "generated.py"],
-            input=code, capture_output=True, text=True, check=False,
-        )
-        if proc.returncode not in (0, 1) or not proc.stdout:
-            raise RuntimeError(f"ruff {args[0]} failed: {proc.stderr}")
-        code = proc.stdout
-    return code
+    """Format (and sort imports of) the generated module with the pinned ruff."""
+    return ruff_format_package("cds_models", {"__init__.py": code})["__init__.py"]
 
 
 def run_codegen(openapi: dict[str, Any]) -> str:
@@ -271,9 +274,23 @@ class PendingCodegen:
         src.write_text(json.dumps(openapi, indent=1), encoding="utf-8")
         env = {**os.environ, "PYTHONHASHSEED": "0"}
         self._proc = subprocess.Popen(
-            [sys.executable, "-W", "error::UserWarning", "-m", "datamodel_code_generator",
-             "--input", str(src), "--output", str(self._dst), *CODEGEN_OPTIONS],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=self._tmp.name,
+            [
+                sys.executable,
+                "-W",
+                "error::UserWarning",
+                "-m",
+                "datamodel_code_generator",
+                "--input",
+                str(src),
+                "--output",
+                str(self._dst),
+                *CODEGEN_OPTIONS,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=self._tmp.name,
         )
 
     def result(self) -> str:

@@ -74,8 +74,14 @@ def ruff_format_package(package: str, files: dict[str, str]) -> dict[str, str]:
             (root / rel).write_text(text, encoding="utf-8")
         for args in (["check", "--select", "I,F401", "--fix", "--quiet"], ["format", "--quiet"]):
             proc = subprocess.run(
-                [ruff, *args, *common, package], cwd=tmp, capture_output=True, text=True, check=False
+                [ruff, *args, *common, package],
+                cwd=tmp,
+                capture_output=True,
+                text=True,
+                check=False,
             )
             if proc.returncode != 0:
-                raise RuntimeError(f"ruff {args[0]} failed on {package}:\n{proc.stdout}{proc.stderr}")
+                raise RuntimeError(
+                    f"ruff {args[0]} failed on {package}:\n{proc.stdout}{proc.stderr}"
+                )
         return {rel: (root / rel).read_text(encoding="utf-8") for rel in files}

@@ -11,17 +11,13 @@ from __future__ import annotations
 
 import keyword
 import re
-import subprocess
-import sys
-import tempfile
-import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from cdsgen import model as m
+from cdsgen.emit.pysource import docstring, py_literal, ruff_format_package
 from cdsgen.types import ArrayOf, Named, TypeExpr
 
 SERVER_DIR = "generated/python/cds_server"
@@ -308,30 +304,6 @@ def server_views(spec: m.Spec) -> list[GroupView]:
 
 
 # -- rendering ----------------------------------------------------------------------------------
-def _py(value: Any) -> str:
-    """A Python literal for a JSON-like value (strings, numbers, bools, None, lists, dicts)."""
-    if isinstance(value, (list, tuple)):
-        inner = ", ".join(_py(v) for v in value)
-        return f"({inner},)" if len(value) == 1 else f"({inner})"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_py(k)}: {_py(v)}" for k, v in value.items()) + "}"
-    return repr(value)
-
-
-def _docstring(text: str, indent: int = 4, width: int = 88) -> str:
-    """Text for the inside of a triple-quoted docstring: wrapped, with quotes and backslashes
-    escaped so that no description can end the string early."""
-    paragraphs = [p for p in str(text).split("\n\n") if p.strip()]
-    lines: list[str] = []
-    for i, para in enumerate(paragraphs):
-        if i:
-            lines.append("")
-        lines += textwrap.wrap(" ".join(para.split()), width=width - indent, break_on_hyphens=False)
-    body = ("\n" + " " * indent).join(lines)
-    body = body.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-    return body[:-1] + '\\"' if body.endswith('"') else body
-
-
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
@@ -341,8 +313,8 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         autoescape=False,  # Python source: every spec value goes through `py` or `docstring`
     )
-    env.filters["py"] = _py
-    env.filters["docstring"] = _docstring
+    env.filters["py"] = py_literal
+    env.filters["docstring"] = docstring
     return env
 
 
@@ -387,32 +359,7 @@ def emit_server(spec: m.Spec) -> dict[str, str]:
     router = env.get_template("router.py.j2")
     for group in groups:
         sources[f"routers/{group.module}.py"] = router.render(**context, group=group)
-    formatted = ruff_format_tree({p: t for p, t in sources.items() if p.endswith(".py")})
+    formatted = ruff_format_package(
+        "cds_server", {p: t for p, t in sources.items() if p.endswith(".py")}
+    )
     return {f"{SERVER_DIR}/{p}": formatted.get(p, t) for p, t in sorted(sources.items())}
-
-
-def ruff_format_tree(files: dict[str, str]) -> dict[str, str]:
-    """Sort imports and format a package's files with the pinned ruff, in one pass each.
-
-    The files are laid out as the package ``cds_server`` in a temporary folder, so import
-    sorting sees the same first-party package wherever generation runs."""
-    ruff = str(Path(sys.executable).parent / "ruff")
-    common = ["--isolated", "--line-length", "100", "--target-version", "py311"]
-    with tempfile.TemporaryDirectory(prefix="cdsgen-server-") as tmp:
-        root = Path(tmp, "cds_server")
-        for rel, text in files.items():
-            (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            (root / rel).write_text(text, encoding="utf-8")
-        for args in (["check", "--select", "I,F401", "--fix", "--quiet"], ["format", "--quiet"]):
-            proc = subprocess.run(
-                [ruff, *args, *common, "cds_server"],
-                cwd=tmp,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if proc.returncode != 0:
-                raise RuntimeError(
-                    f"ruff {args[0]} failed on the server stubs:\n{proc.stdout}{proc.stderr}"
-                )
-        return {rel: (root / rel).read_text(encoding="utf-8") for rel in files}

@@ -62,6 +62,7 @@ from cds_server.params import (
     ListServicePointsQuery,
     ListUsageSegmentsQuery,
 )
+from pydantic import AnyUrl
 
 from cdsgen.server import access, catalog, details
 from cdsgen.server.catalog import (
@@ -565,7 +566,8 @@ class ReferenceBackend(Backend):
                 )
             db.execute("UPDATE pending SET used = 1 WHERE id = ?", (digest(body.code),))
         data = loads(row[1])
-        if data["redirect_uri_given"] and body.redirect_uri != data["redirect_uri"]:
+        given = str(body.redirect_uri) if body.redirect_uri is not None else None
+        if data["redirect_uri_given"] and given != str(AnyUrl(data["redirect_uri"])):
             raise InvalidGrant("`redirect_uri` differs from the authorization request's.")
         challenge = (
             base64.urlsafe_b64encode(hashlib.sha256(body.code_verifier.encode()).digest())

@@ -60,8 +60,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         and Credentials and returns the Client Admin one.
 
         CDS-WG1-02 §4 Client Registration Process:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#client-registration-proc
-        ess
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#client-registration-process
         """
         payload = await request.body()
 
@@ -97,8 +96,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         `cds_grant_id`.
 
         CDS-WG1-02 §8.3 Grant Authorization Requests:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grant-authorization-requ
-        ests
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grant-authorization-requests
         """
 
         def call(ctx: RequestContext) -> Response:
@@ -114,8 +112,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         (RFC 9126); mandatory when any scope supports user authorization.
 
         CDS-WG1-02 §3.2 Metadata Object Format:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#auth-server-metadata-for
-        mat
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#auth-server-metadata-format
         """
         payload = await request.body()
 

@@ -32,8 +32,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         Admin token's authorization details name.
 
         CDS-WG1-02 §9.2 Listing Server-Provided Files:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-li
-        st
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-list
         """
 
         def call(ctx: RequestContext) -> Response:
@@ -61,8 +60,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         Server-Provided Files Grant that covers the file.
 
         CDS-WG1-02 §9.3 Retrieving Individual Server-Provided Files:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-ge
-        t
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-get
         """
 
         def call(ctx: RequestContext) -> Response:
@@ -81,8 +79,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         a Server-Provided Files Grant that covers the file.
 
         CDS-WG1-02 §9.4 Downloading Server-Provided File Data:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-do
-        wnload
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-download
         """
 
         def call(ctx: RequestContext) -> Response:
