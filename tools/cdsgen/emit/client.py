@@ -22,10 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
 from cdsgen import model as m
-from cdsgen.emit.pysource import docstring, docstring_entry, py_literal, ruff_format_package
+from cdsgen.emit.pysource import (
+    python_environment,
+    ruff_format_package,
+)
 from cdsgen.emit.server import CURSOR, OperationView, operation_view, snake
 
 CLIENT_DIR = "generated/python/cds_client"
@@ -237,25 +238,9 @@ def client_operations(spec: m.Spec) -> list[ClientOperation]:
     return sorted(ops, key=lambda op: op.ep.group)
 
 
-def _environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,  # Python source: every spec value goes through `py` or `docstring`
-        extensions=["jinja2.ext.do"],
-    )
-    env.filters["py"] = py_literal
-    env.filters["docstring"] = docstring
-    env.filters["docentry"] = docstring_entry
-    return env
-
-
 def emit_client(spec: m.Spec) -> dict[str, str]:
     """``{path: text}`` of the ``cds_client`` package."""
-    env = _environment()
+    env = python_environment(TEMPLATES)
     ops = client_operations(spec)
     models = set(BASE_MODELS)
     for op in ops:

@@ -28,9 +28,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
-from cdsgen.emit.pysource import ruff_format_package
+from cdsgen.emit.pysource import python_environment, ruff_format_package
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "models"
 
@@ -179,13 +177,7 @@ def _open_enum_aliases(source: str) -> str:
 
 def _discriminated_unions(source: str, schemas: dict[str, Any]) -> str:
     """Replace each discriminated union with fallback by our callable-discriminator alias."""
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,  # Python source: every value goes through `pyrepr`
-    )
-    env.filters["pyrepr"] = lambda v: json.dumps(v, ensure_ascii=False)
+    env = python_environment(TEMPLATES)
     template = env.get_template("discriminated_union.py.j2")
     for name, schema in schemas.items():
         if "discriminator" not in schema or not schema.get("x-cds-fallback"):

@@ -14,6 +14,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
 
 def py_literal(value: Any) -> str:
     """A Python literal for a JSON-like value (strings, numbers, bools, None, lists, dicts);
@@ -58,6 +60,25 @@ def docstring_entry(head: str, text: str, indent: int = 12, width: int = 88) -> 
     body = ("\n" + " " * indent).join(lines)
     body = body.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
     return body[:-1] + '\\"' if body.endswith('"') else body
+
+
+def python_environment(templates: Path) -> Environment:
+    """The Jinja2 environment of every template that renders Python: no autoescape (it is
+    not HTML), so every model value must pass through the ``py``, ``docstring`` or
+    ``docentry`` filter; undefined names fail instead of rendering empty."""
+    env = Environment(
+        loader=FileSystemLoader(templates),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+        extensions=["jinja2.ext.do"],
+    )
+    env.filters["py"] = py_literal
+    env.filters["docstring"] = docstring
+    env.filters["docentry"] = docstring_entry
+    return env
 
 
 def ruff_format_package(package: str, files: dict[str, str]) -> dict[str, str]:

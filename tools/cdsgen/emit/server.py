@@ -14,10 +14,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
 from cdsgen import model as m
-from cdsgen.emit.pysource import docstring, py_literal, ruff_format_package
+from cdsgen.emit.pysource import python_environment, ruff_format_package
 from cdsgen.types import ArrayOf, Named, TypeExpr
 
 SERVER_DIR = "generated/python/cds_server"
@@ -304,23 +302,9 @@ def server_views(spec: m.Spec) -> list[GroupView]:
 
 
 # -- rendering ----------------------------------------------------------------------------------
-def _environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,  # Python source: every spec value goes through `py` or `docstring`
-    )
-    env.filters["py"] = py_literal
-    env.filters["docstring"] = docstring
-    return env
-
-
 def emit_server(spec: m.Spec) -> dict[str, str]:
     """``{path: text}`` of the ``cds_server`` package."""
-    env = _environment()
+    env = python_environment(TEMPLATES)
     groups = server_views(spec)
     operations = [op for g in groups for op in g.operations]
     scopes = sorted(spec.scopes.values(), key=lambda s: list(spec.documents).index(s.document))
