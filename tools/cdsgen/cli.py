@@ -30,20 +30,15 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from cdsgen import writer
-    from cdsgen.generate import TREES, build_outputs, project_root
-    from cdsgen.lint import lint
+    from cdsgen.generate import TREES, generate, project_root
 
-    result = lint(_root(args))
-    for d in result.diagnostics.sorted():
+    diags, outputs = generate(_root(args))
+    for d in diags.sorted():
         if d.severity is Severity.ERROR:
             print(d, file=sys.stderr)
-    if not result.ok:
-        print(
-            f"{len(result.diagnostics.errors)} error(s) in the source; nothing was written",
-            file=sys.stderr,
-        )
+    if outputs is None:
+        print(f"{len(diags.errors)} error(s) in the source; nothing was written", file=sys.stderr)
         return 1
-    outputs = build_outputs(result.spec)
     base = project_root(_root(args))
     if args.check:
         stale = writer.check(base, outputs, TREES)

@@ -34,13 +34,18 @@ class LintResult:
 def lint(root: Path) -> LintResult:
     diags = Diagnostics()
     spec = load_spec(root, diags)
+    check_spec(spec, diags)
+    return LintResult(spec, diags)
+
+
+def check_spec(spec: m.Spec, diags: Diagnostics) -> None:
+    """The checks that need the whole, loaded model (see the module docstring)."""
     if not diags.errors:
         # examples are validated against a consistent model only; with unresolved names
         # their problems would only repeat the ones already reported
         check_examples(spec, diags)
     for er in spec.errata:
         diags.warning(er.pos, f"erratum {er.id}: {er.problem}")
-    return LintResult(spec, diags)
 
 
 def check_examples(spec: m.Spec, diags: Diagnostics) -> None:
@@ -52,7 +57,6 @@ def check_examples(spec: m.Spec, diags: Diagnostics) -> None:
             validators[ex.document] = PayloadValidator(spec, view_documents(spec, ex.document))
         ex.problems = example_problems(spec, ex, validators[ex.document])
         errata = spec.errata_for(example=ex.id)
-        ex.errata = [e.id for e in errata]
         for problem in ex.problems:
             if any(c in problem for e in errata for c in e.covers):
                 continue  # accounted for; the erratum itself is reported as a warning

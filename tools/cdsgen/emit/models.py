@@ -142,6 +142,9 @@ class PendingModels:
     def result(self) -> dict[str, str]:
         return _finish_models(self.codegen.result(), self.openapi)
 
+    def cancel(self) -> None:
+        self.codegen.cancel()
+
 
 def start_models(openapi: dict[str, Any]) -> PendingModels:
     return PendingModels(openapi)
@@ -284,6 +287,11 @@ class PendingCodegen:
             env=env,
             cwd=self._tmp.name,
         )
+
+    def cancel(self) -> None:
+        self._proc.kill()
+        self._proc.communicate()
+        self._tmp.cleanup()
 
     def result(self) -> str:
         try:
