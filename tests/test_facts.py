@@ -9,13 +9,18 @@ erratum must say how we read it.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import reference_facts as rf
 
 DOCUMENTS = ["cds-wg1-01", "cds-wg1-02", "cds-wg3-01"]
 
-#: Filter lists published in a section other than their operation's own.
-FILTER_SECTIONS = {"coverage-listing-filters": "listCoverage"}
+#: Filter lists and orderings published in a section other than their operation's own.
+LISTING_SECTIONS = {
+    "coverage-listing-filters": "listCoverage",
+    "coverage-listing-format": "listCoverage",
+}
 
 
 def _components(openapi, document):
@@ -185,7 +190,7 @@ def test_listing_filters_match(document, openapi, spec):
         published = rf.filters(section)
         if not published:
             continue
-        op = operations.get(FILTER_SECTIONS.get(anchor, "")) or by_anchor.get(anchor)
+        op = operations.get(LISTING_SECTIONS.get(anchor, "")) or by_anchor.get(anchor)
         if op is None:
             problems.append(
                 f"#{anchor} lists filters {sorted(published)} but no operation is anchored there"
@@ -231,3 +236,44 @@ def test_every_published_object_and_enumeration_is_transcribed(document, openapi
         if (lists_fields or lists_values) and anchor not in anchors:
             missing.append(f"#{anchor} ({titles.get(anchor)})")
     assert not missing, "not transcribed: " + ", ".join(missing)
+
+
+_ORDER = re.compile(
+    r"ordered in (reverse chronological|chronological|alphanumeric) order by `([^`]+)`"
+)
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_listing_orderings_match(document, openapi, spec):
+    """Every "MUST be ordered … by `x`", then "further ordered … by `y`" of a listing section,
+    key by key, with its direction; a published key that names no field needs an erratum."""
+    by_id = {
+        op["operationId"]: op
+        for path in openapi["paths"].values()
+        for op in path.values()
+        if op.get("x-cds-document") == document
+    }
+    operations = {op["x-cds-anchor"]: op for op in by_id.values()}
+    operations.update({a: by_id[o] for a, o in LISTING_SECTIONS.items() if o in by_id})
+    problems = []
+    checked = 0
+    for anchor, section in rf.sections(document).items():
+        published = [
+            (field, "descending" if kind == "reverse chronological" else "ascending")
+            for _, line in section.lines
+            for kind, field in _ORDER.findall(line)
+        ]
+        if not published:
+            continue
+        op = operations.get(anchor)
+        if op is None:
+            problems.append(f"#{anchor}: published ordering but no operation anchored there")
+            continue
+        ours = [(k["by"], k["direction"]) for k in op.get("x-cds-ordering", [])]
+        checked += 1
+        if ours != published and not spec.errata_for(endpoint=op["operationId"]):
+            problems.append(f"{op['operationId']}: ordering {ours} but published {published}")
+        elif len(ours) != len(published) or [d for _, d in ours] != [d for _, d in published]:
+            problems.append(f"{op['operationId']}: ordering {ours} but published {published}")
+    assert checked
+    assert not problems, "\n".join(problems)

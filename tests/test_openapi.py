@@ -48,7 +48,7 @@ def test_coverage_listing_declares_its_filter(openapi):
     params = {p["name"]: p for p in op["parameters"]}
     assert params["ids"]["schema"]["x-cds-syntax"] == "space-separated"
     assert params["ids"]["x-cds-matches"] == "id"
-    assert op["x-cds-ordering"] == {"by": "updated", "direction": "descending"}
+    assert op["x-cds-ordering"] == [{"by": "updated", "direction": "descending"}]
     assert op["x-cds-advertised-by"] == "ServerMetadata.coverage"
 
 

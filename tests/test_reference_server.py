@@ -13,7 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from cds_harness import StrictResponses, Walker, basic, bearer, live_server, pkce
+from cds_server import OPERATIONS
 from cdsgen.server import seed
+from cdsgen.server.access import ID_FIELDS, RELATED
 from cdsgen.server.catalog import SCOPES
 
 pytestmark = pytest.mark.xdist_group("reference-server")
@@ -506,12 +508,60 @@ def test_listing_is_complete_and_ordered(world, everything, operation_id):
     api, key, id_field = LISTINGS[operation_id]
     items = all_pages(world, operation_id, everything["oauth"][api], everything["token"], key)
     assert sorted(i[id_field] for i in items) == sorted(d[id_field] for d in DATA[key])
-    order_field, direction = {
-        "listBillStatements": ("statement_date", "descending"),
-        "listBillSections": ("account_number", "ascending"),
-    }.get(operation_id, ("cds_modified", "descending"))
-    values = [i[order_field] for i in items]
-    assert values == sorted(values, reverse=direction == "descending")
+    assert_published_order(items, OPERATIONS[operation_id].ordering)
+
+
+def _order_values(item: dict, keys) -> list:
+    """The item's value for each ordering key; keys ``through`` related ids read the related
+    objects of the sample data (the smallest value, as the server does)."""
+    out = []
+    for k in keys:
+        if not k.through:
+            out.append(None if item.get(k.by) is None else str(item[k.by]))
+            continue
+        kind = RELATED[k.through]
+        table = {d[ID_FIELDS[kind]]: d for d in DATA[kind]}
+        found = [str(table[i][k.by]) for i in item.get(k.through) or [] if i in table]
+        out.append(min(found) if found else None)
+    return out
+
+
+def assert_published_order(items: list[dict], keys) -> None:
+    """Each item comes after the previous one by the first key that tells them apart."""
+    assert keys, "the listing publishes an order"
+    values = [_order_values(i, keys) for i in items]
+    for n, (a, b) in enumerate(zip(values, values[1:], strict=False)):
+        for k, va, vb in zip(keys, a, b, strict=True):
+            if va == vb:
+                continue
+            if va is None or vb is None:  # missing values sort low
+                in_order = (va is None) == (k.direction == "ascending")
+            else:
+                in_order = va < vb if k.direction == "ascending" else va > vb
+            assert in_order, f"items {n} and {n + 1} out of order by {k.by}: {va!r}, {vb!r}"
+            break
+
+
+def test_usage_segments_follow_the_five_published_keys(world, everything):
+    """§10.8.8: aggregation, account and contract numbers of the related objects, then
+    segment start, then most recently modified."""
+    items = all_pages(
+        world,
+        "listUsageSegments",
+        everything["oauth"]["cds_usagesegments_api"],
+        everything["token"],
+        "usage_segments",
+    )
+    assert len(items) == len(DATA["usage_segments"])
+    keys = OPERATIONS["listUsageSegments"].ordering
+    assert [k.by for k in keys] == [
+        "aggregation_number",
+        "account_number",
+        "contract_number",
+        "segment_start",
+        "cds_modified",
+    ]
+    assert_published_order(items, keys)
 
 
 @pytest.mark.parametrize(

@@ -1126,8 +1126,8 @@ class _Differ:
         yield from self._filters(o, n)
         if o.ordering != n.ordering:
 
-            def text(x: tuple[str, str] | None) -> str:
-                return f"by `{x[0]}` {x[1]}" if x else "unspecified"
+            def text(keys: list[m.OrderKey]) -> str:
+                return "by " + ", then ".join(k.describe() for k in keys) if keys else "unspecified"
 
             v = _Verdict()
             if o.ordering:

@@ -620,7 +620,10 @@ class _Builder:
                     )
                     for fname, fd in (data.get("filters") or {}).items()
                 ],
-                ordering=(ordering["by"], ordering["direction"]) if ordering else None,
+                ordering=[
+                    m.OrderKey(k["by"], k["direction"], k.get("through"), k.get("object"))
+                    for k in ([ordering] if isinstance(ordering, dict) else ordering or [])
+                ],
                 request_type=self._type(f, request["type"], path + ("request", "type"))
                 if request
                 else None,
@@ -891,11 +894,29 @@ class _Builder:
                         f"filter '{flt.name}' of {ep.operation_id} "
                         f"names unknown field '{fname}' of {item.name}",
                     )
-        if ep.ordering and ep.ordering[0] not in item.fields:
+        for key in ep.ordering:
+            self._check_order_key(ep, item, key)
+
+    def _check_order_key(self, ep: m.Endpoint, item: m.ObjectType, key: m.OrderKey) -> None:
+        target, where = item, item.name
+        if key.through:
+            related = self.spec.objects.get(key.object or "")
+            if key.through not in item.fields:
+                self.d.error(
+                    ep.pos,
+                    f"ordering of {ep.operation_id} goes through unknown field "
+                    f"'{key.through}' of {item.name}",
+                )
+                return
+            if related is None:
+                self.d.error(
+                    ep.pos, f"ordering of {ep.operation_id}: `through` needs a known `object`"
+                )
+                return
+            target, where = related, f"{related.name} (through {key.through})"
+        if key.by not in target.fields:
             self.d.error(
-                ep.pos,
-                f"ordering of {ep.operation_id} names unknown field "
-                f"'{ep.ordering[0]}' of {item.name}",
+                ep.pos, f"ordering of {ep.operation_id} names unknown field '{key.by}' of {where}"
             )
 
     def _has_field_path(self, obj: m.ObjectType, dotted: str) -> bool:
@@ -919,7 +940,7 @@ class _Builder:
         from cdsgen.types import ArrayOf, Named
 
         ok = ep.success()
-        if not ep.filters and not ep.ordering or ok is None or not isinstance(ok.type, Named):
+        if not ep.is_listing or ok is None or not isinstance(ok.type, Named):
             return None
         listing = self.spec.objects.get(ok.type.name)
         if listing is None:

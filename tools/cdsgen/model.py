@@ -215,6 +215,21 @@ class Filter:
     fields: list[str]
 
 
+@dataclass(frozen=True)
+class OrderKey:
+    """One key of a listing's order; with ``through``, ``by`` is a field of the related
+    ``object`` whose ids the listed object holds in that field."""
+
+    by: str
+    direction: str  # ascending | descending
+    through: str | None = None
+    object: str | None = None
+
+    def describe(self) -> str:
+        where = f" of the `{self.through}` {self.object}" if self.through else ""
+        return f"`{self.by}`{where}, {self.direction}"
+
+
 @dataclass
 class Response:
     status: int
@@ -239,7 +254,8 @@ class Endpoint:
     path_params: list[Parameter]
     query_params: list[Parameter]
     filters: list[Filter]
-    ordering: tuple[str, str] | None
+    #: Keys of the listing's order, most significant first (empty: no order published).
+    ordering: list[OrderKey]
     request_type: TypeExpr | None
     request_content_type: str | None
     responses: list[Response]
@@ -247,7 +263,7 @@ class Endpoint:
 
     @property
     def is_listing(self) -> bool:
-        return bool(self.filters) or self.ordering is not None
+        return bool(self.filters) or bool(self.ordering)
 
     def success(self) -> Response | None:
         return next((r for r in self.responses if 200 <= r.status < 300), None)

@@ -33,6 +33,17 @@ class Filter:
 
 
 @dataclass(frozen=True)
+class OrderKey:
+    """One key of a listing's order. With ``through``, the key is ``by`` of the related
+    ``object`` whose ids the listed object holds in that field (the smallest, for several)."""
+
+    by: str
+    direction: str
+    through: str | None = None
+    object: str | None = None
+
+
+@dataclass(frozen=True)
 class Operation:
     """One operation (an HTTP method on a path) of the documents."""
 
@@ -51,8 +62,8 @@ class Operation:
     advertised_by: str | None
     """The metadata field whose URL locates the operation (``Object.field``)."""
     filters: tuple[Filter, ...] = ()
-    ordering: tuple[str, str] | None = None
-    """``(field, "ascending" | "descending")`` for listings."""
+    ordering: tuple[OrderKey, ...] = ()
+    """The listing's order, most significant key first."""
 
     @property
     def url(self) -> str:
@@ -107,7 +118,7 @@ OPERATIONS: dict[str, Operation] = {
                 ),
             ),
         ),
-        ordering=("cds_modified", "descending"),
+        ordering=(OrderKey("cds_modified", "descending", None, None),),
     ),
     "listAggregations": Operation(
         operation_id="listAggregations",
@@ -141,7 +152,7 @@ OPERATIONS: dict[str, Operation] = {
                 ("cds_aggregation_id", "aggregation_number", "grouped_addresses"),
             ),
         ),
-        ordering=("cds_modified", "descending"),
+        ordering=(OrderKey("cds_modified", "descending", None, None),),
     ),
     "listBillSections": Operation(
         operation_id="listBillSections",
@@ -166,7 +177,12 @@ OPERATIONS: dict[str, Operation] = {
             ),
             Filter("contract_numbers", "space_separated", None, "in", ()),
         ),
-        ordering=("account_number", "ascending"),
+        ordering=(
+            OrderKey("account_number", "ascending", None, None),
+            OrderKey("contract_number", "ascending", "related_servicecontracts", "ServiceContract"),
+            OrderKey("start_date", "ascending", None, None),
+            OrderKey("cds_modified", "descending", None, None),
+        ),
     ),
     "listBillStatements": Operation(
         operation_id="listBillStatements",
@@ -188,7 +204,10 @@ OPERATIONS: dict[str, Operation] = {
             Filter("cds_account_ids", "space_separated", "cds_account_id", "in", ()),
             Filter("account_numbers", "space_separated", "account_number", "in", ()),
         ),
-        ordering=("statement_date", "descending"),
+        ordering=(
+            OrderKey("statement_date", "descending", None, None),
+            OrderKey("cds_modified", "descending", None, None),
+        ),
     ),
     "listClients": Operation(
         operation_id="listClients",
@@ -202,7 +221,7 @@ OPERATIONS: dict[str, Operation] = {
         scope_types=frozenset(("cds_client_admin",)),
         advertised_by="AuthorizationServerMetadata.cds_clients_api",
         filters=(Filter("client_ids", "space_separated", "client_id", "in", ()),),
-        ordering=("cds_modified", "descending"),
+        ordering=(OrderKey("cds_modified", "descending", None, None),),
     ),
     "getClient": Operation(
         operation_id="getClient",
@@ -269,7 +288,7 @@ OPERATIONS: dict[str, Operation] = {
             Filter("after", "datetime", "created", "on_or_after", ()),
             Filter("before", "datetime", "created", "on_or_before", ()),
         ),
-        ordering=("modified", "descending"),
+        ordering=(OrderKey("modified", "descending", None, None),),
     ),
     "createCredential": Operation(
         operation_id="createCredential",
@@ -325,7 +344,11 @@ OPERATIONS: dict[str, Operation] = {
             Filter("before", "datetime", "period_start", "on_or_before", ()),
             Filter("after", "datetime", "period_end", "on_or_after", ()),
         ),
-        ordering=("period_start", "descending"),
+        ordering=(
+            OrderKey("period_start", "descending", None, None),
+            OrderKey("cds_created", "descending", None, None),
+            OrderKey("cds_eac_id", "ascending", None, None),
+        ),
     ),
     "listGrants": Operation(
         operation_id="listGrants",
@@ -350,7 +373,7 @@ OPERATIONS: dict[str, Operation] = {
             Filter("after", "datetime", "created", "on_or_after", ()),
             Filter("before", "datetime", "created", "on_or_before", ()),
         ),
-        ordering=("modified", "descending"),
+        ordering=(OrderKey("modified", "descending", None, None),),
     ),
     "getGrant": Operation(
         operation_id="getGrant",
@@ -388,7 +411,7 @@ OPERATIONS: dict[str, Operation] = {
         scope_types=frozenset(("cds_client_admin",)),
         advertised_by="AuthorizationServerMetadata.cds_messages_api",
         filters=(Filter("message_ids", "space_separated", "message_id", "in", ()),),
-        ordering=("modified", "descending"),
+        ordering=(OrderKey("modified", "descending", None, None),),
     ),
     "createMessage": Operation(
         operation_id="createMessage",
@@ -438,7 +461,7 @@ OPERATIONS: dict[str, Operation] = {
         scope_types=frozenset(),
         advertised_by="ServerMetadata.coverage",
         filters=(Filter("ids", "space_separated", "id", "in", ()),),
-        ordering=("updated", "descending"),
+        ordering=(OrderKey("updated", "descending", None, None),),
     ),
     "getServerMetadata": Operation(
         operation_id="getServerMetadata",
@@ -480,7 +503,7 @@ OPERATIONS: dict[str, Operation] = {
             Filter("previous_servicepoints", "space_separated", "previous_servicepoints", "in", ()),
             Filter("q", "search", None, "in", ("cds_meterdevice_id", "meter_number")),
         ),
-        ordering=("cds_modified", "descending"),
+        ordering=(OrderKey("cds_modified", "descending", None, None),),
     ),
     "getAuthorizationServerMetadata": Operation(
         operation_id="getAuthorizationServerMetadata",
@@ -578,7 +601,7 @@ OPERATIONS: dict[str, Operation] = {
         scope_types=frozenset(("cds_grant_admin", "cds_server_provided_files")),
         advertised_by="AuthorizationServerMetadata.cds_server_provided_files_api",
         filters=(Filter("file_ids", "space_separated", "file_id", "in", ()),),
-        ordering=("modified", "descending"),
+        ordering=(OrderKey("modified", "descending", None, None),),
     ),
     "getServerProvidedFile": Operation(
         operation_id="getServerProvidedFile",
@@ -650,7 +673,7 @@ OPERATIONS: dict[str, Operation] = {
                 ),
             ),
         ),
-        ordering=("cds_modified", "descending"),
+        ordering=(OrderKey("cds_modified", "descending", None, None),),
     ),
     "listServicePoints": Operation(
         operation_id="listServicePoints",
@@ -691,7 +714,7 @@ OPERATIONS: dict[str, Operation] = {
                 ),
             ),
         ),
-        ordering=("cds_modified", "descending"),
+        ordering=(OrderKey("cds_modified", "descending", None, None),),
     ),
     "listUsageSegments": Operation(
         operation_id="listUsageSegments",
@@ -720,6 +743,12 @@ OPERATIONS: dict[str, Operation] = {
             Filter("meter_numbers", "space_separated", None, "in", ()),
             Filter("cds_billsection_ids", "space_separated", "related_billsections", "in", ()),
         ),
-        ordering=("segment_start", "ascending"),
+        ordering=(
+            OrderKey("aggregation_number", "ascending", "related_aggregations", "Aggregation"),
+            OrderKey("account_number", "ascending", "related_accounts", "Account"),
+            OrderKey("contract_number", "ascending", "related_servicecontracts", "ServiceContract"),
+            OrderKey("segment_start", "ascending", None, None),
+            OrderKey("cds_modified", "descending", None, None),
+        ),
     ),
 }

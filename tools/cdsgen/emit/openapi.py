@@ -221,7 +221,9 @@ def _operation(spec: m.Spec, ep: m.Endpoint) -> dict[str, Any]:
     if params:
         op["parameters"] = params
     if ep.ordering:
-        op["x-cds-ordering"] = {"by": ep.ordering[0], "direction": ep.ordering[1]}
+        op["x-cds-ordering"] = [
+            {k: v for k, v in vars(key).items() if v is not None} for key in ep.ordering
+        ]
     examples = [ex for ex in spec.examples.values() if ex.operation == ep.operation_id]
     if ep.request_type is not None:
         content = {"schema": _schema_of(ep.request_type)}

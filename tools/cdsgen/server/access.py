@@ -19,6 +19,7 @@ from typing import Any
 
 from cds_server import FIRST_PAGE, OPERATIONS, SCOPE_TYPES
 from cds_server.errors import InvalidRequest
+from cds_server.operations import OrderKey
 
 from cdsgen.server.catalog import SCOPES
 
@@ -376,21 +377,35 @@ def _matches(field_value: Any, compare: str, wanted: Any) -> bool:
     return str(field_value) == str(wanted)
 
 
-def order(operation_id: str, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``docs`` (oldest stored first) in the operation's published order; ties keep the newest
-    first for descending orders and the oldest first for ascending ones."""
-    ordering = OPERATIONS[operation_id].ordering
-    if ordering is None:
+def order(
+    operation_id: str,
+    docs: list[dict[str, Any]],
+    related: Callable[[str], dict[str, dict[str, Any]]] | None = None,
+) -> list[dict[str, Any]]:
+    """``docs`` (oldest stored first) in the operation's published order, key by key; ties
+    left by every key keep the newest first for a descending last key, the oldest first for
+    an ascending one. ``related(kind)`` gives the objects of a kind by id, for the keys that
+    go ``through`` a field of related ids."""
+    keys = OPERATIONS[operation_id].ordering
+    if not keys:
         return docs
-    by, direction = ordering
-    descending = direction == "descending"
-    items = list(reversed(docs)) if descending else list(docs)
+    items = list(reversed(docs)) if keys[-1].direction == "descending" else list(docs)
+    for key in reversed(keys):  # stable sorts: the most significant key sorts last
+        table = related(RELATED[key.through]) if key.through and related is not None else {}
 
-    def key(d: dict[str, Any]) -> tuple[bool, str]:
-        value = d.get(by)
-        return (value is not None, "" if value is None else str(value))
+        def value(d: dict[str, Any], key: OrderKey = key, table: dict = table) -> str | None:
+            if not key.through:
+                v = d.get(key.by)
+                return None if v is None else str(v)
+            ids = d.get(key.through) or []
+            found = [str(table[i][key.by]) for i in ids if table.get(i, {}).get(key.by) is not None]
+            return min(found) if found else None
 
-    return sorted(items, key=key, reverse=descending)
+        items.sort(
+            key=lambda d, value=value: (value(d) is not None, value(d) or ""),
+            reverse=key.direction == "descending",
+        )
+    return items
 
 
 def page(

@@ -1361,36 +1361,13 @@ class ReferenceBackend(Backend):
         docs = [objects[i] for i in objects if i in vis.listable[kind]]
         docs = [d for d in docs if access.within_bounds(kind, d, vis)]
         docs = access.apply_filters(operation_id, query, docs, self.sandbox)
-        docs = (
-            self._usage_order(docs)
-            if kind == "usage_segments"
-            else access.order(operation_id, docs)
-        )
+        docs = access.order(operation_id, docs, lambda related: self.sandbox.objects[related])
         chunk, following, preceding = access.page(docs, query.cursor, self.page_size)
         chunk = [access.redact(d, vis) for d in chunk]
         if kind == "usage_segments":
             chunk = self._with_values(chunk)
         items = [model.model_validate(localize(d, ctx.base_url)) for d in chunk]
         return Page(items=items, next=following, previous=preceding)
-
-    def _usage_order(self, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """CDS-WG3-01 §10.8.8: by account number, contract number, then segment start
-        (earliest first), then most recently modified."""
-        accounts = self.sandbox.objects["accounts"]
-        contracts = self.sandbox.objects["service_contracts"]
-
-        def number(ids: list[str], table: dict[str, dict[str, Any]], field: str) -> str:
-            return min((table[i].get(field) or "" for i in ids if i in table), default="")
-
-        by_modified = sorted(docs, key=lambda d: d["cds_modified"], reverse=True)
-        return sorted(
-            by_modified,
-            key=lambda d: (
-                number(d["related_accounts"], accounts, "account_number"),
-                number(d["related_servicecontracts"], contracts, "contract_number"),
-                d["segment_start"],
-            ),
-        )
 
     def _with_values(self, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if not docs:
