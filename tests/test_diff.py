@@ -515,3 +515,32 @@ def test_diff_between_real_commits_of_this_repository(root):
     proc = cdsgen("diff", second, second, cwd=root)
     assert proc.returncode == 0
     assert proc.stdout.splitlines()[-1] == "no changes"
+
+
+@pytest.mark.parametrize(
+    ("required", "relation", "clients", "servers"),
+    [(False, "wider", B, C), (True, "narrower", C, B)],
+    ids=["looser-variant", "stricter-variant"],
+)
+def test_response_type_replaced_by_a_variant_is_compared_by_structure(
+    tmp_path, required, relation, clients, servers
+):
+    """A response now typed by another object (e.g. a variant with one field made optional)
+    is classified from the two structures, not just from the names."""
+
+    def variant(things, document):
+        things["objects"]["ThingVariant"] = {
+            "anchor": "things",
+            "title": "Thing variant",
+            "summary": "A thing whose label rules differ.",
+            "base": "Thing",
+            "fields": {
+                "kind": field("kind", "ThingKind", required=required),
+                "extra": field("extra", required=required),
+            },
+        }
+        things["endpoints"]["createThing"]["responses"]["201"]["type"] = "ThingVariant"
+
+    change = only(diff(tmp_path, variant), "response-type")
+    assert f"({relation})" in change.message
+    assert (change.clients, change.servers) == (clients, servers)

@@ -294,7 +294,58 @@ def type_relation(old: TypeExpr, new: TypeExpr, old_spec: m.Spec, new_spec: m.Sp
         po, pn = old_spec.primitives.get(old.name), new_spec.primitives.get(new.name)
         if po is not None and pn is not None:
             return _schema_relation(po.schema, pn.schema)
+        oo, no = old_spec.objects.get(old.name), new_spec.objects.get(new.name)
+        if oo is not None and no is not None:
+            return _object_relation(oo, no, old_spec, new_spec, frozenset())
+        eo, en = old_spec.enums.get(old.name), new_spec.enums.get(new.name)
+        if eo is not None and en is not None:
+            return _combine([_set_relation(set(eo.values), set(en.values))])
     return "different"
+
+
+def _set_relation(old: set, new: set) -> str:
+    if old == new:
+        return "same"
+    return "wider" if old < new else "narrower" if new < old else "different"
+
+
+def _combine(relations: list[str]) -> str:
+    """The relation of a whole from those of its parts."""
+    kinds = set(relations) - {"same"}
+    if not kinds:
+        return "same"
+    return kinds.pop() if len(kinds) == 1 and "different" not in kinds else "different"
+
+
+def _object_relation(
+    old: m.ObjectType, new: m.ObjectType, old_spec: m.Spec, new_spec: m.Spec, seen: frozenset
+) -> str:
+    """Compare two differently named objects by structure: the new one is ``wider`` when it
+    accepts every value of the old one (no new required field, no field narrowed), and so on.
+    Fields present on one side only matter when required there (objects accept unknown
+    fields)."""
+    if (old.name, new.name) in seen:
+        return "same"  # a cycle: judged by the rest of the structure
+    seen = seen | {(old.name, new.name)}
+    parts: list[str] = []
+    for name in old.fields.keys() | new.fields.keys():
+        fo, fn = old.fields.get(name), new.fields.get(name)
+        if fo is None or fn is None:
+            if (fn or fo).required:
+                parts.append("narrower" if fo is None else "wider")
+            continue
+        if fo.required != fn.required:
+            parts.append("narrower" if fn.required else "wider")
+        if fo.nullable != fn.nullable:
+            parts.append("wider" if fn.nullable else "narrower")
+        if fo.type != fn.type:
+            if isinstance(fo.type, Named) and isinstance(fn.type, Named):
+                a, b = old_spec.objects.get(fo.type.name), new_spec.objects.get(fn.type.name)
+                if a is not None and b is not None:
+                    parts.append(_object_relation(a, b, old_spec, new_spec, seen))
+                    continue
+            parts.append(type_relation(fo.type, fn.type, old_spec, new_spec))
+    return _combine(parts)
 
 
 # -- helpers -------------------------------------------------------------------------------------
