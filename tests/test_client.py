@@ -359,6 +359,22 @@ class _Form(HTMLParser):
             self.buttons.append((a["name"], a.get("value", "")))
 
 
+def _consent(url: str) -> dict[str, list[str]]:
+    """Approve the authorization request at ``url`` as the Customer's browser would (the
+    first option of the consent page); the query of the redirect back to the Client."""
+    with httpx.Client() as browser:
+        consent = browser.get(url, follow_redirects=True)
+        assert consent.status_code == 200, consent.text
+        form = _Form()
+        form.feed(consent.text)
+        assert form.action and form.checkboxes, consent.text
+        name, value = form.checkboxes[0]
+        decision = next(b for b in form.buttons if b[1] == "approve")
+        back = browser.post(form.action, data={name: value, decision[0]: decision[1]})
+        assert back.status_code in (302, 303), back.text
+    return parse_qs(urlsplit(back.headers["location"]).query)
+
+
 @pytest.mark.parametrize("explicit_redirect", [False, True], ids=["default", "explicit"])
 def test_authorization_code_with_pkce(server, explicit_redirect):
     """A Customer-consent scope: authorization URL → consent (as a browser would) → code →
@@ -376,17 +392,7 @@ def test_authorization_code_with_pkce(server, explicit_redirect):
             "S256"
         ]
         assert url.startswith(str(usage.metadata.authorization_endpoint))
-        with httpx.Client() as browser:
-            consent = browser.get(url, follow_redirects=True)
-            assert consent.status_code == 200, consent.text
-            form = _Form()
-            form.feed(consent.text)
-            assert form.action and form.checkboxes, consent.text
-            name, value = form.checkboxes[0]
-            decision = next(b for b in form.buttons if b[1] == "approve")
-            back = browser.post(form.action, data={name: value, decision[0]: decision[1]})
-            assert back.status_code in (302, 303), back.text
-        redirect = parse_qs(urlsplit(back.headers["location"]).query)
+        redirect = _consent(url)
         assert redirect["state"] == ["s-123"]
         token = usage.exchange_code(redirect["code"][0], pkce, redirect_uri=redirect_uri)
         assert token.refresh_token and token.grant_ids

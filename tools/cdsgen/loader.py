@@ -358,8 +358,6 @@ class _Builder:
             # a variant (an object with a `base`) is defined by its base's section
             self._anchor(f, doc, "object", data["anchor"], path, unique=not data.get("base"))
             fields = self._fields(f, doc, data.get("fields", {}), path + ("fields",), None)
-            if fields is None:
-                continue
             self.spec.objects[name] = m.ObjectType(
                 name=name,
                 document=doc,
@@ -424,14 +422,16 @@ class _Builder:
                 selected_by=(selected["field"], selected["discriminator"]) if selected else None,
             )
 
-    def _fields(self, f: _File, doc: str, data: dict, path: tuple, anchor: str | None):
+    def _fields(
+        self, f: _File, doc: str, data: dict, path: tuple, anchor: str | None
+    ) -> dict[str, m.Field]:
+        """The fields of an object or extension; one whose type does not parse is reported
+        and left out."""
         out: dict[str, m.Field] = {}
-        ok = True
         for fname, fd in data.items():
             fpath = path + (fname,)
             t = self._type(f, fd["type"], fpath + ("type",))
             if t is None:
-                ok = False
                 continue
             out[fname] = m.Field(
                 name=fname,
@@ -459,7 +459,7 @@ class _Builder:
             )
             if fd.get("anchor"):
                 self._anchor(f, doc, "field", fd["anchor"], fpath, unique=False)
-        return out if ok or out else out
+        return out
 
     def _rules(self, f: _File, doc: str, data: list, anchor: str | None) -> list[m.ObjectRule]:
         return [
