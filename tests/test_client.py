@@ -412,6 +412,354 @@ def test_pkce_challenge_is_s256_of_the_verifier():
     assert 43 <= len(fresh.verifier) <= 128 and fresh.verifier != Pkce.generate().verifier
 
 
+# -- Grants, Grant Admin, Server-Provided Files, Messages, Credentials -----------------------------
+def _grant_admin_scope(admin, scope_type: str) -> str:
+    """The id of the Grant Admin scope that administers Grants of ``scope_type`` (the
+    `grant_admin_scope` of its Scope Description, CDS-WG1-02 §3.3.2)."""
+    descriptions = admin.metadata.cds_scope_descriptions
+    scope_id = next(i for i, d in descriptions.items() if d.type == scope_type)
+    grant_admin = descriptions[scope_id].grant_admin_scope
+    assert grant_admin is not None and descriptions[grant_admin].type == "cds_grant_admin"
+    return grant_admin
+
+
+def _grant_admin_entry(grant_admin: str, grant) -> list[dict[str, str]]:
+    """The one authorization details entry of a Grant Admin token request (§3.3.2)."""
+    return [{"type": grant_admin, "client_id": grant.client_id, "grant_id": grant.grant_id}]
+
+
+def _dumped(entries: list) -> list[dict]:
+    """Authorization details entries as JSON (the models name them by where they appear)."""
+    return [e.model_dump(mode="json", exclude_unset=True) for e in entries]
+
+
+def _segment_ids(session) -> list[str]:
+    return [s.cds_usagesegment_id for s in session.list_usage_segments().usage_segments]
+
+
+def test_sync_grant_admin_reads_and_closes_a_customer_grant(server):
+    """CDS-WG1-02 §3.3.2 and §8, CDS-WG3-01 §13.3.6–13.3.7: a Customer authorizes a Grant;
+    the Client Admin lists and reads it; a Grant Admin token for it reads the same data;
+    closing the Grant stops every token of it."""
+    with CdsClient(server) as cds:
+        admin = cds.register(["cds_usage"], client_name="grant admin")
+        grant_admin = _grant_admin_scope(admin, "cds_usage")
+        # registering a scope whose description names a Grant Admin scope gives that scope
+        # a Client Object of its own
+        assert any(c.scope.split() == [grant_admin] for c in admin.iter_clients())
+        usage = admin.session_for_scope("cds_usage")
+        pkce = Pkce.generate()
+        redirect = _consent(usage.authorization_url(pkce))
+        token = usage.exchange_code(redirect["code"][0], pkce)
+        assert len(token.grant_ids) == 1
+        before_close = _segment_ids(usage)
+        assert before_close
+
+        # the Grants API (Client Admin token): the Customer's Grant and its filters
+        listed = admin.list_grants(client_ids=[usage.client_id])
+        assert [g.grant_id for g in listed.grants] == token.grant_ids
+        grant = listed.grants[0]
+        assert grant.status == "active" and grant.parent is None and grant.children == []
+        assert grant.scope == usage.scope == grant.enabled_scope
+        assert {e.type for e in grant.authorization_details} == {usage.scope}
+        assert _dumped(grant.enabled_authorization_details) == _dumped(grant.authorization_details)
+        assert len(grant.receipt_confirmations) == 1
+        assert admin.get_grant(grant) == grant
+        assert admin.get_grant(str(grant.uri)) == grant
+        mine = [g.grant_id for g in admin.iter_grants()]
+        assert grant.grant_id in mine
+        one_second = timedelta(seconds=1)
+        for filters, found in [
+            ({"grant_ids": [grant.grant_id]}, True),
+            ({"grant_ids": ["no-such-grant"]}, False),
+            ({"statuses": ["active", "pending"]}, True),
+            ({"statuses": ["closed"]}, False),
+            ({"scopes": [usage.scope]}, True),
+            ({"scopes": [grant_admin]}, False),
+            ({"receipt_confirmations": grant.receipt_confirmations}, True),
+            ({"receipt_confirmations": ["R-NOBODY"]}, False),
+            ({"parents": [grant.grant_id]}, False),  # it has no sub-Grants
+            ({"after": grant.created}, True),
+            ({"after": grant.created + one_second}, False),
+            ({"before": grant.created}, True),
+            ({"before": grant.created - one_second}, False),
+        ]:
+            ids = [g.grant_id for g in admin.list_grants(**filters).grants]
+            assert (grant.grant_id in ids) == found, filters
+
+        # a Grant Admin token for the Grant (§3.3.2, WG3-01 §13.3.7) reads the same data
+        admin_of_grant = admin.session_for_scope(
+            "cds_grant_admin", authorization_details=_grant_admin_entry(grant_admin, grant)
+        )
+        assert admin_of_grant.scope == grant_admin
+        assert admin_of_grant.client_id not in (admin.client_id, usage.client_id)
+        admin_token = admin_of_grant.fetch_token()
+        assert grant_admin in (admin_token.scope or "").split()
+        assert _dumped(admin_token.authorization_details) == _grant_admin_entry(grant_admin, grant)
+        assert _segment_ids(admin_of_grant) == before_close
+        # the entry must name the Grant's own Client Object
+        wrong = admin.session_for_scope(
+            "cds_grant_admin",
+            authorization_details=[{**_grant_admin_entry(grant_admin, grant)[0],
+                                    "client_id": admin.client_id}],
+        )
+        with pytest.raises(CdsBadRequest) as caught:
+            wrong.fetch_token()
+        assert caught.value.error == "invalid_grant"
+
+        # closing the Grant (§8.6) ends every token of it
+        closed = admin.modify_grant(grant, {"status": "closed"})
+        assert closed.grant_id == grant.grant_id and closed.status == "closed"
+        assert closed.enabled_scope == "" and closed.enabled_authorization_details == []
+        assert closed.scope == grant.scope and closed.modified >= grant.modified
+        assert admin.get_grant(grant) == closed
+        assert [g.grant_id for g in admin.list_grants(statuses=["closed"]).grants] == [
+            grant.grant_id
+        ]
+        for session in (usage, admin_of_grant):
+            stale = cds.session_from_token(session.token, metadata=session.metadata)
+            with pytest.raises(CdsUnauthorized) as caught:
+                stale.list_usage_segments()
+            assert caught.value.error == "invalid_token"
+        # renewing fails too: the refresh token and the Grant Admin request name a closed Grant
+        with pytest.raises(CdsBadRequest) as caught:
+            usage.list_usage_segments()
+        assert caught.value.error == "invalid_grant"
+        with pytest.raises(CdsBadRequest) as caught:
+            admin_of_grant.fetch_token()
+        assert caught.value.error == "invalid_grant"
+        with pytest.raises(CdsBadRequest):
+            admin.modify_grant(closed, {"status": "active"})  # a Client may only close
+
+
+def test_sync_server_provided_files_through_grant_admin(server):
+    """CDS-WG1-02 §3.3.3 and §9, examples §12.16–12.22: the Server-created Grant of a
+    Server-Provided Files scope, a Grant Admin token for it, its files and their data."""
+    with CdsClient(server) as cds:
+        admin = cds.register(["cds_server_provided_files"], client_name="files")
+        grant_admin = _grant_admin_scope(admin, "cds_server_provided_files")
+        files_scope = _scope_id(admin.metadata.model_dump(), "cds_server_provided_files")
+        files_client = next(c for c in admin.iter_clients() if c.scope == files_scope)
+        # no token of its own: no grant types, no authentication method (§3.3.3)
+        assert files_client.grant_types == [] and files_client.token_endpoint_auth_method is None
+
+        # the Grant the Server created, found by scope (in `scope` or as an entry `type`)
+        grants = admin.list_grants(scopes=[files_scope]).grants
+        assert [g.client_id for g in grants] == [files_client.client_id]
+        grant = grants[0]
+        assert grant.status == "active" and grant.receipt_confirmations == []
+        assert all(e.type == files_scope for e in grant.authorization_details)
+        shared = [e.model_extra["file_id"] for e in grant.authorization_details]
+        assert shared
+
+        # §12.19: client_credentials with the Grant Admin scope and one entry for the Grant
+        files = admin.session_for_scope(
+            "cds_grant_admin", authorization_details=_grant_admin_entry(grant_admin, grant)
+        )
+        token = files.fetch_token()
+        assert token.grant_ids == [grant.grant_id]
+        listed = files.list_server_provided_files()
+        assert listed.next is None and listed.previous is None
+        assert sorted(f.file_id for f in listed.files) == sorted(shared)
+        modified = [f.modified for f in listed.files]
+        assert modified == sorted(modified, reverse=True)  # §9.2: most recently modified first
+        assert list(files.iter_server_provided_files()) == listed.files
+        for f in listed.files:
+            assert files.get_server_provided_file(f) == f
+            assert files.get_server_provided_file(str(f.uri)) == f
+            assert files.list_server_provided_files(file_ids=[f.file_id]).files == [f]
+            data = files.download_server_provided_file(f)
+            assert len(data) == f.size > 0
+            assert files.download_server_provided_file(str(f.download_uri)) == data
+            if f.mime_type.startswith("text/"):
+                data.decode("utf-8")
+        assert files.list_server_provided_files(file_ids=["no-such-file"]).files == []
+        with pytest.raises(CdsNotFound):
+            files.get_server_provided_file(str(listed.files[0].uri) + "-nothing")
+
+        # the Client Admin token is not a Grant Admin token for the files
+        with pytest.raises(CdsForbidden):
+            admin.list_server_provided_files()
+
+        # closing the Grant withdraws the files
+        admin.modify_grant(grant, {"status": "closed"})
+        stale = cds.session_from_token(token, metadata=files.metadata)
+        with pytest.raises(CdsUnauthorized):
+            stale.list_server_provided_files()
+        with pytest.raises(CdsUnauthorized):
+            stale.download_server_provided_file(listed.files[0])
+
+
+def test_sync_messages(server):
+    """CDS-WG1-02 §6: the Server's welcome, a private message, a grant request and its
+    answer, and marking Messages read and unread."""
+    with CdsClient(server) as cds:
+        admin = cds.register(["cds_query_usage"], client_name="messages")
+        first = admin.list_messages()
+        assert first.outstanding == [] and first.read == []
+        (welcome,) = first.unread
+        assert welcome.creator is None and welcome.read is False
+        assert welcome.type == "notification" and welcome.status == "complete"
+
+        note = admin.create_message(
+            {
+                "previous_uri": None,
+                "type": "private_message",
+                "name": "Hello",
+                "description": "A question about <the> \"sandbox\" & its data.",
+            }
+        )
+        assert note.creator == admin.client_id and note.read is True
+        assert note.status == "complete" and note.previous_uri is None
+        assert note.description == "A question about <the> \"sandbox\" & its data."
+        assert admin.get_message(note) == note
+
+        request = admin.create_message(
+            {
+                "previous_uri": None,
+                "type": "grant_request",
+                "name": "Accounts, please",
+                "description": "Access to the accounts of a Customer we support.",
+                "related_uri": str(admin.registration.cds_client_uri),
+                "grants_requested": [
+                    {"scope": _scope_id(admin.metadata.model_dump(), "cds_query_accounts"),
+                     "authorization_details": []}
+                ],
+            }
+        )
+        assert request.status == "pending" and request.related_type == "client"
+
+        listing = admin.list_messages()
+        assert [m.message_id for m in listing.outstanding] == [request.message_id]
+        assert {m.message_id for m in listing.read} == {note.message_id, request.message_id}
+        # the Server's answer: a request_update linked to the request (§6.9)
+        (answer,) = [m for m in listing.unread if m.previous_uri == request.uri]
+        assert answer.type == "request_update" and answer.creator is None
+        assert answer.status in ("complete", "rejected")
+        assert {m.message_id for m in admin.iter_unread_messages()} == {
+            welcome.message_id,
+            answer.message_id,
+        }
+
+        read = admin.modify_message(welcome, {"read": True})
+        assert read.read is True and read.message_id == welcome.message_id
+        assert admin.get_message(str(welcome.uri)).read is True
+        assert welcome.message_id in {m.message_id for m in admin.iter_read_messages()}
+        assert welcome.message_id not in {m.message_id for m in admin.iter_unread_messages()}
+        assert admin.modify_message(welcome, {"read": False}).read is False
+        only = admin.list_messages(message_ids=[note.message_id])
+        assert [m.message_id for m in only.read] == [note.message_id]
+        assert only.unread == [] and only.outstanding == []
+        with pytest.raises(CdsBadRequest):  # a client_submission answers a server_request
+            admin.create_message(
+                {"previous_uri": None, "type": "client_submission", "name": "", "description": ""}
+            )
+
+
+def test_sync_credentials_rotation_refuses_the_old_secret_and_its_tokens(server):
+    """CDS-WG1-02 §7: a new secret works; expiring the old one now (§7.6) refuses it and
+    revokes the tokens it got; both changes are announced as Messages (§7.3)."""
+    with CdsClient(server) as cds:
+        admin = cds.register(["cds_query_usage"], client_name="credentials")
+        (old,) = admin.iter_credentials(client_ids=[admin.client_id])
+        assert old.client_secret == admin.registration.client_secret
+        assert old.client_secret_expires_at == 0
+
+        new = admin.create_credential({"client_id": admin.client_id})
+        assert new.client_id == admin.client_id and new.credential_id != old.credential_id
+        assert new.client_secret and new.client_secret != old.client_secret
+        assert admin.get_credential(new) == new
+        ids = [c.credential_id for c in admin.iter_credentials(client_ids=[admin.client_id])]
+        assert sorted(ids) == sorted([old.credential_id, new.credential_id])
+        rotated = cds.session(admin.client_id, new.client_secret)
+        assert rotated.list_clients().clients
+
+        old_token = admin.token
+        assert old_token is not None
+        expired = admin.modify_credential(old, {"client_secret_expires_at": int(time.time())})
+        assert expired.credential_id == old.credential_id
+        assert 0 < expired.client_secret_expires_at <= time.time()
+        with pytest.raises(CdsUnauthorized) as caught:
+            cds.session_from_token(old_token, metadata=admin.metadata).list_clients()
+        assert caught.value.error == "invalid_token"
+        with pytest.raises(CdsUnauthorized) as caught:
+            cds.session(admin.client_id, old.client_secret).fetch_token()
+        assert caught.value.error == "invalid_client"
+        # the new secret is untouched, and an expiry can only move earlier
+        assert [c.client_id for c in rotated.list_clients(client_ids=[admin.client_id]).clients]
+        with pytest.raises(CdsBadRequest):
+            rotated.modify_credential(expired, {"client_secret_expires_at": 0})
+        with pytest.raises(CdsBadRequest):
+            rotated.create_credential({"client_id": "no-such-client"})
+        related = {
+            str(m.related_uri) for m in rotated.iter_unread_messages() if m.related_type == "credential"
+        }
+        assert {str(new.uri), str(old.uri)} <= related
+
+
+# -- the same flows, async ------------------------------------------------------------------------
+def test_async_grant_admin_files_messages_and_credentials(server):
+    async def walk() -> None:
+        async with AsyncCdsClient(server) as cds:
+            admin = await cds.register(
+                ["cds_usage", "cds_server_provided_files"], client_name="async admin"
+            )
+            grant_admin = _grant_admin_scope(admin, "cds_usage")
+            assert grant_admin == _grant_admin_scope(admin, "cds_server_provided_files")
+            usage = await admin.session_for_scope("cds_usage")
+            pkce = Pkce.generate()
+            redirect = await asyncio.to_thread(_consent, usage.authorization_url(pkce))
+            token = await usage.exchange_code(redirect["code"][0], pkce)
+            data = (await usage.list_usage_segments()).usage_segments
+
+            (grant,) = (await admin.list_grants(grant_ids=token.grant_ids)).grants
+            assert await admin.get_grant(grant) == grant
+            by_grant = await admin.session_for_scope(
+                "cds_grant_admin", authorization_details=_grant_admin_entry(grant_admin, grant)
+            )
+            again = (await by_grant.list_usage_segments()).usage_segments
+            assert [s.cds_usagesegment_id for s in again] == [
+                s.cds_usagesegment_id for s in data
+            ]
+            closed = await admin.modify_grant(grant, {"status": "closed"})
+            assert closed.status == "closed" and closed.enabled_scope == ""
+            stale = await cds.session_from_token(usage.token, metadata=usage.metadata)
+            with pytest.raises(CdsUnauthorized):
+                await stale.list_usage_segments()
+
+            files_scope = _scope_id(admin.metadata.model_dump(), "cds_server_provided_files")
+            grants = [g async for g in admin.iter_grants(scopes=[files_scope])]
+            assert len(grants) == 1
+            files = await admin.session_for_scope(
+                "cds_grant_admin",
+                authorization_details=_grant_admin_entry(grant_admin, grants[0]),
+            )
+            listed = [f async for f in files.iter_server_provided_files()]
+            assert listed
+            for f in listed:
+                assert await files.get_server_provided_file(f) == f
+                assert len(await files.download_server_provided_file(f)) == f.size
+
+            note = await admin.create_message(
+                {"previous_uri": None, "type": "private_message", "name": "Hi", "description": "x"}
+            )
+            assert note.creator == admin.client_id
+            unread = [m async for m in admin.iter_unread_messages()]
+            assert unread and all(not m.read for m in unread)
+            assert (await admin.modify_message(unread[0], {"read": True})).read is True
+
+            (old,) = [c async for c in admin.iter_credentials(client_ids=[admin.client_id])]
+            new = await admin.create_credential({"client_id": admin.client_id})
+            old_token = admin.token
+            await admin.modify_credential(old, {"client_secret_expires_at": int(time.time())})
+            stale = await cds.session_from_token(old_token, metadata=admin.metadata)
+            with pytest.raises(CdsUnauthorized):
+                await stale.list_clients()
+            rotated = await cds.session(admin.client_id, new.client_secret)
+            assert (await rotated.list_clients()).clients
+
+    asyncio.run(walk())
+
 # -- retries and timeouts ------------------------------------------------------------------------
 METADATA = {
     "cds_metadata_version": "v1",

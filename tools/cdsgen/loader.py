@@ -113,16 +113,13 @@ def _report_schema_error(err: jsonschema.ValidationError, f: _File, diags: Diagn
         if deeper is not None and len(deeper.absolute_path) >= len(err.absolute_path):
             err = deeper
     path = tuple(err.absolute_path)
-    if len(path) >= 2 and path[0] in _NAMED_KINDS:
-        f.broken.add((str(path[0]), str(path[1])))
-    elif len(path) >= 2 and path[0] in ("extensions", "errata"):
-        f.broken.add((str(path[0]), str(path[1])))
+    if len(path) >= 2 and path[0] in (*_NAMED_KINDS, "extensions", "errata"):
+        f.broken.add((str(path[0]), str(path[1])))  # left out of the model
     message = err.message
     pos = f.y.value_pos(path)
-    if err.validator == "additionalProperties":
-        extra = re.findall(r"'([^']+)' (?:was|were) unexpected", message)
-        names = re.findall(r"'([^']+)'", message.split("(")[-1]) if "(" in message else []
-        key = (extra or names or [None])[0]
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        known = err.schema.get("properties", {})
+        key = next((k for k in err.instance if k not in known), None)
         if key is not None:
             pos = f.y.pos(path + (key,))
             message = f"unknown key '{key}'" + _where(path)
