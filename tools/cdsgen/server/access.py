@@ -8,20 +8,26 @@ over its entries of the objects reachable from the selected accounts:
 
     accounts → service contracts → service points → meter devices
              → bill statements, bill sections, aggregations, usage segments, EACs
+
+Each entry then shows what it shares through its own ``include_*`` fields (OPTIONAL fields it
+does not enable are left out), its duration fields (Bill Statements and Bill Sections outside
+the bounds are withheld, Usage Segments cut to the Value Sets inside them) and ``sync_until``
+(data frozen at that moment); see :func:`present`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from cds_server import FIRST_PAGE, OPERATIONS, SCOPE_TYPES
 from cds_server.errors import InvalidRequest
 from cds_server.operations import OrderKey
 
-from cdsgen.server.catalog import SCOPES
+from cdsgen.server.catalog import SCOPES, USAGE_FORMATS
 
 #: Data kind → the ``include_*`` field that shares it.
 INCLUDES = {
@@ -119,22 +125,101 @@ class Sandbox:
         return {d[number_field]: i for i, d in self.objects[kind].items() if d.get(number_field)}
 
 
+#: Data kind → ``include_*`` field → the OPTIONAL fields it fills (CDS-WG3-01 §7.2.x.y); without
+#: the field, they are left out ("Servers MUST NOT include OPTIONAL fields ... unless those fields
+#: are enabled"). ``file_mimetype`` goes with the ``file_uri`` it describes. The REQUIRED
+#: ``account_number`` of Bill Statements and Bill Sections, also listed by §7.2.1.1, stays.
+FIELD_INCLUDES: dict[str, dict[str, tuple[str, ...]]] = {
+    "accounts": {
+        "include_account_numbers": ("customer_number", "account_number", "account_entity"),
+        "include_account_details": (
+            "account_name",
+            "account_address",
+            "account_types",
+            "account_status",
+            "account_contacts",
+        ),
+        "include_account_programs": ("account_programs",),
+    },
+    "service_contracts": {
+        "include_account_numbers": ("account_number",),
+        "include_contract_numbers": ("contract_number", "contract_entity"),
+        "include_rate_plans": ("rateplan_code", "rateplan_name"),
+        "include_service_contract_details": ("contract_address", "contract_start", "contract_end"),
+        "include_service_programs": ("service_programs",),
+    },
+    "service_points": {
+        "include_premises": ("premises",),
+        "include_service_point_addresses": ("servicepoint_address",),
+        "include_coordinates": ("latitude", "longitude"),
+    },
+    "meter_devices": {
+        "include_meter_numbers": ("meter_number",),
+        "include_meter_apps": ("meter_apps",),
+    },
+    "bill_statements": {
+        "include_bill_statement_files": ("file_uri", "file_mimetype"),
+        "include_bill_statement_charges": (
+            "previous_balance_amount",
+            "previous_balance_paid",
+            "previous_balance_unpaid",
+            "new_charges_amount",
+            "new_charges",
+            "new_balance_amount",
+        ),
+        "include_bill_statement_programs": ("account_programs",),
+    },
+    "bill_sections": {"include_bill_section_line_items": ("line_items",)},
+    "aggregations": {"include_aggregation_addresses": ("grouped_addresses",)},
+}
+#: Data kind → the fields of its objects that the duration fields bound (CDS-WG3-01 §7.3.2-7).
+DATE_BOUNDS = {
+    "bill_statements": (
+        ("statement_date_start", "statement_date"),
+        ("statement_date_end", "statement_date"),
+    ),
+    "bill_sections": (("start_date", "start_date"), ("end_date", "end_date")),
+    "usage_segments": (("segment_start", "segment_start"), ("segment_end", "segment_end")),
+}
+
+
+@dataclass(frozen=True)
+class View:
+    """How one authorization details entry shares the objects of one kind: which, the
+    ``include_*`` fields it enables, its time bounds (``None``: unbounded), the end of its data
+    synchronisation, and its usage value types (``None``: all)."""
+
+    ids: frozenset[str]
+    fields: frozenset[str]
+    start: str | None = None
+    end: str | None = None
+    sync_until: str | None = None
+    value_types: tuple[str, ...] | None = None
+
+
 @dataclass
 class Visibility:
-    """Object ids a token may see, by kind; ``listable`` are those of included kinds."""
+    """Object ids a token may see, by kind; ``listable`` are those of included kinds, and
+    ``views`` say how each entry sharing a kind shares it."""
 
     reachable: dict[str, set[str]] = field(default_factory=lambda: {k: set() for k in INCLUDES})
     listable: dict[str, set[str]] = field(default_factory=lambda: {k: set() for k in INCLUDES})
-    bounds: dict[str, list[tuple[str | None, str | None]]] = field(default_factory=dict)
+    views: dict[str, list[View]] = field(default_factory=dict)
 
 
 def entry_includes(entry: dict[str, Any]) -> set[str]:
     """The data kinds an authorization details entry shares."""
+    return {kind for kind, f in INCLUDES.items() if f in _enabled(entry)}
+
+
+def _enabled(entry: dict[str, Any]) -> set[str]:
+    """The ``include_*`` fields an entry enables: those its scope type includes by default and
+    those the entry sets ``true``."""
     scope = SCOPES.get(entry.get("type", ""))
     if scope is None or scope.type not in SCOPE_TYPES:
         return set()
     defaults = set(SCOPE_TYPES[scope.type].default_includes)
-    return {kind for kind, f in INCLUDES.items() if f in defaults or entry.get(f) is True}
+    return defaults | {k for k, v in entry.items() if k.startswith("include_") and v is True}
 
 
 def visibility(
@@ -147,25 +232,25 @@ def visibility(
             kinds = entry_includes(entry)
             if not kinds:
                 continue
+            enabled = frozenset(_enabled(entry))
             reached = _reach(sandbox, entry, private.get("picked"))
             for kind, ids in reached.items():
                 out.reachable[kind] |= ids
-                if kind in kinds:
-                    out.listable[kind] |= ids
-            if "usage_segments" in kinds:
-                out.bounds.setdefault("usage_segments", []).append(
-                    (_bound(entry.get("segment_start")), _bound(entry.get("segment_end")))
-                )
-            if "bill_statements" in kinds:
-                out.bounds.setdefault("bill_statements", []).append(
-                    (
-                        _bound(entry.get("statement_date_start")),
-                        _bound(entry.get("statement_date_end")),
+                if kind not in kinds:
+                    continue
+                out.listable[kind] |= ids
+                (start, _), (end, _) = DATE_BOUNDS.get(kind, ((None, None), (None, None)))
+                types = "include_usage_segment_value_types"
+                out.views.setdefault(kind, []).append(
+                    View(
+                        ids=frozenset(ids),
+                        fields=enabled,
+                        start=_bound(entry.get(start)) if start else None,
+                        end=_bound(entry.get(end)) if end else None,
+                        sync_until=_bound(entry.get("sync_until")),
+                        # absent: every type; null or a list: those types only (§7.2.8.1)
+                        value_types=tuple(entry[types] or ()) if types in entry else None,
                     )
-                )
-            if "bill_sections" in kinds:
-                out.bounds.setdefault("bill_sections", []).append(
-                    (_bound(entry.get("start_date")), _bound(entry.get("end_date")))
                 )
     return out
 
@@ -271,23 +356,122 @@ def _reach(
     }
 
 
-def within_bounds(kind: str, doc: dict[str, Any], vis: Visibility) -> bool:
-    """Whether a document falls inside the time bounds of at least one entry sharing it."""
-    bounds = vis.bounds.get(kind)
-    if not bounds:
-        return True
-    start, end = {
-        "usage_segments": ("segment_start", "segment_end"),
-        "bill_statements": ("statement_date", "statement_date"),
-        "bill_sections": ("start_date", "end_date"),
-    }[kind]
-    for low, high in bounds:
-        if low is not None and _before(doc[start], low):
-            continue
-        if high is not None and _before(high, doc[end]):
-            continue
-        return True
-    return False
+@dataclass(frozen=True)
+class ValueCut:
+    """The Value Sets a shown Usage Segment carries: ``values[first:last]`` of the stored
+    segment ``source``, each limited to the Value Format ``columns`` (``None``: all)."""
+
+    source: str
+    first: int
+    last: int
+    columns: tuple[int, ...] | None
+
+    def apply(self, values: list[list[Any]]) -> list[list[Any]]:
+        if self.columns == ():
+            return []
+        kept = values[self.first : self.last]
+        if self.columns is None:
+            return kept
+        return [[value_set[i] for i in self.columns] for value_set in kept]
+
+
+def present(kind: str, doc: dict[str, Any], vis: Visibility) -> dict[str, Any] | None:
+    """``doc`` as the token sees it (CDS-WG3-01 §7.2, §7.3), ``None`` when no entry sharing it
+    admits it. Usage Segments carry a :class:`ValueCut` as their ``values``.
+
+    Each entry sharing the object shows it through its own fields and bounds; several entries
+    show the union of their fields, and a Usage Segment the widest of their trimmed copies."""
+    doc_id = doc[ID_FIELDS[kind]]
+    shown = [
+        s
+        for s in (_through(kind, doc, v) for v in vis.views.get(kind, ()) if doc_id in v.ids)
+        if s is not None
+    ]
+    if not shown:
+        return None
+    if kind == "usage_segments":
+        out = max(shown, key=lambda s: (s["values"].last - s["values"].first, len(s["formats"])))
+    else:
+        out = dict(shown[0])
+        for other in shown[1:]:
+            for name, value in other.items():
+                out.setdefault(name, value)
+            out["cds_synced"] = max(out["cds_synced"], other["cds_synced"], key=_instant)
+    for name, related in RELATED.items():
+        if name in out:
+            out[name] = [i for i in out[name] if i in vis.listable[related]]
+    if out.get("beneficiary_type") == "account":
+        out["beneficiaries"] = [i for i in out["beneficiaries"] if i in vis.listable["accounts"]]
+    return out
+
+
+def _through(kind: str, doc: dict[str, Any], view: View) -> dict[str, Any] | None:
+    """``doc`` as one entry shows it, ``None`` when outside its bounds."""
+    sync = _instant(view.sync_until) if view.sync_until is not None else None
+    if kind in ("bill_statements", "bill_sections"):
+        (_, low_field), (_, high_field) = DATE_BOUNDS[kind]
+        if view.start is not None and _before(doc[low_field], view.start):
+            return None
+        if view.end is not None and _before(view.end, doc[high_field]):
+            return None
+    if kind != "usage_segments" and sync is not None and sync < _instant(doc["cds_created"]):
+        return None  # the object came into being after the data stopped being synchronised
+    hidden = {
+        name
+        for flag, names in FIELD_INCLUDES.get(kind, {}).items()
+        if flag not in view.fields
+        for name in names
+    }
+    out = {k: v for k, v in doc.items() if k not in hidden}
+    if kind == "usage_segments":
+        trimmed = _trim(out, view, sync)
+        if trimmed is None:
+            return None
+        out = trimmed
+    if sync is not None and sync < _instant(out["cds_synced"]):
+        out["cds_synced"] = sync.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return out
+
+
+def _trim(doc: dict[str, Any], view: View, sync: datetime | None) -> dict[str, Any] | None:
+    """A Usage Segment cut to the Value Sets inside the entry's bounds (CDS-WG3-01 §7.3.6-7:
+    those starting on or after ``segment_start`` and ending on or before ``segment_end`` and
+    ``sync_until``) and to its value types (§7.2.8.1); a cut segment is a new Usage Segment,
+    with its own id. ``None`` when no Value Set is left."""
+    start, end = _instant(doc["segment_start"]), _instant(doc["segment_end"])
+    step = float(doc["interval"])
+    total = round((end - start).total_seconds() / step)
+    ends = [_instant(b) for b in (view.end,) if b is not None] + ([sync] if sync else [])
+    first, last = 0, total
+    if view.start is not None and _instant(view.start) > start:
+        first = math.ceil((_instant(view.start) - start).total_seconds() / step)
+    if ends and min(ends) < end:
+        last = math.floor((min(ends) - start).total_seconds() / step)
+    if last <= first:
+        return None
+    columns = None
+    if view.value_types is not None:
+        wanted = [USAGE_FORMATS[t] for t in view.value_types if t in USAGE_FORMATS]
+        columns = tuple(i for i, f in enumerate(doc["formats"]) if any(_fits(f, w) for w in wanted))
+    out = dict(doc)
+    if (first, last) != (0, total):
+        out["cds_usagesegment_id"] = f"{doc['cds_usagesegment_id']}~{first}-{last}"
+        out["segment_start"] = _stamp(start + timedelta(seconds=first * step))
+        out["segment_end"] = _stamp(start + timedelta(seconds=last * step))
+    if columns is not None:
+        out["formats"] = [doc["formats"][i] for i in columns]
+    out["values"] = ValueCut(doc["cds_usagesegment_id"], first, last, columns)
+    return out
+
+
+def _fits(fmt: dict[str, Any], offered: dict[str, Any]) -> bool:
+    """Whether a Value Format is one of an offered value-type choice's ``usagesegment_format``
+    (the same values for every field the choice names, its ``id`` aside)."""
+    return all(fmt.get(k) == v for k, v in offered.items() if k != "id")
+
+
+def _stamp(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _before(a: str, b: str) -> bool:
@@ -299,17 +483,6 @@ def _instant(value: str) -> datetime:
     if len(value) == 10:
         return parse_time(value + "T00:00:00+00:00")
     return parse_time(value)
-
-
-def redact(doc: dict[str, Any], vis: Visibility) -> dict[str, Any]:
-    """``doc`` with its lists of related ids limited to objects the token may see."""
-    out = dict(doc)
-    for name, kind in RELATED.items():
-        if name in out:
-            out[name] = [i for i in out[name] if i in vis.listable[kind]]
-    if out.get("beneficiary_type") == "account":
-        out["beneficiaries"] = [i for i in out["beneficiaries"] if i in vis.listable["accounts"]]
-    return out
 
 
 # -- listings ----------------------------------------------------------------------------------

@@ -143,11 +143,10 @@ class ReferenceBackend(Backend):
         grant_ids = tuple(loads(row[2]))
         for grant_id in grant_ids:
             grant = self.store.get("grants", grant_id)
-            if (
-                grant is None
-                or grant[0]["status"] in CLOSED_STATUSES
-                or not grant[0]["enabled_scope"]
-            ):
+            if grant is None:
+                return None
+            current = as_of(grant[0], now())
+            if current["status"] in CLOSED_STATUSES or not current["enabled_scope"]:
                 return None
         return AccessToken(
             token=token, client_id=row[0], scopes=frozenset(loads(row[1])), grant_ids=grant_ids
@@ -392,7 +391,7 @@ class ReferenceBackend(Backend):
             "not_before": None,
             "not_after": None,
             "eta": None,
-            "expires": None,
+            "expires": grant_expires(entries),
             "status": "active",
             "client_id": client_id,
             "scope": scope,
@@ -452,6 +451,9 @@ class ReferenceBackend(Backend):
         scopes = list(dict.fromkeys(requested + [e["type"] for e in entries]))
         given = {e["type"]: e for e in entries}
         completed = [details.complete(SCOPES[s], given.get(s, {}), t) for s in scopes]
+        ends = grant_expires(completed)
+        if ends is not None and access.parse_time(ends) <= t:
+            raise InvalidAuthorizationDetails("`expires` must be later than now.")
         with self.store.write() as db:
             grant = self._new_grant(
                 db, owner, client["client_id"], " ".join(scopes), completed, t, private={}
@@ -486,7 +488,7 @@ class ReferenceBackend(Backend):
             raise InvalidGrant(
                 f"No Grant {grant_id} for Client Object {target_client} in this registration."
             )
-        grant = record[0]
+        grant = as_of(record[0], t)
         enabled = grant["enabled_scope"].split()
         if not enabled or grant["status"] in CLOSED_STATUSES:
             raise InvalidGrant(f"Grant {grant_id} is disabled.")
@@ -616,7 +618,7 @@ class ReferenceBackend(Backend):
         grant_ids = loads(row[2])
         for grant_id in grant_ids:
             grant = self.store.get("grants", grant_id)
-            if grant is None or grant[0]["status"] in CLOSED_STATUSES:
+            if grant is None or as_of(grant[0], now())["status"] in CLOSED_STATUSES:
                 raise InvalidGrant(f"Grant {grant_id} no longer gives access.")
         credential = self._credential_for(ctx.client)
         assert credential is not None
@@ -1184,7 +1186,8 @@ class ReferenceBackend(Backend):
 
     # -- Grants API ----------------------------------------------------------------------------
     def list_grants(self, ctx: RequestContext, query: ListGrantsQuery) -> Page[m.Grant]:
-        docs = self.store.docs("grants", owner=self._admin(ctx))
+        t = now()
+        docs = [as_of(d, t) for d in self.store.docs("grants", owner=self._admin(ctx))]
 
         def has_scope(d: dict[str, Any], wanted: list[str]) -> bool:
             present = set(d["scope"].split()) | {e["type"] for e in d["authorization_details"]}
@@ -1195,7 +1198,7 @@ class ReferenceBackend(Backend):
         return self._page([localize(d, ctx.base_url) for d in docs], query.cursor, m.Grant)
 
     def get_grant(self, ctx: RequestContext, grant_id: str) -> m.Grant:
-        doc = self._owned("grants", grant_id, self._admin(ctx))[0]
+        doc = as_of(self._owned("grants", grant_id, self._admin(ctx))[0], now())
         return m.Grant.model_validate(localize(doc, ctx.base_url))
 
     def modify_grant(
@@ -1207,8 +1210,8 @@ class ReferenceBackend(Backend):
             if record is None or record[1] != owner:
                 raise NotFound(f"No such grant: {grant_id}")
             grant, _, private = record
-            grant = dict(grant)
             t = now()
+            grant = dict(as_of(grant, t))
             if body.status is not None:
                 if str(body.status) != "closed":
                     raise InvalidRequest.parameter("status", "a Client may only set `closed`")
@@ -1262,8 +1265,11 @@ class ReferenceBackend(Backend):
                         raise InvalidRequest.parameter(
                             "authorization_details", error.description
                         ) from None
+                before = grant["enabled_authorization_details"] or grant["authorization_details"]
                 grant["authorization_details"] = entries
-                if any(SCOPES[e["type"]].category == "customer_consent" for e in entries):
+                grant["expires"] = grant_expires(entries)
+                consent = any(SCOPES[e["type"]].category == "customer_consent" for e in entries)
+                if consent and not _no_wider(before, entries):
                     grant["status"] = "needs_authorization"
                 elif grant["status"] not in CLOSED_STATUSES:
                     grant["enabled_authorization_details"] = entries
@@ -1351,34 +1357,39 @@ class ReferenceBackend(Backend):
         if resolved is None:
             return None
         vis = self._visibility(RequestContext("", "", token=resolved))
-        return self.sandbox.objects[kind][doc_id] if doc_id in vis.listable[kind] else None
+        if doc_id not in vis.listable[kind]:
+            return None
+        shown = access.present(kind, self.sandbox.objects[kind][doc_id], vis)
+        if shown is None or (kind == "bill_statements" and "file_uri" not in shown):
+            return None  # not inside the Grant's bounds, or not its file (§7.2.5.1)
+        return self.sandbox.objects[kind][doc_id]
 
     def _customer_data(
         self, ctx: RequestContext, kind: str, operation_id: str, query: Any, model: type[Any]
     ) -> Page[Any]:
         vis = self._visibility(ctx)
         objects = self.sandbox.objects[kind]
-        docs = [objects[i] for i in objects if i in vis.listable[kind]]
-        docs = [d for d in docs if access.within_bounds(kind, d, vis)]
+        shown = (access.present(kind, objects[i], vis) for i in objects if i in vis.listable[kind])
+        docs = [d for d in shown if d is not None]
         docs = access.apply_filters(operation_id, query, docs, self.sandbox)
         docs = access.order(operation_id, docs, lambda related: self.sandbox.objects[related])
         chunk, following, preceding = access.page(docs, query.cursor, self.page_size)
-        chunk = [access.redact(d, vis) for d in chunk]
         if kind == "usage_segments":
             chunk = self._with_values(chunk)
         items = [model.model_validate(localize(d, ctx.base_url)) for d in chunk]
         return Page(items=items, next=following, previous=preceding)
 
     def _with_values(self, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Usage Segments with the Value Sets their :class:`access.ValueCut` names."""
         if not docs:
             return docs
-        ids = [d["cds_usagesegment_id"] for d in docs]
+        ids = sorted({d["values"].source for d in docs})
         marks = ",".join("?" * len(ids))
         rows = self.store.db().execute(
             f"SELECT id, data FROM usage_values WHERE id IN ({marks})", ids
         )
         values = {r[0]: loads(r[1]) for r in rows}
-        return [{**d, "values": values[d["cds_usagesegment_id"]]} for d in docs]
+        return [{**d, "values": d["values"].apply(values[d["values"].source])} for d in docs]
 
     def list_accounts(self, ctx: RequestContext, query: ListAccountsQuery) -> Page[m.Account]:
         return self._customer_data(ctx, "accounts", "listAccounts", query, m.Account)
@@ -1439,6 +1450,24 @@ class ReferenceBackend(Backend):
         return Page(
             items=[model.model_validate(d) for d in chunk], next=following, previous=preceding
         )
+
+
+def _no_wider(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> bool:
+    """Whether ``after`` grants nothing ``before`` did not: the same scopes, ``include_*``
+    flags only switched off, every other value unchanged. Such a reduction needs no new
+    authorization by the Customer (CDS-WG1-02 §8.6)."""
+    by_type = {e["type"]: e for e in before}
+    for entry in after:
+        old = by_type.get(entry["type"])
+        if old is None:
+            return False
+        for key, value in entry.items():
+            if key.startswith("include_") and isinstance(value, bool):
+                if value and not old.get(key):
+                    return False
+            elif old.get(key) != value:
+                return False
+    return True
 
 
 #: Client Object fields a Client may set with the Clients API (CDS-WG1-02 §5.5).
@@ -1614,6 +1643,25 @@ def _here(url: str | None, base: str) -> str | None:
     if url is not None and url.startswith(base + "/"):
         return HERE + url[len(base) :]
     return url
+
+
+def grant_expires(entries: list[dict[str, Any]]) -> str | None:
+    """When a Grant with these authorization details entries ends: the earliest of their
+    ``expires`` values (CDS-WG3-01 §7.3.8), ``None`` when none sets an end."""
+    ends = [e["expires"] for e in entries if e.get("expires") not in (None, "infinite")]
+    return min(ends, key=access.parse_time) if ends else None
+
+
+def as_of(grant: dict[str, Any], t: datetime) -> dict[str, Any]:
+    """The Grant as it stands at ``t``: once its ``expires`` has passed it is ``expired`` and
+    gives no access any more (CDS-WG3-01 §7.3.8)."""
+    if (
+        grant["expires"] is None
+        or grant["status"] in CLOSED_STATUSES
+        or access.parse_time(grant["expires"]) > t
+    ):
+        return grant
+    return {**grant, "status": "expired", "enabled_scope": "", "enabled_authorization_details": []}
 
 
 def _secret_valid(cred: dict[str, Any]) -> bool:

@@ -79,17 +79,63 @@ SUPPORTED_CONDITIONAL = frozenset(
     }
 )
 
+#: ``include_*`` fields that fill OPTIONAL fields of each kind's objects (CDS-WG3-01 §7.2.x.y).
+_ACCOUNT_FIELDS = ("include_account_numbers", "include_account_details", "include_account_programs")
+_CONTRACT_FIELDS = (
+    "include_contract_numbers",
+    "include_rate_plans",
+    "include_service_contract_details",
+    "include_service_programs",
+)
+
 #: Extra fields offered beyond the documents' lists (allowed by CDS-WG3-01 §6): the direct
-#: access scopes can be narrowed by the usual preselections, and usage scopes share EACs.
+#: access scopes can be narrowed by the usual preselections, choose the optional fields of
+#: what they share and when their Grant expires, and usage scopes share EACs.
 EXTRA_FIELDS = {
-    "cds_query_accounts": ("account_numbers",),
-    "cds_query_service_contracts": ("account_numbers", "contract_numbers"),
-    "cds_query_service_points": ("account_numbers", "servicepoint_numbers"),
-    "cds_query_meter_devices": ("account_numbers", "meter_numbers"),
-    "cds_query_bill_statements": ("account_numbers",),
-    "cds_query_bill_sections": ("account_numbers", "contract_numbers"),
-    "cds_query_aggregations": ("account_numbers",),
-    "cds_query_usage": ("account_numbers", "meter_numbers", "include_eacs"),
+    "cds_query_accounts": ("account_numbers", *_ACCOUNT_FIELDS, "expires"),
+    "cds_query_service_contracts": (
+        "account_numbers",
+        "contract_numbers",
+        *_ACCOUNT_FIELDS,
+        *_CONTRACT_FIELDS,
+        "expires",
+    ),
+    "cds_query_service_points": (
+        "account_numbers",
+        "servicepoint_numbers",
+        "include_premises",
+        "include_service_point_addresses",
+        "include_coordinates",
+        "expires",
+    ),
+    "cds_query_meter_devices": (
+        "account_numbers",
+        "meter_numbers",
+        "include_meter_numbers",
+        "include_meter_apps",
+        "expires",
+    ),
+    "cds_query_bill_statements": (
+        "account_numbers",
+        "include_bill_statement_files",
+        "include_bill_statement_charges",
+        "include_bill_statement_programs",
+        "expires",
+    ),
+    "cds_query_bill_sections": (
+        "account_numbers",
+        "contract_numbers",
+        "include_bill_section_line_items",
+        "expires",
+    ),
+    "cds_query_aggregations": ("account_numbers", "include_aggregation_addresses", "expires"),
+    "cds_query_usage": (
+        "account_numbers",
+        "meter_numbers",
+        "include_usage_segment_value_types",
+        "include_eacs",
+        "expires",
+    ),
     "cds_usage": ("include_eacs",),
 }
 
