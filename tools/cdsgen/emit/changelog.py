@@ -16,7 +16,7 @@ import jinja2
 from markupsafe import Markup
 
 from cdsgen.diff import BREAKING, SEVERITIES, DiffReport
-from cdsgen.emit.site import md_code, md_inline, md_text
+from cdsgen.emit.site import markdown_environment
 from cdsgen.emit.versions import DocumentVersion
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "releases"
@@ -49,27 +49,14 @@ class Changelog:
     unreleased: DiffReport | None = None
 
 
-def _finalize(value: object) -> object:
-    """Every ``{{ value }}`` is plain text unless a filter made it markdown."""
-    return value if isinstance(value, Markup) else md_text(value)
-
-
 def _who(change) -> Markup:
     broken = [p.capitalize() for p in ("clients", "servers") if getattr(change, p) == BREAKING]
     return Markup("breaking for " + " and ".join(broken)) if broken else Markup("")
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        undefined=jinja2.StrictUndefined,
-        finalize=_finalize,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=True,
-    )
-    env.filters.update(text=md_text, code=md_code, inline=md_inline, who=_who)
+    env = markdown_environment(TEMPLATES)
+    env.filters["who"] = _who
     env.globals.update(severities=SEVERITIES)
     return env
 

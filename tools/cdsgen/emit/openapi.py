@@ -16,6 +16,7 @@ import yaml
 
 from cdsgen import model as m
 from cdsgen.emit.schemas import SchemaBuilder
+from cdsgen.emit.versions import combined_version
 
 OPENAPI_DIR = "generated/openapi"
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # the C dumper is ~10x faster
@@ -105,12 +106,9 @@ def build_openapi(spec: m.Spec, document: str | None) -> dict[str, Any]:
 def _info(spec: m.Spec, document: str | None, docs: list[str]) -> dict[str, Any]:
     listed = [spec.documents[d] for d in docs]
     if document is None:
-        versions = sorted({d.version for d in listed})
         title = "LF Energy Connected Data Specifications (CDS)"
         summary = "All CDS documents: " + ", ".join(f"{d.code} {d.title}" for d in listed) + "."
-        version = (
-            versions[0] if len(versions) == 1 else "+".join(f"{d.id}@{d.version}" for d in listed)
-        )
+        version = combined_version(spec)
     else:
         doc = spec.documents[document]
         title = f"{doc.code} {doc.title}"

@@ -132,9 +132,11 @@ def _finalize(value: Any) -> Any:
     return md_text(value)
 
 
-def environment() -> jinja2.Environment:
+def markdown_environment(templates: Path) -> jinja2.Environment:
+    """The Jinja2 environment of every template that renders site markdown: each
+    ``{{ value }}`` is escaped as text unless a filter made it markdown (``Markup``)."""
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        loader=jinja2.FileSystemLoader(str(templates)),
         extensions=["jinja2.ext.do"],
         undefined=jinja2.StrictUndefined,
         finalize=_finalize,
@@ -143,10 +145,13 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=True,
     )
+    env.filters.update(text=md_text, code=md_code, inline=md_inline)
+    return env
+
+
+def environment() -> jinja2.Environment:
+    env = markdown_environment(TEMPLATES)
     env.filters.update(
-        text=md_text,
-        code=md_code,
-        inline=md_inline,
         fence=md_fence,
         id=html_id,
         item_id=item_id,

@@ -10,14 +10,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import jinja2
-
 from cdsgen import model as m
 from cdsgen.emit.models import MODELS_DIR, ruff_format
+from cdsgen.emit.pysource import python_environment
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "releases"
 
@@ -61,25 +59,9 @@ def combined_version(spec: m.Spec) -> str:
     return "+".join(f"{d.id}@{d.version}" for d in docs)
 
 
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,  # Python source: every value goes through `pyrepr`
-    )
-    env.filters["pyrepr"] = _pyrepr
-    return env
-
-
-def _pyrepr(value: str | None) -> str:
-    """A Python literal for a string or None (JSON string syntax is valid Python)."""
-    return "None" if value is None else json.dumps(value, ensure_ascii=False)
-
-
 def emit_versions(spec: m.Spec) -> dict[str, str]:
     code = (
-        _environment()
+        python_environment(TEMPLATES)
         .get_template("versions.py.j2")
         .render(version=combined_version(spec), documents=document_versions(spec))
     )

@@ -115,6 +115,11 @@ def _add_pages(app: FastAPI, backend: ReferenceBackend) -> None:
     def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
         return HTMLResponse(_pages.get_template(name).render(**context), status_code=status)
 
+    def gone() -> HTMLResponse:
+        """The receipt for a consent request that is unknown, expired or already decided."""
+        receipt = {"code": None, "error": "invalid_request", "description": GONE, "state": None}
+        return page("receipt.html", 404, **receipt)
+
     @app.get("/", include_in_schema=False)
     @app.get("/docs", include_in_schema=False)
     async def docs(request: Request) -> Response:
@@ -124,14 +129,7 @@ def _add_pages(app: FastAPI, backend: ReferenceBackend) -> None:
     async def consent(request: Request, request_id: str) -> Response:
         pending = await run_in_threadpool(backend.consent_request, request_id)
         if pending is None:
-            return page(
-                "receipt.html",
-                404,
-                code=None,
-                error="invalid_request",
-                description=GONE,
-                state=None,
-            )
+            return gone()
         client = await run_in_threadpool(backend._client, pending["client_id"])
         kind = pending["selection"]
         numbers = {
@@ -162,14 +160,7 @@ def _add_pages(app: FastAPI, backend: ReferenceBackend) -> None:
             backend.decide, _base(request), request_id, approve, picked
         )
         if target is None:
-            return page(
-                "receipt.html",
-                404,
-                code=None,
-                error="invalid_request",
-                description=GONE,
-                state=None,
-            )
+            return gone()
         return RedirectResponse(target, status_code=303)
 
     async def linked(request: Request, kind: str, doc_id: str) -> dict[str, Any] | Response:
