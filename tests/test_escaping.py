@@ -81,7 +81,10 @@ def test_descriptions_render_as_text_on_the_site(root, tmp_path):
         yaml.safe_dump(
             {
                 "INHERIT": str(root / "mkdocs.yml"),
-                "theme": {"name": "material", "custom_dir": str(root / "templates/mkdocs")},
+                "theme": {
+                    "name": "material",
+                    "custom_dir": str(root / "tools/cdsgen/templates/mkdocs"),
+                },
                 "hooks": [str(root / "tools/cdsgen/mkdocs_hooks.py")],
                 "nav": ["spec/index.md", "spec/cds-test-01.md", "spec/errata.md", "spec/api.md"],
             }

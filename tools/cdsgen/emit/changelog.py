@@ -10,16 +10,16 @@ depends on the tags and the checkout, not on the source alone); the mkdocs hook
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import jinja2
 from markupsafe import Markup
 
 from cdsgen.diff import BREAKING, SEVERITIES, DiffReport
+from cdsgen.emit import TEMPLATES_DIR
 from cdsgen.emit.site import markdown_environment
 from cdsgen.emit.versions import DocumentVersion
 
-TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "releases"
+TEMPLATES = TEMPLATES_DIR / "releases"
 
 #: Path of the page inside the site's docs folder.
 CHANGELOG_PAGE = "changelog.md"

@@ -20,9 +20,9 @@ The same template renders ``client.py`` (httpx.Client) and ``aio.py`` (httpx.Asy
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from cdsgen import model as m
+from cdsgen.emit import TEMPLATES_DIR
 from cdsgen.emit.pysource import (
     python_environment,
     ruff_format_package,
@@ -31,7 +31,7 @@ from cdsgen.emit.server import CURSOR, OperationView, operation_view, snake
 
 CLIENT_DIR = "generated/python/cds_client"
 PACKAGE = "cds_client"
-TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "client"
+TEMPLATES = TEMPLATES_DIR / "client"
 
 #: The metadata objects whose fields locate operations (the rest are objects acted upon).
 SERVER_METADATA = "ServerMetadata"

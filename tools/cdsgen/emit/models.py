@@ -28,9 +28,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from cdsgen.emit import TEMPLATES_DIR
 from cdsgen.emit.pysource import python_environment, ruff_format_package
 
-TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "models"
+TEMPLATES = TEMPLATES_DIR / "models"
 
 MODELS_DIR = "generated/python/cds_models"
 

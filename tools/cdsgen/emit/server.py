@@ -12,14 +12,14 @@ from __future__ import annotations
 import keyword
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from cdsgen import model as m
+from cdsgen.emit import TEMPLATES_DIR
 from cdsgen.emit.pysource import python_environment, ruff_format_package
 from cdsgen.types import ArrayOf, Named, TypeExpr
 
 SERVER_DIR = "generated/python/cds_server"
-TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "server"
+TEMPLATES = TEMPLATES_DIR / "server"
 
 #: Python types of the primitives a path or query parameter can have.
 _PARAM_TYPES = {

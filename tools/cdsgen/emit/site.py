@@ -27,10 +27,11 @@ import jinja2
 from markupsafe import Markup
 
 from cdsgen import model as m
+from cdsgen.emit import TEMPLATES_DIR
 from cdsgen.types import AnyOf, ArrayOf, MapOf, Named, TypeExpr, names_in
 
 SITE_DIR = "site/spec"
-TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "site"
+TEMPLATES = TEMPLATES_DIR / "site"
 
 #: The document whose objects the relationship diagram shows.
 CUSTOMER_DATA = "cds-wg3-01"

@@ -11,13 +11,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from cdsgen import model as m
+from cdsgen.emit import TEMPLATES_DIR
 from cdsgen.emit.models import MODELS_DIR, ruff_format
 from cdsgen.emit.pysource import python_environment
 
-TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "releases"
+TEMPLATES = TEMPLATES_DIR / "releases"
 
 
 @dataclass(frozen=True)
