@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cdsgen.diagnostics import Pos
-from cdsgen.types import TypeExpr
+from cdsgen.types import ArrayOf, TypeExpr
 
 
 @dataclass
@@ -112,6 +112,13 @@ class Field:
     required_if: Condition | None = None
     forbidden_if: Condition | None = None
     only_if: Condition | None = None
+    #: Object whose id this string (or each string of this list) holds.
+    refers_to: str | None = None
+
+    @property
+    def many(self) -> bool:
+        """The value is a list (of ids, for a reference)."""
+        return isinstance(self.type, ArrayOf)
 
 
 @dataclass
@@ -374,6 +381,8 @@ class AuthorizationDetailsFieldRule:
     value_type: TypeExpr | None
     value_nullable: bool
     pos: Pos
+    #: For an ``include_*`` field: object → the OPTIONAL fields it enables.
+    fills: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -409,6 +418,15 @@ class Spec:
     def document_of(self, name: str) -> str | None:
         item = self.objects.get(name) or self.enums.get(name) or self.unions.get(name)
         return item.document if item else None
+
+    def references(self) -> dict[str, list[Field]]:
+        """Object → its fields that hold ids of other objects (``refers_to``)."""
+        out: dict[str, list[Field]] = {}
+        for obj in self.objects.values():
+            links = [f for f in obj.fields.values() if f.refers_to]
+            if links:
+                out[obj.name] = links
+        return out
 
     def errata_for(self, **target: str) -> list[Erratum]:
         return [e for e in self.errata if all(e.target.get(k) == v for k, v in target.items())]

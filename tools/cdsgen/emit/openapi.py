@@ -377,4 +377,6 @@ def authorization_details_field_rules(
     if f.value_type is not None:
         schema = builder.type_schema(f.value_type)
         out["value_schema"] = builder._nullable(schema) if f.value_nullable else schema
+    if f.fills:
+        out["fills"] = {obj: list(names) for obj, names in f.fills.items()}
     return out

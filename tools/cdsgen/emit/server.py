@@ -319,6 +319,7 @@ def emit_server(spec: m.Spec) -> dict[str, str]:
         "operations": operations,
         "scopes": [(sc, selection_view(sc)) for sc in scopes],
         "fields": fields,
+        "references": spec.references(),
         "cursor": CURSOR,
     }
     files = {
@@ -331,6 +332,7 @@ def emit_server(spec: m.Spec) -> dict[str, str]:
         "documents.py": "documents.py.j2",
         "operations.py": "operations.py.j2",
         "scopes.py": "scopes.py.j2",
+        "references.py": "references.py.j2",
         "backend.py": "backend.py.j2",
         "runtime.py": "runtime.py.j2",
         "app.py": "app.py.j2",

@@ -491,26 +491,21 @@ class SitePages:
         return own if own in ids else ids[0]
 
     def relationships(self) -> list[Relationship]:
-        """Links between resources: ``related_*``, ``current_*`` and ``previous_*`` fields
-        holding ids (also inside nested parts such as value formats) and foreign ``cds_*_id``s."""
+        """Links between resources: fields whose ``refers_to`` names another resource (also
+        inside nested parts such as value formats)."""
         nodes = self.relationship_nodes()
-        by_id = {self.own_id(o): o for o in nodes}
+        by_name = {o.name: o for o in nodes}
         out: list[Relationship] = []
         seen: set[tuple[str, str, str]] = set()
 
-        def target(name: str, t: TypeExpr) -> m.ObjectType | None:
-            if names_in(t) != ["string"]:
-                return None
-            if name.startswith("cds_") and name.endswith("_id"):
-                return by_id.get(name)
-            m_ = re.match(r"^(related|current|previous)_(\w+?)s?$", name)
-            return by_id.get(f"cds_{m_.group(2)}_id") if m_ else None
+        def target(f: m.Field) -> m.ObjectType | None:
+            return by_name.get(f.refers_to) if f.refers_to else None
 
         def walk(
             source: m.ObjectType, obj: m.ObjectType, prefix: str, trail: tuple[str, ...]
         ) -> None:
             for f in obj.fields.values():
-                tgt = target(f.name, f.type)
+                tgt = target(f)
                 if tgt is not None and not (tgt is source and f.name == self.own_id(source)):
                     key = (source.name, tgt.name, prefix + f.name)
                     if key not in seen:
