@@ -401,9 +401,6 @@ class Spec:
     scopes: dict[str, Scope]
     authorization_details_fields: dict[str, AuthorizationDetailsFieldRule]
 
-    def document_order(self) -> list[str]:
-        return list(self.documents)
-
     def kind_of(self, name: str) -> str | None:
         for kind, table in (
             ("primitive", self.primitives),

@@ -2,9 +2,11 @@
 
 The model's endpoints become plain data here (:class:`OperationView` and friends); the
 Jinja2 templates under ``templates/server/`` turn that data into Python, and ruff formats the
-result. Implementers subclass the generated ``cds_server.Backend`` in their own module, so
-regenerating never touches their code. Every value that ends up in Python source passes
-through the ``py`` filter (a Python literal) or the ``docstring`` filter.
+result; the modules that do not depend on the source (``errors``, ``runtime``, ``app``) are real
+files under ``runtime/cds_server/``, copied as they are. Implementers subclass the generated
+``cds_server.Backend`` in their own module, so regenerating never touches their code. Every
+value that ends up in Python source passes through the ``py`` filter (a Python literal) or the
+``docstring`` filter.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from cdsgen import model as m
-from cdsgen.emit import TEMPLATES_DIR
+from cdsgen.emit import TEMPLATES_DIR, runtime_sources
 from cdsgen.emit.pysource import python_environment, ruff_format_package
 from cdsgen.types import ArrayOf, Named, TypeExpr
 
@@ -69,7 +71,6 @@ class ListView:
 class OperationView:
     ep: m.Endpoint
     func: str
-    const: str
     reference: str
     link: str
     path_params: list[ParamView]
@@ -250,7 +251,6 @@ def operation_view(spec: m.Spec, ep: m.Endpoint) -> OperationView:
     return OperationView(
         ep=ep,
         func=func,
-        const=func.upper(),
         reference=_reference(spec, ep),
         link=doc.link(ep.anchor),
         path_params=path_params,
@@ -325,7 +325,6 @@ def emit_server(spec: m.Spec) -> dict[str, str]:
     files = {
         "__init__.py": "__init__.py.j2",
         "py.typed": None,
-        "errors.py": "errors.py.j2",
         "results.py": "results.py.j2",
         "context.py": "context.py.j2",
         "params.py": "params.py.j2",
@@ -334,14 +333,13 @@ def emit_server(spec: m.Spec) -> dict[str, str]:
         "scopes.py": "scopes.py.j2",
         "references.py": "references.py.j2",
         "backend.py": "backend.py.j2",
-        "runtime.py": "runtime.py.j2",
-        "app.py": "app.py.j2",
         "routers/__init__.py": "routers_init.py.j2",
     }
     sources = {
         path: env.get_template(template).render(**context) if template else ""
         for path, template in files.items()
     }
+    sources.update(runtime_sources("cds_server"))
     router = env.get_template("router.py.j2")
     for group in groups:
         sources[f"routers/{group.module}.py"] = router.render(**context, group=group)
