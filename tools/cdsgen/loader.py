@@ -23,6 +23,7 @@ from jsonschema.exceptions import best_match
 from cdsgen import model as m
 from cdsgen.diagnostics import Diagnostics, Pos, relpath
 from cdsgen.http_example import parse_exchange, parse_json_body
+from cdsgen.rules import Requirements, ScopeRule
 from cdsgen.types import TypeSyntaxError, names_in, parse_type
 from cdsgen.yamlpos import LoadedYaml, load_yaml
 
@@ -640,16 +641,8 @@ class _Builder:
             out.append(m.Parameter(pname, t, required, pd["summary"]))
         return out
 
-    def _scope_rules(self, data: list) -> list[m.ScopeRule]:
-        return [
-            m.ScopeRule(
-                when=dict(r["when"]),
-                requirements=dict(r.get("requirements") or {}),
-                authorization_details_fields=dict(r.get("authorization_details_fields") or {}),
-                summary=r.get("summary"),
-            )
-            for r in data
-        ]
+    def _scope_rules(self, data: list) -> list[ScopeRule]:
+        return [ScopeRule.parse(r) for r in data]
 
     def _scopes(self, f: _File) -> None:
         doc = f.doc
@@ -665,11 +658,13 @@ class _Builder:
                 name=data["name"],
                 summary=data["summary"],
                 category=data["category"],
-                requirements=dict(data["requirements"]),
+                requirements=Requirements.parse(data["requirements"]),
                 conditional_authorization_details_types=list(
                     data.get("conditional_authorization_details_types", [])
                 ),
-                authorization_details_fields=dict(data.get("authorization_details_fields") or {}),
+                authorization_details_fields=Requirements.parse(
+                    data.get("authorization_details_fields")
+                ),
                 rules=self._scope_rules(data.get("rules", [])),
                 default_includes=list(data.get("default_includes", [])),
                 forbid_preselection_in_grants=data.get("forbid_preselection_in_grants", False),
@@ -688,7 +683,7 @@ class _Builder:
                 name=data["name"],
                 summary=data["summary"],
                 category=data["category"],
-                requirements=dict(data["requirements"]),
+                requirements=Requirements.parse(data["requirements"]),
                 rules=self._scope_rules(data.get("rules", [])),
                 value_type=self._type(f, vt, path + ("value_type",)) if vt else None,
                 value_nullable=data.get("value_nullable", False),

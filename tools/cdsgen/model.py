@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cdsgen.diagnostics import Pos
+from cdsgen.rules import Requirements, ScopeRule
 from cdsgen.types import ArrayOf, TypeExpr
 
 
@@ -344,14 +345,6 @@ class Erratum:
 
 
 @dataclass
-class ScopeRule:
-    when: dict[str, Any]
-    requirements: dict[str, dict[str, Any]]
-    authorization_details_fields: dict[str, dict[str, Any]]
-    summary: str | None
-
-
-@dataclass
 class Scope:
     type: str
     document: str
@@ -359,9 +352,11 @@ class Scope:
     name: str
     summary: str
     category: str
-    requirements: dict[str, dict[str, Any]]
+    #: Constraints on the Scope Description's own fields.
+    requirements: Requirements
     conditional_authorization_details_types: list[str]
-    authorization_details_fields: dict[str, dict[str, Any]]
+    #: Constraints on its Authorization Details Field objects, by field id.
+    authorization_details_fields: Requirements
     rules: list[ScopeRule]
     default_includes: list[str]
     forbid_preselection_in_grants: bool
@@ -376,7 +371,8 @@ class AuthorizationDetailsFieldRule:
     name: str
     summary: str
     category: str
-    requirements: dict[str, dict[str, Any]]
+    #: Constraints on the Authorization Details Field object (its id, format, …).
+    requirements: Requirements
     rules: list[ScopeRule]
     value_type: TypeExpr | None
     value_nullable: bool

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from cdsgen import model as m
 from cdsgen.emit import TEMPLATES_DIR, runtime_sources
 from cdsgen.emit.pysource import python_environment, ruff_format_package
+from cdsgen.rules import Choices, Constraint
 from cdsgen.types import ArrayOf, Named, TypeExpr
 
 SERVER_DIR = "generated/python/cds_server"
@@ -268,6 +269,10 @@ def operation_view(spec: m.Spec, ep: m.Endpoint) -> OperationView:
     )
 
 
+#: The Authorization Details Field by which a Customer picks what to share (CDS-WG1-02 §3.1).
+SELECTION_FIELD = "authorization_form_selection_type"
+
+
 @dataclass
 class SelectionView:
     """The Selection choices (``authorization_form_selection_type``) a scope type's
@@ -280,17 +285,15 @@ class SelectionView:
 
 
 def selection_view(scope: m.Scope) -> SelectionView:
-    choices = scope.authorization_details_fields.get("authorization_form_selection_type", {}).get(
-        "choices", {}
-    )
-    required = list(choices.get("equals") or choices.get("includes") or [])
-    allowed = list(choices.get("equals") or choices.get("subset_of") or [])
+    selection = scope.authorization_details_fields.of(SELECTION_FIELD).test("choices")
+    choices = selection.inner if isinstance(selection, Choices) else Constraint()
+    required = choices.listed("equals") or choices.listed("includes")
+    allowed = choices.listed("equals") or choices.listed("subset_of")
     fields: dict[str, list[str]] = {}
     for rule in scope.rules:
-        choice = rule.when.get("choice", {})
-        if choice.get("field") == "authorization_form_selection_type":
-            wanted = rule.requirements.get("authorization_details_types_supported", {})
-            fields[choice["id"]] = list(wanted.get("includes", []))
+        if rule.when.choice is not None and rule.when.choice[0] == SELECTION_FIELD:
+            wanted = rule.requirements.of("authorization_details_types_supported")
+            fields[rule.when.choice[1]] = wanted.listed("includes")
     return SelectionView(required, allowed, fields)
 
 
