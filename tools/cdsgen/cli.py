@@ -1,4 +1,4 @@
-"""The ``cdsgen`` command line: lint, generate, serve, outline, diff, changelog."""
+"""The ``cdsgen`` command line: lint, generate, serve, outline, facts, diff, changelog."""
 
 from __future__ import annotations
 
@@ -99,6 +99,41 @@ def cmd_outline(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_facts(args: argparse.Namespace) -> int:
+    from cdsgen.published import FactsError, dumps, extract, stale_diff
+
+    source = Path(args.file)
+    try:
+        text = dumps(extract(source, args.document))
+    except FactsError as exc:
+        print(f"cdsgen facts: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        if not args.output:
+            print("cdsgen facts: --check needs -o SNAPSHOT to compare with", file=sys.stderr)
+            return 2
+        try:
+            committed = Path(args.output).read_text(encoding="utf-8")
+        except OSError as exc:
+            print(f"{args.output}: cannot read the snapshot: {exc.strerror}", file=sys.stderr)
+            return 1
+        diff = stale_diff(committed, text, args.output)
+        if diff:
+            print(diff)
+            print(
+                f"{args.output} is stale: run `cdsgen facts {source} -o {args.output}`",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"{args.output} is up to date with {source}", file=sys.stderr)
+        return 0
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_diff(args: argparse.Namespace) -> int:
     import json
 
@@ -183,6 +218,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("outline", help="print the outline of a published document as YAML")
     p.add_argument("file", help="published markdown, e.g. ../shared/reference/cds-wg1-01.md")
     p.set_defaults(func=cmd_outline)
+
+    p = sub.add_parser(
+        "facts",
+        help="extract the facts of a published text into a JSON snapshot (no prose)",
+        description="Names, types, REQUIRED/OPTIONAL, nullability, enumerated values, filters, "
+        "orderings, scopes, authorization details fields, outline, anchors and example bodies "
+        "of a published CDS markdown text; commit it as spec/<doc-id>/published-facts.json.",
+    )
+    p.add_argument("file", help="published markdown, e.g. ../shared/reference/cds-wg1-01.md")
+    p.add_argument("-o", "--output", help="write to this file instead of standard output")
+    p.add_argument("--document", help="document id to record (default: the file name's stem)")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 with a short diff if the -o snapshot is stale",
+    )
+    p.set_defaults(func=cmd_facts)
 
     p = sub.add_parser(
         "diff",
