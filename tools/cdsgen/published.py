@@ -69,6 +69,13 @@ PRIMITIVES = {
 class FactsError(Exception):
     """A published text or a snapshot that cannot be read; the message names the file."""
 
+    def __init__(self, message: str, problem: str = "", line: int = 1, col: int = 1):
+        super().__init__(message)
+        #: The problem alone and where it is, for a ``path:line:col: problem`` diagnostic.
+        self.problem = problem or message
+        self.line = line
+        self.col = col
+
 
 # -- the facts, typed --------------------------------------------------------------------------
 @dataclass
@@ -293,17 +300,23 @@ def load_snapshot(path: Path) -> PublishedFacts:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise FactsError(f"{path}: cannot read the published facts: {exc.strerror}") from exc
-    except ValueError as exc:
-        raise FactsError(f"{path}: not JSON: {exc}") from exc
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
+    except json.JSONDecodeError as exc:
+        problem = f"not JSON: {exc.msg}"
         raise FactsError(
-            f"{path}:1:1: not a published-facts snapshot of format {FORMAT}; "
-            "re-extract it with `cdsgen facts`"
+            f"{path}:{exc.lineno}:{exc.colno}: {problem}", problem, exc.lineno, exc.colno
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise FactsError(f"{path}: not UTF-8 text: {exc}", "not UTF-8 text") from exc
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        problem = (
+            f"not a published-facts snapshot of format {FORMAT}; re-extract it with `cdsgen facts`"
         )
+        raise FactsError(f"{path}:1:1: {problem}", problem)
     try:
         return PublishedFacts.from_json(data)
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise FactsError(f"{path}:1:1: malformed published-facts snapshot ({exc!r})") from exc
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        problem = f"malformed published-facts snapshot ({exc!r}); re-extract it with `cdsgen facts`"
+        raise FactsError(f"{path}:1:1: {problem}", problem) from exc
 
 
 def dumps(facts: PublishedFacts) -> str:
