@@ -263,3 +263,35 @@ def test_listing_orderings_match(document, openapi, spec):
             problems.append(f"{op['operationId']}: ordering {ours} but published {published}")
     assert checked
     assert not problems, "\n".join(problems)
+
+
+def _verbatim(text: str) -> str:
+    """A code block's lines without trailing blanks (YAML block scalars drop them)."""
+    return "\n".join(line.rstrip() for line in text.strip("\n").splitlines())
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_example_bodies_are_the_published_code_blocks(document, spec):
+    """Each source example is a published code block of its section, verbatim, or one of the
+    exchanges of a block that shows several; each published block is some example's."""
+    blocks = [(e.section, _verbatim(e.text)) for e in rf.facts(document).examples]
+    assert blocks
+    used: set[int] = set()
+    problems = []
+    for ex in (e for e in spec.examples.values() if e.document == document):
+        text = _verbatim(ex.text)
+        found = [
+            i
+            for i, (section, block) in enumerate(blocks)
+            if section == ex.anchor
+            and (
+                text == block
+                or (text.startswith("==Request==") and f"\n{text}\n" in f"\n{block}\n")
+            )
+        ]
+        if not found:
+            problems.append(f"{ex.id} (#{ex.anchor}) is not a published code block of its section")
+        used.update(found)
+    unused = [f"#{blocks[i][0]} block {i + 1}" for i in range(len(blocks)) if i not in used]
+    assert not problems, "\n".join(problems)
+    assert not unused, "published examples with no source example: " + ", ".join(unused)
