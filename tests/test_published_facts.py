@@ -112,7 +112,7 @@ def test_a_text_without_permalinked_sections_is_refused(tmp_path):
 def test_a_broken_snapshot_is_a_clear_error(tmp_path):
     broken = tmp_path / "published-facts.json"
     broken.write_text("{not json", encoding="utf-8")
-    with pytest.raises(FactsError, match="published-facts.json: not JSON"):
+    with pytest.raises(FactsError, match=r"published-facts\.json:1:2: not JSON: Expecting"):
         load_snapshot(broken)
     broken.write_text('{"format": 99}', encoding="utf-8")
     with pytest.raises(FactsError, match="not a published-facts snapshot of format 1"):
