@@ -137,6 +137,29 @@ def test_facts_command_writes_checks_and_shows_a_short_diff(tmp_path):
     assert json.loads(proc.stdout)["document"] == "cds-test-01-dev"
 
 
+def test_facts_command_on_a_folder_refreshes_every_document_folder(tmp_path):
+    texts, spec = tmp_path / "reference", tmp_path / "spec"
+    texts.mkdir()
+    (texts / "cds-test-01.md").write_text(FIXTURE.read_text(encoding="utf-8"), "utf-8")
+    (spec / "cds-test-01").mkdir(parents=True)
+    (spec / "cds-test-01/document.yaml").write_text("document: {}\n", encoding="utf-8")
+    (spec / "not-a-document").mkdir()
+    proc = cdsgen("--spec", str(spec), "facts", str(texts))
+    assert proc.returncode == 0, proc.stderr
+    snapshot = spec / "cds-test-01/published-facts.json"
+    assert load_snapshot(snapshot).document == "cds-test-01"
+    assert not (spec / "not-a-document/published-facts.json").exists()
+    assert cdsgen("--spec", str(spec), "facts", str(texts), "--check").returncode == 0
+    (texts / "cds-test-01.md").write_text(
+        FIXTURE.read_text(encoding="utf-8").replace("`ids`", "`gadget_ids`"), "utf-8"
+    )
+    proc = cdsgen("--spec", str(spec), "facts", str(texts), "--check")
+    assert proc.returncode == 1
+    assert '+    "gadget_ids": [],' in proc.stdout, proc.stdout
+    proc = cdsgen("--spec", str(spec), "facts", str(texts), "-o", str(snapshot))
+    assert proc.returncode == 2 and "takes no -o/--document" in proc.stderr
+
+
 def test_facts_command_on_bad_input_says_what_is_wrong(tmp_path):
     proc = cdsgen("facts", str(tmp_path / "missing.md"))
     assert proc.returncode == 2
