@@ -25,7 +25,7 @@ from cdsgen import model as m
 from cdsgen.emit.schemas import SchemaBuilder
 
 #: Statuses any operation may answer with an OAuth error body, declared or not.
-ERROR_STATUSES = {400, 401, 403, 404, 405, 413}
+ERROR_STATUSES = {400, 401, 403, 404, 405, 413, 415, 429}
 
 
 #: The sandbox password of every Customer (their username is their customer number).

@@ -90,6 +90,7 @@ def create_app(
     _add_pages(app, backend)
     secure = (public_url or "").startswith("https:")
     add_consent_pages(app, backend, buckets, _page, secure)
+    app.state.backend = backend  # for housekeeping and tests: ``create_app(...).app.state``
     return Guard(app, public_url=public_url, buckets=buckets, sizes=sizes)
 
 
