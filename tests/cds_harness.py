@@ -381,3 +381,40 @@ class Walker:
         )
         assert r.status_code == 200, r.text
         return {**r.json(), "oauth": oauth, "client": client, "secret": secret}
+
+
+def fuzz_credentials(w: Walker) -> dict[str, dict[str, str]]:
+    """Headers that pass each kind of operation's authentication, for fuzzers: a Client Admin
+    token, a token for every direct-access scope, a Server-Provided Files token (through Grant
+    Admin) and the registration's Basic credentials. Registers ``w`` for every scope."""
+    import json
+
+    from cdsgen.server.catalog import SCOPES
+
+    w.register([s for s in SCOPES if s != "cds_client_admin"])
+    direct = [s for s in SCOPES if SCOPES[s].category == "direct_access"]
+    data = w.data_token(direct[0], scope=" ".join(direct))["access_token"]
+    grants = w.admin("listGrants", "GET", w.oauth["cds_grants_api"]).json()["grants"]
+    spf_client = w.client_with("cds_server_provided_files_1")
+    spf_grant = next(g for g in grants if g["client_id"] == spf_client["client_id"])
+    admin_client = w.client_with("cds_grant_admin_1")
+    details = [
+        {
+            "type": "cds_grant_admin_1",
+            "grant_id": spf_grant["grant_id"],
+            "client_id": spf_client["client_id"],
+        }
+    ]
+    files = w.call(
+        "requestToken",
+        "POST",
+        w.client_oauth(admin_client)["token_endpoint"],
+        data={"grant_type": "client_credentials", "authorization_details": json.dumps(details)},
+        headers=basic(admin_client["client_id"], w.secret_of(admin_client["client_id"])),
+    ).json()["access_token"]
+    return {
+        "admin": bearer(w.admin_token),
+        "data": bearer(data),
+        "files": bearer(files),
+        "basic": basic(w.registration["client_id"], w.registration["client_secret"]),
+    }

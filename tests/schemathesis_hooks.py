@@ -1,0 +1,37 @@
+"""Schemathesis hooks for the reference Server: credentials that pass each operation's
+authentication, chosen from the operation's ``security`` (loaded by ``st run`` through
+``SCHEMATHESIS_HOOKS``; the credentials come in ``CDS_FUZZ_CREDENTIALS`` as JSON)."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import schemathesis
+
+
+def credentials_for(security: list[dict[str, list[str]]] | None, credentials: dict) -> dict:
+    """The headers of the credentials an operation with ``security`` accepts."""
+    if not security:
+        return {}
+    if any("clientBasic" in s for s in security):
+        return credentials["basic"]
+    scopes = {scope for s in security for scope in s.get("oauth2", [])}
+    if "cds_client_admin" in scopes:
+        return credentials["admin"]
+    if "cds_server_provided_files" in scopes:
+        return credentials["files"]
+    return credentials["data"]
+
+
+@schemathesis.auth()
+class ReferenceServerAuth:
+    """Adds the Authorization header each operation needs."""
+
+    def get(self, case: Any, ctx: Any) -> dict:
+        return json.loads(os.environ["CDS_FUZZ_CREDENTIALS"])
+
+    def set(self, case: Any, data: dict, ctx: Any) -> None:
+        security = case.operation.definition.raw.get("security")
+        case.headers = {**(case.headers or {}), **credentials_for(security, data)}
