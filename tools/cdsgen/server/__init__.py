@@ -94,20 +94,30 @@ def create_app(
     return Guard(app, public_url=public_url, buckets=buckets, sizes=sizes)
 
 
+class KeyMismatch(ValueError):
+    """The database's secrets were sealed with another key than the one beside it."""
+
+
 def seal_plain_secrets(backend: ReferenceBackend) -> None:
-    """Encrypt client secrets a database from before encryption at rest holds in clear."""
+    """Encrypt client secrets a database from before encryption at rest holds in clear;
+    :class:`KeyMismatch` when sealed ones do not open with the key beside the database."""
     store = backend.store
+    checked = False
     with store.write() as db:
         for doc, owner, _ in store.records("credentials", db=db):
-            if not Vault.is_sealed(doc["client_secret"]):
-                sealed = backend.vault.seal(doc["client_secret"], doc["credential_id"])
-                store.put(
-                    db,
-                    "credentials",
-                    doc["credential_id"],
-                    {**doc, "client_secret": sealed},
-                    owner=owner,
-                )
+            secret, credential_id = doc["client_secret"], doc["credential_id"]
+            if not Vault.is_sealed(secret):
+                sealed = {**doc, "client_secret": backend.vault.seal(secret, credential_id)}
+                store.put(db, "credentials", credential_id, sealed, owner=owner)
+            elif not checked:  # one is enough to tell whether the key is the right one
+                checked = True
+                try:
+                    backend.vault.open(secret, credential_id)
+                except ValueError:
+                    raise KeyMismatch(
+                        f"{store.path}: the client secrets do not open with {store.path}.key "
+                        "(was the key file replaced or deleted?)"
+                    ) from None
 
 
 def _page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
