@@ -83,7 +83,7 @@ def cmd_check_scopes(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from cdsgen.server import KeyMismatch, create_app
+    from cdsgen.server import create_app
     from cdsgen.server.guard import public_origin
 
     host = f"[{args.host}]" if ":" in args.host else args.host
@@ -95,7 +95,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     try:
         app = create_app(args.db, page_size=args.page_size, public_url=public_url)
-    except KeyMismatch as exc:
+    except ValueError as exc:  # KeyMismatch, or an unreadable key file
         print(f"cdsgen serve: {exc}", file=sys.stderr)
         return 2
     print(

@@ -38,14 +38,24 @@ class Vault:
         if str(db_path) == ":memory:":
             return cls(secrets.token_bytes(32))
         path = Path(f"{db_path}.key")
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return cls(bytes.fromhex(path.read_text(encoding="ascii").strip()))
-        with os.fdopen(fd, "w", encoding="ascii") as out:
+        if not path.exists():
+            # written whole under a temporary name, then linked into place: several worker
+            # processes starting at once all end up reading the one complete key
             key = secrets.token_bytes(32)
-            out.write(key.hex() + "\n")
-        return cls(key)
+            temporary = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="ascii") as out:
+                out.write(key.hex() + "\n")
+            try:
+                os.link(temporary, path)
+            except FileExistsError:
+                pass
+            finally:
+                temporary.unlink()
+        try:
+            return cls(bytes.fromhex(path.read_text(encoding="ascii").strip()))
+        except (ValueError, UnicodeDecodeError):
+            raise ValueError(f"{path}: not a key file (64 hexadecimal digits)") from None
 
     def seal(self, secret: str, bound_to: str) -> str:
         """``secret`` encrypted, usable only with the same ``bound_to``."""
