@@ -257,6 +257,8 @@ class Guard:
             (b"x-frame-options", b"DENY"),
             (b"referrer-policy", b"no-referrer"),
         ]
+        if self.scheme == "https":  # browsers keep to TLS for this host (RFC 6797)
+            out.append((b"strict-transport-security", b"max-age=31536000"))
         if b"content-security-policy" not in names:
             policy = _HTML_POLICY if html else "frame-ancestors 'none'"
             out.append((b"content-security-policy", policy.encode()))
