@@ -545,3 +545,12 @@ def test_a_database_with_a_replaced_key_is_refused_with_a_clear_error(tmp_path):
     )
     assert run.returncode == 2 and "do not open with" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_consent_posts_are_rate_limited(tmp_path, spec):
+    with _limited(tmp_path, Limits(consent=Rate(4, 0.01))) as url:
+        w = Walker(url, StrictResponses(spec))
+        w.register(["cds_accounts_1"])
+        consent, _, _ = _authorize(w)
+        answers = [httpx.post(consent, data={}).status_code for _ in range(6)]
+    assert answers == [403] * 4 + [429] * 2

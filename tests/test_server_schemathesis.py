@@ -97,3 +97,31 @@ def api_links(openapi: dict) -> list[str]:
         for resp in op["responses"].values()
         for link in resp.get("links", {}).values()
     ]
+
+
+def test_every_link_names_a_real_operation_and_its_path_parameter(openapi):
+    """Create → get and list → get links exist, and each fills exactly the target's path
+    parameters from a response body pointer."""
+    operations = {
+        op["operationId"]: (path, op)
+        for path, item in openapi["paths"].items()
+        for op in item.values()
+    }
+    links = api_links(openapi)
+    for wanted in (
+        "createCredential → getCredential",
+        "listClients → getClient",
+        "createMessage → getMessage",
+        "listGrants → getGrant",
+    ):
+        assert wanted in links
+    for item in openapi["paths"].values():
+        for op in item.values():
+            for resp in op["responses"].values():
+                for link in resp.get("links", {}).values():
+                    path, target = operations[link["operationId"]]
+                    params = {p["name"] for p in target.get("parameters", []) if p["in"] == "path"}
+                    assert set(link["parameters"]) == params, link
+                    assert all(
+                        v.startswith("$response.body#/") for v in link["parameters"].values()
+                    )
