@@ -49,6 +49,7 @@ def _st(schema: Path, url: str, phases: str, examples: int, env: dict[str, str])
             "--no-color",
         ],
         env=env,
+        cwd=schema.parent,  # its cache (.schemathesis/) stays out of the repository
         capture_output=True,
         text=True,
         timeout=600,
