@@ -189,3 +189,27 @@ def test_a_sigkill_during_concurrent_writes_loses_no_answered_write(tmp_path):
                 if http.get(f"{oauth['cds_messages_api']}/{m}").status_code != 200
             ]
     assert missing == []
+
+
+@pytest.mark.parametrize("behind_proxy", [False, True], ids=["direct", "proxy-headers"])
+def test_proxy_headers_name_the_client_only_when_asked(tmp_path, behind_proxy):
+    """Registration is rate-limited per client address (30 at once, then one per two
+    seconds). With --proxy-headers a proxy on loopback names the client in X-Forwarded-For,
+    so another client still gets through; without it the header is ignored and every
+    request counts against one address."""
+    options = ["--proxy-headers"] if behind_proxy else []
+    with serve(tmp_path / "cds.sqlite3", _free_port(), *options) as base:
+
+        def register(client: str) -> int:
+            return httpx.post(
+                f"{base}/oauth/register",
+                json={"scope": "cds_client_admin"},
+                headers={"X-Forwarded-For": client},
+            ).status_code
+
+        first = [register("198.51.100.1")]
+        while first[-1] == 201 and len(first) < 300:  # it refills one per two seconds
+            first.append(register("198.51.100.1"))
+        other = register("198.51.100.2")
+    assert first[-1] == 429 and len(first) >= 31
+    assert other == (201 if behind_proxy else 429)
