@@ -5,16 +5,20 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ASSETS := node_modules/.installed
 
-.PHONY: build install assets browser lint generate check site test bench clean
+.PHONY: build install assets browser lint generate check site test bench clean dist
 
 build: install lint generate site  ## fresh machine → lint, every artefact, the site
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The generated packages are projects of their own (cds-models, cds-client, cds-server);
+# cdsgen requires them, so all four are installed editable together.
+PACKAGES := generated/python/cds_models generated/python/cds_client generated/python/cds_server
+
+$(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PACKAGES))
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet $(addprefix -e ,$(PACKAGES)) -e '.[dev]'
 	touch $@
 
 # The site's front-end files (mermaid, Swagger UI), served by the site itself: no CDN.
@@ -52,5 +56,11 @@ test: install assets browser
 bench: install
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done
 
+# The four distributions (sdist + wheel each) in dist/: cds-models, cds-client, cds-server
+# from their generated projects, cdsgen from the root.
+dist: install
+	rm -rf dist
+	@for p in $(PACKAGES) .; do $(BIN)/python -m build --outdir dist $$p || exit 1; done
+
 clean:
-	rm -rf $(VENV) node_modules site_build .pytest_cache
+	rm -rf $(VENV) node_modules site_build .pytest_cache dist

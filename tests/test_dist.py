@@ -1,0 +1,177 @@
+"""The four distributions: each generated package installs on its own, and the cdsgen wheel
+works without the repository (``make dist``).
+
+The wheels are built once per run (as ``make dist`` builds them, wheels only) and installed
+into fresh virtual environments with nothing else in them; dependencies such as pydantic come
+from the package index (or pip's cache). All tests share one xdist group, so one worker builds
+the wheels once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from cdsgen.emit.packaging import DISTRIBUTIONS, package_version, pep440
+from cdsgen.types import Named
+
+pytestmark = pytest.mark.xdist_group("dist")
+
+ROOT = Path(__file__).resolve().parents[1]
+CHECK_MODELS = Path(__file__).with_name("dist") / "check_models.py"
+
+
+def _run(*cmd: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run ``cmd`` without this environment's PYTHONPATH, so nothing of the repository leaks
+    into a fresh venv."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    return subprocess.run(
+        [str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+
+
+def _fresh_venv(path: Path) -> Path:
+    """A venv without even pip in it (pip installs into it from outside); its python."""
+    proc = _run(sys.executable, "-m", "venv", "--without-pip", path)
+    assert proc.returncode == 0, proc.stderr
+    return path / "bin" / "python"
+
+
+def _pip_install(python: Path, *args: str | Path) -> None:
+    proc = _run(
+        sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-compile", *args
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# -- what the project files declare (fast) -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        ("1.0.0", "1.0.0"),
+        ("1.0.0-draft", "1.0.0.dev0"),
+        ("1.1.0-dev", "1.1.0.dev0"),
+        ("1.1.0-draft.3", "1.1.0.dev3"),
+        ("2.0.0-rc.2", "2.0.0rc2"),
+        ("2.0.0-beta", "2.0.0b0"),
+    ],
+)
+def test_document_versions_map_to_pep440(document, expected):
+    assert pep440(document) == expected
+
+
+def test_a_version_without_pep440_form_is_refused():
+    with pytest.raises(ValueError, match="'1.0-draft' is not MAJOR.MINOR.PATCH"):
+        pep440("1.0-draft")
+
+
+def test_generated_projects_declare_their_dependencies(spec):
+    version = package_version(spec)
+    assert version == pep440(next(iter(spec.documents.values())).version)
+    declared = {}
+    for dist in DISTRIBUTIONS:
+        project = tomllib.loads((ROOT / dist.folder / "pyproject.toml").read_text())["project"]
+        assert project["name"] == dist.name
+        assert project["version"] == version
+        declared[dist.name] = [r.split(">")[0].split("=")[0] for r in project["dependencies"]]
+        assert (ROOT / dist.folder / "py.typed").is_file()
+        readme = (ROOT / dist.folder / "README.md").read_text()
+        for doc in spec.documents.values():
+            assert f"| {doc.title} | {doc.version} |" in readme
+    assert declared == {
+        "cds-models": ["pydantic"],
+        "cds-client": ["httpx", "cds-models"],
+        "cds-server": ["fastapi", "cds-models"],
+    }
+
+
+def test_cdsgen_requires_exactly_the_generated_version(spec):
+    """The root pyproject.toml pins the generated packages; when a document's version
+    changes, `cdsgen generate` changes theirs and this pin must follow."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    version = package_version(spec)
+    for dist in DISTRIBUTIONS:
+        assert f"{dist.name}=={version}" in project["dependencies"], dist.name
+
+
+# -- the wheels in fresh venvs -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory) -> dict[str, Path]:
+    """The four wheels, built as `make dist` builds them (each in an isolated build env)."""
+    out = tmp_path_factory.mktemp("dist")
+    projects = [ROOT / d.folder for d in DISTRIBUTIONS] + [ROOT]
+    proc = _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", out, *projects)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    built = {p.name.split("-")[0].replace("_", "-"): p for p in out.glob("*.whl")}
+    assert sorted(built) == ["cds-client", "cds-models", "cds-server", "cdsgen"]
+    return built
+
+
+def _example_bodies(spec) -> list[tuple[str, str, object]]:
+    """``(example id, model name, body)`` of every JSON body of the published examples that
+    the source marks valid (lint found no problem), with the model that describes it."""
+    cases: list[tuple[str, str, object]] = []
+    for ex in spec.examples.values():
+        if ex.problems:
+            continue
+        if ex.json_body is not None:
+            if isinstance(ex.object_type, Named) and ex.json_body.body_is_json:
+                cases.append((ex.id, ex.object_type.name, ex.json_body.body))
+            continue
+        ep = spec.endpoints.get(ex.operation or "")
+        if ep is None:
+            continue
+        if ex.request and ex.request.body_is_json and isinstance(ep.request_type, Named):
+            cases.append((f"{ex.id} (request)", ep.request_type.name, ex.request.body))
+        resp = next((r for r in ep.responses if r.status == ex.status), None)
+        if ex.response and ex.response.body_is_json and resp and isinstance(resp.type, Named):
+            cases.append((f"{ex.id} (response)", resp.type.name, ex.response.body))
+    return cases
+
+
+def test_cds_models_alone_validates_the_published_examples(wheels, spec, tmp_path):
+    python = _fresh_venv(tmp_path / "venv")
+    _pip_install(python, wheels["cds-models"])
+    cases = _example_bodies(spec)
+    assert len(cases) >= 20
+    (tmp_path / "cases.json").write_text(json.dumps(cases), encoding="utf-8")
+    proc = _run(python, CHECK_MODELS, tmp_path / "cases.json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"ok cds-models {package_version(spec)} requires ['pydantic']" in proc.stdout
+    assert proc.stdout.count("\nok ") == len(cases) + 1
+    assert "ok unknown field and unknown capability kept" in proc.stdout
+
+
+def test_cdsgen_wheel_lints_and_checks_a_copy_of_the_project(wheels, tmp_path):
+    python = _fresh_venv(tmp_path / "venv")
+    _pip_install(python, *wheels.values())
+    project = tmp_path / "project"
+    ignore = shutil.ignore_patterns("__pycache__")
+    for tree in ("spec", "generated", "site/spec"):
+        shutil.copytree(ROOT / tree, project / tree, ignore=ignore)
+    where = _run(
+        python,
+        "-c",
+        "import cdsgen, cds_models, cds_client, cds_server\n"
+        "for m in (cdsgen, cds_models, cds_client, cds_server): print(m.__file__)",
+        cwd=project,
+    )
+    assert where.returncode == 0, where.stderr
+    for path in where.stdout.split():
+        assert Path(path).is_relative_to(tmp_path / "venv"), path
+    cdsgen = tmp_path / "venv/bin/cdsgen"
+    lint = _run(cdsgen, "lint", cwd=project)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    assert "0 error(s)" in lint.stdout + lint.stderr
+    check = _run(cdsgen, "generate", "--check", cwd=project)
+    assert check.returncode == 0, check.stdout + check.stderr
