@@ -12,10 +12,11 @@ build: install lint generate site  ## fresh machine → lint, every artefact, th
 install: $(STAMP)
 
 # The generated packages are projects of their own (cds-models, cds-client, cds-server);
-# cdsgen requires them, so all four are installed editable together.
+# cdsgen requires them, so all four are installed editable together. (Their version moves
+# with the root pyproject.toml's exact pins of them, so that file alone triggers a reinstall.)
 PACKAGES := generated/python/cds_models generated/python/cds_client generated/python/cds_server
 
-$(STAMP): pyproject.toml $(addsuffix /pyproject.toml,$(PACKAGES))
+$(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(addprefix -e ,$(PACKAGES)) -e '.[dev]'

@@ -108,9 +108,9 @@ DISTRIBUTIONS = (
         siblings=("cds-models",),
         usage=(
             "```python\n"
-            "import cds_server\n\n"
+            "import cds_server\n\n\n"
             "class MyBackend(cds_server.Backend):  # one typed method per operation\n"
-            "    ...\n\n"
+            "    ...\n\n\n"
             "app = cds_server.create_app(MyBackend())  # any ASGI server, e.g. uvicorn\n"
             "```"
         ),
