@@ -73,6 +73,18 @@ def test_a_version_without_pep440_form_is_refused():
         pep440("1.0-draft")
 
 
+def test_lint_names_a_document_version_without_pep440_form(tmp_path):
+    shutil.copytree(ROOT / "tests/fixtures/minispec", tmp_path / "spec")
+    document = tmp_path / "spec/cds-test-01/document.yaml"
+    text = document.read_text()
+    document.write_text(text.replace("version: 0.0.1", "version: 0.1-preview", 1))
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if "version: 0.0.1" in ln)
+    proc = _run(sys.executable, "-m", "cdsgen", "lint", cwd=tmp_path)
+    assert proc.returncode == 1
+    expected = f"spec/cds-test-01/document.yaml:{line}:12: '0.1-preview' is not a valid version"
+    assert expected in proc.stdout + proc.stderr
+
+
 def test_generated_projects_declare_their_dependencies(spec):
     version = package_version(spec)
     assert version == pep440(next(iter(spec.documents.values())).version)

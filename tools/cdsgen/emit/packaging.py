@@ -34,8 +34,10 @@ from cdsgen.emit.versions import DocumentVersion, document_versions
 
 TEMPLATES = TEMPLATES_DIR / "packaging"
 
-#: Lowest versions of the third-party dependencies the generated code works with: pydantic
-#: 2.5 brought ``Discriminator`` and ``Tag``, which the models use (checked down to 2.5.3).
+#: Lowest versions of the third-party dependencies the generated code works with. pydantic
+#: 2.5 brought ``Discriminator`` and ``Tag``, which the models use; tests/test_server_stubs.py
+#: and tests/test_client.py pass with pydantic 2.5.3, fastapi 0.115.0 (starlette 0.38.6) and
+#: httpx 0.27.0.
 PYDANTIC = "pydantic>=2.5,<3"
 HTTPX = "httpx>=0.27,<1"
 FASTAPI = "fastapi>=0.115"
@@ -118,24 +120,24 @@ DISTRIBUTIONS = (
 )
 
 
+def _parse(version: str) -> tuple[str, str | None, int]:
+    """``(release, pre-release label, its number)`` of a document version."""
+    match = SEMVER.match(version)
+    if match is None:
+        raise ValueError(f"document version {version!r} is not MAJOR.MINOR.PATCH[-label[.N]]")
+    return match["release"], match["label"], int(match["number"] or 0)
+
+
 def pep440(version: str) -> str:
     """The PEP 440 form of a document version: ``1.0.0-draft`` → ``1.0.0.dev0``,
     ``1.1.0-rc.2`` → ``1.1.0rc2``; ``ValueError`` for a form the source does not allow."""
-    match = SEMVER.match(version)
-    if match is None:
-        raise ValueError(f"document version {version!r} is not MAJOR.MINOR.PATCH[-label[.N]]")
-    label = match["label"]
-    if label is None:
-        return match["release"]
-    return f"{match['release']}{PEP440_LABELS[label]}{match['number'] or 0}"
+    release, label, number = _parse(version)
+    return release if label is None else f"{release}{PEP440_LABELS[label]}{number}"
 
 
 def _order(version: str) -> tuple[tuple[int, ...], int, int]:
-    match = SEMVER.match(version)
-    if match is None:
-        raise ValueError(f"document version {version!r} is not MAJOR.MINOR.PATCH[-label[.N]]")
-    release = tuple(int(p) for p in match["release"].split("."))
-    return release, _LABEL_ORDER[match["label"]], int(match["number"] or 0)
+    release, label, number = _parse(version)
+    return tuple(int(p) for p in release.split(".")), _LABEL_ORDER[label], number
 
 
 def package_version(spec: m.Spec) -> str:
@@ -162,6 +164,7 @@ def md_plain(value: object) -> Markup:
 
 
 def md_link(label: str, url: str) -> Markup:
+    """A markdown link whose label renders as plain text."""
     if re.search(r"[\s<>()]", url):
         raise ValueError(f"unexpected character in link target {url!r}")
     return Markup(f"[{md_plain(label)}]({url})")
