@@ -1,7 +1,7 @@
 """The four distributions: each generated package installs on its own, and the cdsgen wheel
 works without the repository (``make dist``).
 
-The wheels are built once per run (as ``make dist`` builds them, wheels only) and installed
+The wheels are built once per run (as ``make dist`` builds them) and installed
 into fresh virtual environments with nothing else in them; dependencies such as pydantic come
 from the package index (or pip's cache). All tests share one xdist group, so one worker builds
 the wheels once.
@@ -24,7 +24,7 @@ from cdsgen.types import Named
 pytestmark = pytest.mark.xdist_group("dist")
 
 ROOT = Path(__file__).resolve().parents[1]
-CHECK_MODELS = Path(__file__).with_name("dist") / "check_models.py"
+SCRIPTS = Path(__file__).with_name("dist")
 
 
 def _run(*cmd: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -119,14 +119,16 @@ def test_cdsgen_requires_exactly_the_generated_version(spec):
 
 @pytest.fixture(scope="module")
 def wheels(tmp_path_factory) -> dict[str, Path]:
-    """The four wheels, each built in an isolated build env. cdsgen's is built from its sdist,
-    as `make dist` does, so the wheel holds only what the sdist holds (not what an earlier
-    in-tree setuptools build left in build/); hatchling builds the others outside the tree."""
+    """The four wheels, built with the backends the dev environment pins (hatchling,
+    setuptools) instead of an isolated build env each, which `make dist` uses. cdsgen's is
+    built from its sdist, as `make dist` does, so the wheel holds only what the sdist holds
+    (not what an earlier in-tree build left in build/); hatchling builds outside the tree."""
     out = tmp_path_factory.mktemp("dist")
     projects = [ROOT / d.folder for d in DISTRIBUTIONS]
-    proc = _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", out, *projects)
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
+    proc = _run(*pip_wheel, "--wheel-dir", out, *projects)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    proc = _run(sys.executable, "-m", "build", "--outdir", out, ROOT)
+    proc = _run(sys.executable, "-m", "build", "--no-isolation", "--outdir", out, ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     built = {p.name.split("-")[0].replace("_", "-"): p for p in out.glob("*.whl")}
     assert sorted(built) == ["cds-client", "cds-models", "cds-server", "cdsgen"]
@@ -161,11 +163,20 @@ def test_cds_models_alone_validates_the_published_examples(wheels, spec, tmp_pat
     cases = _example_bodies(spec)
     assert len(cases) >= 20
     (tmp_path / "cases.json").write_text(json.dumps(cases), encoding="utf-8")
-    proc = _run(python, CHECK_MODELS, tmp_path / "cases.json", cwd=tmp_path)
+    proc = _run(python, SCRIPTS / "check_models.py", tmp_path / "cases.json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"ok cds-models {package_version(spec)} requires ['pydantic']" in proc.stdout
     assert proc.stdout.count("\nok ") == len(cases) + 1
     assert "ok unknown field and unknown capability kept" in proc.stdout
+
+
+def test_client_and_server_install_without_the_toolkit(wheels, tmp_path):
+    python = _fresh_venv(tmp_path / "venv")
+    found = wheels["cds-models"].parent
+    _pip_install(python, "--find-links", found, wheels["cds-client"], wheels["cds-server"])
+    proc = _run(python, SCRIPTS / "check_stubs.py", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ok cds_client.CdsClient" in proc.stdout and "ok cds_server.create_app" in proc.stdout
 
 
 def test_cdsgen_wheel_lints_and_checks_a_copy_of_the_project(wheels, tmp_path):

@@ -13,30 +13,11 @@ from enum import Enum
 from importlib import metadata
 
 import cds_models
-
-
-def installed_besides(root: str) -> set[str]:
-    """Names of installed distributions that ``root`` does not need, directly or not."""
-    installed = {d.metadata["Name"].lower().replace("_", "-") for d in metadata.distributions()}
-    needed: set[str] = set()
-    todo = [root]
-    while todo:
-        name = todo.pop()
-        if name in needed:
-            continue
-        needed.add(name)
-        for req in metadata.requires(name) or []:
-            if "extra ==" in req:
-                continue
-            dep = req.split(";")[0].strip()
-            for sep in "<>=!~[ (":
-                dep = dep.split(sep)[0]
-            todo.append(dep.lower().replace("_", "-"))
-    return installed - needed - {"pip", "setuptools"}
+from installed import installed_besides
 
 
 def main() -> int:
-    extra = installed_besides("cds-models")
+    extra = installed_besides(["cds-models"])
     if extra:
         print(f"FAIL installed beyond cds-models and its needs: {sorted(extra)}")
         return 1
