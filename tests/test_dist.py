@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -83,6 +84,27 @@ def test_lint_names_a_document_version_without_pep440_form(tmp_path):
     assert proc.returncode == 1
     expected = f"spec/cds-test-01/document.yaml:{line}:12: '0.1-preview' is not a valid version"
     assert expected in proc.stdout + proc.stderr
+
+
+def test_project_files_survive_any_document_title(tmp_path):
+    from cdsgen.emit.packaging import emit_packaging
+    from cdsgen.lint import lint
+
+    shutil.copytree(ROOT / "tests/fixtures/minispec", tmp_path / "spec")
+    document = tmp_path / "spec/cds-test-01/document.yaml"
+    title = 'Say "hi" | <b>x</b> \\ `code` [link](y) *em* {{ x }}'
+    text = document.read_text()
+    old_title = next(ln for ln in text.splitlines() if ln.strip().startswith("title:"))
+    document.write_text(text.replace(old_title, "  title: " + json.dumps(title), 1))
+    result = lint(tmp_path / "spec")
+    assert result.ok, [str(d) for d in result.diagnostics.errors]
+    outputs = emit_packaging(result.spec)
+    for dist in DISTRIBUTIONS:
+        project = tomllib.loads(outputs[f"{dist.folder}/pyproject.toml"])["project"]
+        assert project["version"] == "0.0.1"
+        row = next(ln for ln in outputs[f"{dist.folder}/README.md"].splitlines() if "0.0.1" in ln)
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", row)[1:-1]]
+        assert cells[1] == r'Say "hi" \| \<b\>x\</b\> \\ \`code\` \[link\](y) \*em\* {{ x }}'
 
 
 def test_generated_projects_declare_their_dependencies(spec):
