@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ASSETS := node_modules/.installed
 
-.PHONY: build install assets browser lint generate check site test bench clean dist
+.PHONY: build install assets browser lint generate check site test bench clean
 
 build: install lint generate site  ## fresh machine → lint, every artefact, the site
 
@@ -21,6 +21,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(addprefix -e ,$(PACKAGES)) -e '.[dev]'
 	touch $@
+
+# The four distributions (sdist + wheel each) in dist/: cds-models, cds-client, cds-server
+# from their generated projects, cdsgen from the root; each built in an isolated build env.
+.PHONY: dist
+dist: install
+	rm -rf dist
+	@for p in $(PACKAGES) .; do $(BIN)/python -m build --outdir dist $$p || exit 1; done
 
 # The site's front-end files (mermaid, Swagger UI), served by the site itself: no CDN.
 # --ignore-scripts: install scripts of these packages only report telemetry.
@@ -57,11 +64,5 @@ test: install assets browser
 bench: install
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done
 
-# The four distributions (sdist + wheel each) in dist/: cds-models, cds-client, cds-server
-# from their generated projects, cdsgen from the root.
-dist: install
-	rm -rf dist
-	@for p in $(PACKAGES) .; do $(BIN)/python -m build --outdir dist $$p || exit 1; done
-
 clean:
-	rm -rf $(VENV) node_modules site_build .pytest_cache dist
+	rm -rf $(VENV) node_modules site_build .pytest_cache
