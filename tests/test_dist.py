@@ -74,6 +74,17 @@ def test_a_version_without_pep440_form_is_refused():
         pep440("1.0-draft")
 
 
+def test_source_format_allows_exactly_the_versions_with_a_pep440_form():
+    from cdsgen.emit.packaging import SEMVER
+    from cdsgen.loader import meta_schema
+
+    allowed = re.compile(meta_schema()["$defs"]["document"]["properties"]["version"]["pattern"])
+    samples = ["1.0.0", "1.0.0-draft", "1.1.0-dev.2", "2.0.0-rc1", "1.0", "1.0.0-preview"]
+    samples += ["1.0.0-draft.x", "v1.0.0", "1.0.0+build", "01.2.3-beta-4"]
+    assert [bool(allowed.match(v)) for v in samples] == [bool(SEMVER.match(v)) for v in samples]
+    assert [bool(SEMVER.match(v)) for v in samples].count(True) == 5
+
+
 def test_lint_names_a_document_version_without_pep440_form(tmp_path):
     shutil.copytree(ROOT / "tests/fixtures/minispec", tmp_path / "spec")
     document = tmp_path / "spec/cds-test-01/document.yaml"
