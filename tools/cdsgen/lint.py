@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 from cdsgen import model as m
 from cdsgen.diagnostics import Diagnostics, Pos
 from cdsgen.emit.openapi import view_documents
-from cdsgen.loader import load_spec
+from cdsgen.loader import RELEASED, load_spec, load_spec_version
 from cdsgen.scope_rules import check_scope_descriptions
 from cdsgen.validate import PayloadValidator
 
@@ -34,6 +34,14 @@ class LintResult:
 def lint(root: Path) -> LintResult:
     diags = Diagnostics()
     spec = load_spec(root, diags)
+    check_spec(spec, diags)
+    return LintResult(spec, diags)
+
+
+def lint_version(root: Path, version: str = RELEASED) -> LintResult:
+    """:func:`lint` of one version of the source (``latest`` or ``dev``, the drafts)."""
+    diags = Diagnostics()
+    spec = load_spec_version(root, version, diags)
     check_spec(spec, diags)
     return LintResult(spec, diags)
 

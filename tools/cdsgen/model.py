@@ -45,6 +45,8 @@ class Document:
     pos: Pos
     #: Non-heading anchor -> the heading anchor of the section it stands in.
     anchor_sections: dict[str, str] = field(default_factory=dict)
+    #: Which text this source transcribes: ``latest`` (the release) or ``dev`` (the draft).
+    edition: str = "latest"
 
     def all_sections(self) -> list[Section]:
         return [s for top in self.sections for s in top.walk()]
