@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cdsgen.diagnostics import Severity
+
+if TYPE_CHECKING:
+    from cdsgen.diff import DiffReport
 
 
 def _root(args: argparse.Namespace) -> Path:
@@ -100,12 +104,12 @@ def cmd_outline(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    import json
-
-    from cdsgen.diff import compare, render_text
+    from cdsgen.diff import compare, only_document
     from cdsgen.history import HistoryError, load_folder, load_source
 
     spec_dir = _root(args)
+    if args.release_vs_draft is not None:
+        return _diff_release_vs_draft(args, spec_dir)
     if args.against is not None:
         if args.old is not None:
             print("give either OLD [NEW] or --against REF", file=sys.stderr)
@@ -128,7 +132,44 @@ def cmd_diff(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     report = compare(old.spec, new.spec, old.label, new.label)
-    if args.format == "json":
+    document = old.document or new.document
+    if document is not None:
+        report = only_document(report, document, new.spec)
+    return _print_report(report, args.format)
+
+
+def _diff_release_vs_draft(args: argparse.Namespace, spec_dir: Path) -> int:
+    """``cdsgen diff --release-vs-draft <id>``: the document's release against its draft."""
+    from cdsgen.diff import compare, only_document
+    from cdsgen.history import load_version
+    from cdsgen.loader import DRAFT, RELEASED, draft_documents
+
+    document = args.release_vs_draft
+    if document not in draft_documents(spec_dir):
+        drafts = ", ".join(draft_documents(spec_dir)) or "none"
+        print(
+            f"cdsgen diff: '{document}' has no draft ({spec_dir}/{document}/{DRAFT}/); "
+            f"documents with drafts: {drafts}",
+            file=sys.stderr,
+        )
+        return 2
+    old = load_version(spec_dir, RELEASED, document)
+    new = load_version(spec_dir, DRAFT, document)
+    for side in (old, new):
+        if side.errors:
+            print(f"warning: {side.label} has {side.errors} source error(s)", file=sys.stderr)
+    report = only_document(
+        compare(old.spec, new.spec, old.label, new.label), document, new.spec
+    )
+    return _print_report(report, args.format)
+
+
+def _print_report(report: DiffReport, fmt: str) -> int:
+    import json
+
+    from cdsgen.diff import render_text
+
+    if fmt == "json":
         print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
         sys.stdout.write(render_text(report))
@@ -194,6 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("old", nargs="?", help="git ref or source folder to compare from")
     p.add_argument("new", nargs="?", help="git ref or source folder to compare to (default: spec)")
     p.add_argument("--against", metavar="REF", help="compare the working tree against REF")
+    p.add_argument(
+        "--release-vs-draft",
+        metavar="DOC",
+        help="compare a document's release (spec/DOC) with its editor's draft (spec/DOC/dev)",
+    )
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=cmd_diff)
 

@@ -94,7 +94,7 @@ def draft_documents(root: Path) -> list[str]:
     """Ids of the documents that have a draft of their own (``spec/<id>/dev/``)."""
     if not root.is_dir():
         return []
-    return sorted(p.parent.name for p in root.glob(f"*/{DRAFT}/document.yaml"))
+    return sorted(p.parent.parent.name for p in root.glob(f"*/{DRAFT}/document.yaml"))
 
 
 def load_spec(root: Path, diags: Diagnostics) -> m.Spec:
