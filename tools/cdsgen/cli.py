@@ -134,7 +134,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     report = compare(old.spec, new.spec, old.label, new.label)
     document = old.document or new.document
     if document is not None:
-        report = only_document(report, document, new.spec)
+        report = only_document(report, document, new.spec, old.spec)
     return _print_report(report, args.format)
 
 
@@ -159,7 +159,7 @@ def _diff_release_vs_draft(args: argparse.Namespace, spec_dir: Path) -> int:
         if side.errors:
             print(f"warning: {side.label} has {side.errors} source error(s)", file=sys.stderr)
     report = only_document(
-        compare(old.spec, new.spec, old.label, new.label), document, new.spec
+        compare(old.spec, new.spec, old.label, new.label), document, new.spec, old.spec
     )
     return _print_report(report, args.format)
 

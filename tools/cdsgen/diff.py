@@ -194,17 +194,22 @@ def compare(old: m.Spec, new: m.Spec, old_label: str = "old", new_label: str = "
     return report
 
 
-def only_document(report: DiffReport, document: str, new: m.Spec | None = None) -> DiffReport:
+def only_document(
+    report: DiffReport, document: str, new: m.Spec | None = None, old: m.Spec | None = None
+) -> DiffReport:
     """The part of ``report`` about one document (e.g. a release against its draft); with
-    ``new``, also the errata of documents depending on it that its new version resolves or
-    changes (e.g. a later document's erratum about a section the draft adds)."""
-    dependents = {
-        d.id for d in (new.documents.values() if new else []) if document in d.depends_on
-    }
+    the two models, also the errata of documents depending on it that hold only with one of
+    its versions (``when_version``), e.g. a later document's erratum about a section that
+    only the draft has."""
+    dependents = {d.id for d in (new.documents.values() if new else []) if document in d.depends_on}
+    errata_versions = {e.id: e.when_version for e in old.errata} if old else {}
+    errata_versions.update({e.id: e.when_version for e in new.errata} if new else {})
 
     def keep(c: Change) -> bool:
         return c.document == document or (
-            c.document in dependents and c.kind.startswith("erratum-")
+            c.document in dependents
+            and c.kind.startswith("erratum-")
+            and document in errata_versions.get(c.subject.removeprefix("erratum "), {})
         )
 
     out = DiffReport(report.old_label, report.new_label, [])
@@ -551,9 +556,7 @@ class _Differ:
             for a, s in after.items():
                 if a in before:
                     continue
-                twin = next(
-                    (g for g in gone.values() if g.number and g.number == s.number), None
-                )
+                twin = next((g for g in gone.values() if g.number and g.number == s.number), None)
                 twin_taken = twin is not None and twin.number in {
                     x.number for x in after.values() if x.anchor in before
                 }

@@ -70,6 +70,7 @@ class _File:
 RELEASED, DRAFT = "latest", "dev"
 VERSIONS = (RELEASED, DRAFT)
 
+
 def source_files(root: Path) -> list[Path]:
     """The source files in a stable order: shared files, then each document folder."""
     shared = sorted(p for p in root.glob("*.yaml"))
@@ -562,7 +563,7 @@ class _Builder:
     def _holds(self, f: _File, path: tuple, data: dict) -> bool:
         """Whether an entry with ``when_version`` holds in the versions being built."""
         wanted = data.get("when_version") or {}
-        for doc, version in wanted.items():
+        for doc in wanted:
             if doc not in self.spec.documents:
                 self.d.error(
                     f.y.pos(path + ("when_version", doc)), f"when_version names unknown '{doc}'"
@@ -829,6 +830,7 @@ class _Builder:
                     resolution=data["resolution"],
                     pos=f.y.pos(path),
                     covers=list(data.get("covers", [])),
+                    when_version=dict(data.get("when_version") or {}),
                 )
             )
 

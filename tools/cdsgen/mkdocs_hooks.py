@@ -22,6 +22,8 @@ from mkdocs.structure.files import File, Files
 DOWNLOADS = {
     "generated/openapi": "downloads/openapi",
     "generated/jsonschema": "downloads/jsonschema",
+    "generated/dev/openapi": "downloads/dev/openapi",
+    "generated/dev/jsonschema": "downloads/dev/jsonschema",
 }
 
 #: Vendored front-end files: site path → path under node_modules.

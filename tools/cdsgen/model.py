@@ -336,6 +336,8 @@ class Erratum:
     pos: Pos
     #: Substrings of the example problems this erratum accounts for.
     covers: list[str] = field(default_factory=list)
+    #: Versions of other documents this erratum holds with (e.g. ``{"cds-wg1-02": "latest"}``).
+    when_version: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -352,7 +352,7 @@ class AsyncCdsClient:
             ids: Only the entries with these ids.
 
         CDS-WG1-01 §4 Coverage Endpoint:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-01/#coverage-endpoint
+        https://cds-registration.lfenergy.org/specs/cds-wg1-01/latest#coverage-endpoint
         """
         response = await self._send(
             "GET",
@@ -384,7 +384,7 @@ class AsyncCdsClient:
         URL.
 
         CDS-WG1-01 §3.1 Metadata Well-Known URI:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-01/#metadata-well-known-uri
+        https://cds-registration.lfenergy.org/specs/cds-wg1-01/latest#metadata-well-known-uri
         """
         response = await self._send(
             "GET",
@@ -400,7 +400,7 @@ class AsyncCdsClient:
         GET to the ``oauth_metadata`` URL of the Server Metadata.
 
         CDS-WG1-02 §3.1 Metadata URL:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#auth-server-metadata-url
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#auth-server-metadata-url
         """
         response = await self._send(
             "GET",
@@ -421,7 +421,7 @@ class AsyncCdsClient:
                 fields.
 
         CDS-WG1-02 §4 Client Registration Process:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#client-registration-process
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#client-registration-process
         """
         response = await self._send(
             "POST",
@@ -722,7 +722,7 @@ class AsyncCdsSession:
                 ``account_contacts.value``, ``account_programs.program_number``.
 
         CDS-WG3-01 §10.1.10 Listing Accounts:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#accounts-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#accounts-list
         """
         response = await self._authorized(
             "GET",
@@ -793,7 +793,7 @@ class AsyncCdsSession:
                 ``grouped_addresses``.
 
         CDS-WG3-01 §10.7.8 Listing Aggregations:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#aggregation-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#aggregation-list
         """
         response = await self._authorized(
             "GET",
@@ -867,7 +867,7 @@ class AsyncCdsSession:
                 `contract_number` is one of these.
 
         CDS-WG3-01 §10.6.9 Listing Bill Sections:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#bill-section-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#bill-section-list
         """
         response = await self._authorized(
             "GET",
@@ -946,7 +946,7 @@ class AsyncCdsSession:
             account_numbers: Only statements with these account numbers.
 
         CDS-WG3-01 §10.5.4 Listing Bill Statements:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#bill-statement-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#bill-statement-list
         """
         response = await self._authorized(
             "GET",
@@ -1002,7 +1002,7 @@ class AsyncCdsSession:
             client_ids: Keep only the Client Objects whose `client_id` is listed.
 
         CDS-WG1-02 §5.3 Listing Client Objects:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#clients-list
         """
         response = await self._authorized(
             "GET",
@@ -1037,7 +1037,7 @@ class AsyncCdsSession:
             client: The Client to act on, or its ``cds_client_uri`` URL.
 
         CDS-WG1-02 §5.4 Retrieving Individual Client Objects:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#clients-get
         """
         response = await self._authorized(
             "GET",
@@ -1059,7 +1059,7 @@ class AsyncCdsSession:
             body: The request, as a ClientModifyRequest or a mapping of its fields.
 
         CDS-WG1-02 §5.5 Modifying Client Objects:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-modify
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#clients-modify
         """
         response = await self._authorized(
             "PUT",
@@ -1079,7 +1079,7 @@ class AsyncCdsSession:
             client: The Client to act on, or its ``cds_server_metadata`` URL.
 
         CDS-WG1-02 §5.1 Client Object Format:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#client-format
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#client-format
         """
         response = await self._authorized(
             "GET",
@@ -1101,7 +1101,7 @@ class AsyncCdsSession:
                 URL.
 
         CDS-WG1-02 §5 Clients API:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-api
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#clients-api
         """
         response = await self._authorized(
             "GET",
@@ -1130,7 +1130,7 @@ class AsyncCdsSession:
             before: Keep only Credentials created at or before this time.
 
         CDS-WG1-02 §7.3 Listing Credentials:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-list
         """
         response = await self._authorized(
             "GET",
@@ -1181,7 +1181,7 @@ class AsyncCdsSession:
             body: The request, as a CredentialCreateRequest or a mapping of its fields.
 
         CDS-WG1-02 §7.5 Creating Credentials:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-create
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-create
         """
         response = await self._authorized(
             "POST",
@@ -1200,7 +1200,7 @@ class AsyncCdsSession:
             credential: The ScopeCredential to act on, or its ``uri`` URL.
 
         CDS-WG1-02 §7.4 Retrieving Individual Credentials:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-get
         """
         response = await self._authorized(
             "GET",
@@ -1222,7 +1222,7 @@ class AsyncCdsSession:
             body: The request, as a CredentialModifyRequest or a mapping of its fields.
 
         CDS-WG1-02 §7.6 Modifying Credentials:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-modify
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-modify
         """
         response = await self._authorized(
             "PATCH",
@@ -1257,7 +1257,7 @@ class AsyncCdsSession:
             after: Only EACs whose period ends on or after this time.
 
         CDS-WG3-01 §10.9.4 Listing Energy Attribute Certificates:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#eac-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#eac-list
         """
         response = await self._authorized(
             "GET",
@@ -1332,7 +1332,7 @@ class AsyncCdsSession:
             before: Keep only Grants created at or before this time.
 
         CDS-WG1-02 §8.4 Listing Grants:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grants-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grants-list
         """
         response = await self._authorized(
             "GET",
@@ -1395,7 +1395,7 @@ class AsyncCdsSession:
             grant: The Grant to act on, or its ``uri`` URL.
 
         CDS-WG1-02 §8.5 Retrieving Individual Grants:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grants-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grants-get
         """
         response = await self._authorized(
             "GET",
@@ -1418,7 +1418,7 @@ class AsyncCdsSession:
             body: The request, as a GrantModifyRequest or a mapping of its fields.
 
         CDS-WG1-02 §8.6 Modifying Grants:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grants-modify
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grants-modify
         """
         response = await self._authorized(
             "PATCH",
@@ -1440,7 +1440,7 @@ class AsyncCdsSession:
             message_ids: Keep only the Messages whose `message_id` is listed.
 
         CDS-WG1-02 §6.8 Listing Messages:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-list
         """
         response = await self._authorized(
             "GET",
@@ -1509,7 +1509,7 @@ class AsyncCdsSession:
             body: The request, as a MessageCreateRequest or a mapping of its fields.
 
         CDS-WG1-02 §6.9 Creating Messages:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-create
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-create
         """
         response = await self._authorized(
             "POST",
@@ -1528,7 +1528,7 @@ class AsyncCdsSession:
             message: The ClientMessage to act on, or its ``uri`` URL.
 
         CDS-WG1-02 §6.10 Retrieving Individual Messages:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-get
         """
         response = await self._authorized(
             "GET",
@@ -1551,7 +1551,7 @@ class AsyncCdsSession:
             body: The request, as a MessageModifyRequest or a mapping of its fields.
 
         CDS-WG1-02 §6.11 Modifying Messages:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-modify
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-modify
         """
         response = await self._authorized(
             "PATCH",
@@ -1589,7 +1589,7 @@ class AsyncCdsSession:
                 ``meter_number``.
 
         CDS-WG3-01 §10.4.5 Listing Meter Devices:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#meter-device-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#meter-device-list
         """
         response = await self._authorized(
             "GET",
@@ -1646,7 +1646,7 @@ class AsyncCdsSession:
             body: The request, as a TokenRequest or a mapping of its fields.
 
         CDS-WG1-02 §3.3.2 Grant Admin Scope:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#scopes-grant-admin
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#scopes-grant-admin
         """
         response = await self._send(
             "POST",
@@ -1693,7 +1693,7 @@ class AsyncCdsSession:
                 open session.
 
         CDS-WG1-02 §8.3 Grant Authorization Requests:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grant-authorization-requests
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grant-authorization-requests
         """
         params = {
             "response_type": "code",
@@ -1730,7 +1730,7 @@ class AsyncCdsSession:
                 fields.
 
         CDS-WG1-02 §3.2 Metadata Object Format:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#auth-server-metadata-format
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#auth-server-metadata-format
         """
         response = await self._send(
             "POST",
@@ -1751,7 +1751,7 @@ class AsyncCdsSession:
             body: The request, as a TokenRevocationRequest or a mapping of its fields.
 
         CDS-WG1-02:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#ref-rfc7009
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#ref-rfc7009
         """
         await self._send(
             "POST",
@@ -1774,7 +1774,7 @@ class AsyncCdsSession:
                 fields.
 
         CDS-WG1-02:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#ref-rfc7662
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#ref-rfc7662
         """
         response = await self._send(
             "POST",
@@ -1798,7 +1798,7 @@ class AsyncCdsSession:
             file_ids: Keep only the files whose `file_id` is listed.
 
         CDS-WG1-02 §9.2 Listing Server-Provided Files:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#server-provided-files-list
         """
         response = await self._authorized(
             "GET",
@@ -1834,7 +1834,7 @@ class AsyncCdsSession:
             file: The ServerProvidedFile to act on, or its ``uri`` URL.
 
         CDS-WG1-02 §9.3 Retrieving Individual Server-Provided Files:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#server-provided-files-get
         """
         response = await self._authorized(
             "GET",
@@ -1853,7 +1853,7 @@ class AsyncCdsSession:
             file: The ServerProvidedFile to act on, or its ``download_uri`` URL.
 
         CDS-WG1-02 §9.4 Downloading Server-Provided File Data:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-download
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#server-provided-files-download
         """
         response = await self._authorized(
             "GET",
@@ -1895,7 +1895,7 @@ class AsyncCdsSession:
                 ``service_programs.program_number``.
 
         CDS-WG3-01 §10.2.7 Listing Service Contracts:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#service-contract-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#service-contract-list
         """
         response = await self._authorized(
             "GET",
@@ -1974,7 +1974,7 @@ class AsyncCdsSession:
                 ``premises.premise_number``.
 
         CDS-WG3-01 §10.3.5 Listing Service Points:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#service-point-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#service-point-list
         """
         response = await self._authorized(
             "GET",
@@ -2066,7 +2066,7 @@ class AsyncCdsSession:
                 `cds_billsection_id` values.
 
         CDS-WG3-01 §10.8.8 Listing Usage Segments:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#usage-segment-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-list
         """
         response = await self._authorized(
             "GET",

@@ -352,7 +352,7 @@ class CdsClient:
             ids: Only the entries with these ids.
 
         CDS-WG1-01 §4 Coverage Endpoint:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-01/#coverage-endpoint
+        https://cds-registration.lfenergy.org/specs/cds-wg1-01/latest#coverage-endpoint
         """
         response = self._send(
             "GET",
@@ -381,7 +381,7 @@ class CdsClient:
         URL.
 
         CDS-WG1-01 §3.1 Metadata Well-Known URI:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-01/#metadata-well-known-uri
+        https://cds-registration.lfenergy.org/specs/cds-wg1-01/latest#metadata-well-known-uri
         """
         response = self._send(
             "GET",
@@ -397,7 +397,7 @@ class CdsClient:
         GET to the ``oauth_metadata`` URL of the Server Metadata.
 
         CDS-WG1-02 §3.1 Metadata URL:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#auth-server-metadata-url
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#auth-server-metadata-url
         """
         response = self._send(
             "GET",
@@ -418,7 +418,7 @@ class CdsClient:
                 fields.
 
         CDS-WG1-02 §4 Client Registration Process:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#client-registration-process
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#client-registration-process
         """
         response = self._send(
             "POST",
@@ -717,7 +717,7 @@ class CdsSession:
                 ``account_contacts.value``, ``account_programs.program_number``.
 
         CDS-WG3-01 §10.1.10 Listing Accounts:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#accounts-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#accounts-list
         """
         response = self._authorized(
             "GET",
@@ -787,7 +787,7 @@ class CdsSession:
                 ``grouped_addresses``.
 
         CDS-WG3-01 §10.7.8 Listing Aggregations:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#aggregation-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#aggregation-list
         """
         response = self._authorized(
             "GET",
@@ -860,7 +860,7 @@ class CdsSession:
                 `contract_number` is one of these.
 
         CDS-WG3-01 §10.6.9 Listing Bill Sections:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#bill-section-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#bill-section-list
         """
         response = self._authorized(
             "GET",
@@ -938,7 +938,7 @@ class CdsSession:
             account_numbers: Only statements with these account numbers.
 
         CDS-WG3-01 §10.5.4 Listing Bill Statements:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#bill-statement-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#bill-statement-list
         """
         response = self._authorized(
             "GET",
@@ -993,7 +993,7 @@ class CdsSession:
             client_ids: Keep only the Client Objects whose `client_id` is listed.
 
         CDS-WG1-02 §5.3 Listing Client Objects:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#clients-list
         """
         response = self._authorized(
             "GET",
@@ -1025,7 +1025,7 @@ class CdsSession:
             client: The Client to act on, or its ``cds_client_uri`` URL.
 
         CDS-WG1-02 §5.4 Retrieving Individual Client Objects:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#clients-get
         """
         response = self._authorized(
             "GET",
@@ -1047,7 +1047,7 @@ class CdsSession:
             body: The request, as a ClientModifyRequest or a mapping of its fields.
 
         CDS-WG1-02 §5.5 Modifying Client Objects:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-modify
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#clients-modify
         """
         response = self._authorized(
             "PUT",
@@ -1067,7 +1067,7 @@ class CdsSession:
             client: The Client to act on, or its ``cds_server_metadata`` URL.
 
         CDS-WG1-02 §5.1 Client Object Format:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#client-format
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#client-format
         """
         response = self._authorized(
             "GET",
@@ -1089,7 +1089,7 @@ class CdsSession:
                 URL.
 
         CDS-WG1-02 §5 Clients API:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-api
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#clients-api
         """
         response = self._authorized(
             "GET",
@@ -1118,7 +1118,7 @@ class CdsSession:
             before: Keep only Credentials created at or before this time.
 
         CDS-WG1-02 §7.3 Listing Credentials:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-list
         """
         response = self._authorized(
             "GET",
@@ -1168,7 +1168,7 @@ class CdsSession:
             body: The request, as a CredentialCreateRequest or a mapping of its fields.
 
         CDS-WG1-02 §7.5 Creating Credentials:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-create
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-create
         """
         response = self._authorized(
             "POST",
@@ -1187,7 +1187,7 @@ class CdsSession:
             credential: The ScopeCredential to act on, or its ``uri`` URL.
 
         CDS-WG1-02 §7.4 Retrieving Individual Credentials:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-get
         """
         response = self._authorized(
             "GET",
@@ -1209,7 +1209,7 @@ class CdsSession:
             body: The request, as a CredentialModifyRequest or a mapping of its fields.
 
         CDS-WG1-02 §7.6 Modifying Credentials:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-modify
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-modify
         """
         response = self._authorized(
             "PATCH",
@@ -1244,7 +1244,7 @@ class CdsSession:
             after: Only EACs whose period ends on or after this time.
 
         CDS-WG3-01 §10.9.4 Listing Energy Attribute Certificates:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#eac-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#eac-list
         """
         response = self._authorized(
             "GET",
@@ -1318,7 +1318,7 @@ class CdsSession:
             before: Keep only Grants created at or before this time.
 
         CDS-WG1-02 §8.4 Listing Grants:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grants-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grants-list
         """
         response = self._authorized(
             "GET",
@@ -1380,7 +1380,7 @@ class CdsSession:
             grant: The Grant to act on, or its ``uri`` URL.
 
         CDS-WG1-02 §8.5 Retrieving Individual Grants:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grants-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grants-get
         """
         response = self._authorized(
             "GET",
@@ -1403,7 +1403,7 @@ class CdsSession:
             body: The request, as a GrantModifyRequest or a mapping of its fields.
 
         CDS-WG1-02 §8.6 Modifying Grants:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grants-modify
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grants-modify
         """
         response = self._authorized(
             "PATCH",
@@ -1423,7 +1423,7 @@ class CdsSession:
             message_ids: Keep only the Messages whose `message_id` is listed.
 
         CDS-WG1-02 §6.8 Listing Messages:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-list
         """
         response = self._authorized(
             "GET",
@@ -1489,7 +1489,7 @@ class CdsSession:
             body: The request, as a MessageCreateRequest or a mapping of its fields.
 
         CDS-WG1-02 §6.9 Creating Messages:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-create
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-create
         """
         response = self._authorized(
             "POST",
@@ -1508,7 +1508,7 @@ class CdsSession:
             message: The ClientMessage to act on, or its ``uri`` URL.
 
         CDS-WG1-02 §6.10 Retrieving Individual Messages:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-get
         """
         response = self._authorized(
             "GET",
@@ -1531,7 +1531,7 @@ class CdsSession:
             body: The request, as a MessageModifyRequest or a mapping of its fields.
 
         CDS-WG1-02 §6.11 Modifying Messages:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-modify
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-modify
         """
         response = self._authorized(
             "PATCH",
@@ -1569,7 +1569,7 @@ class CdsSession:
                 ``meter_number``.
 
         CDS-WG3-01 §10.4.5 Listing Meter Devices:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#meter-device-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#meter-device-list
         """
         response = self._authorized(
             "GET",
@@ -1625,7 +1625,7 @@ class CdsSession:
             body: The request, as a TokenRequest or a mapping of its fields.
 
         CDS-WG1-02 §3.3.2 Grant Admin Scope:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#scopes-grant-admin
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#scopes-grant-admin
         """
         response = self._send(
             "POST",
@@ -1672,7 +1672,7 @@ class CdsSession:
                 open session.
 
         CDS-WG1-02 §8.3 Grant Authorization Requests:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grant-authorization-requests
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grant-authorization-requests
         """
         params = {
             "response_type": "code",
@@ -1709,7 +1709,7 @@ class CdsSession:
                 fields.
 
         CDS-WG1-02 §3.2 Metadata Object Format:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#auth-server-metadata-format
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#auth-server-metadata-format
         """
         response = self._send(
             "POST",
@@ -1730,7 +1730,7 @@ class CdsSession:
             body: The request, as a TokenRevocationRequest or a mapping of its fields.
 
         CDS-WG1-02:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#ref-rfc7009
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#ref-rfc7009
         """
         self._send(
             "POST",
@@ -1753,7 +1753,7 @@ class CdsSession:
                 fields.
 
         CDS-WG1-02:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#ref-rfc7662
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#ref-rfc7662
         """
         response = self._send(
             "POST",
@@ -1777,7 +1777,7 @@ class CdsSession:
             file_ids: Keep only the files whose `file_id` is listed.
 
         CDS-WG1-02 §9.2 Listing Server-Provided Files:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#server-provided-files-list
         """
         response = self._authorized(
             "GET",
@@ -1812,7 +1812,7 @@ class CdsSession:
             file: The ServerProvidedFile to act on, or its ``uri`` URL.
 
         CDS-WG1-02 §9.3 Retrieving Individual Server-Provided Files:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#server-provided-files-get
         """
         response = self._authorized(
             "GET",
@@ -1831,7 +1831,7 @@ class CdsSession:
             file: The ServerProvidedFile to act on, or its ``download_uri`` URL.
 
         CDS-WG1-02 §9.4 Downloading Server-Provided File Data:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-download
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#server-provided-files-download
         """
         response = self._authorized(
             "GET",
@@ -1873,7 +1873,7 @@ class CdsSession:
                 ``service_programs.program_number``.
 
         CDS-WG3-01 §10.2.7 Listing Service Contracts:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#service-contract-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#service-contract-list
         """
         response = self._authorized(
             "GET",
@@ -1951,7 +1951,7 @@ class CdsSession:
                 ``premises.premise_number``.
 
         CDS-WG3-01 §10.3.5 Listing Service Points:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#service-point-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#service-point-list
         """
         response = self._authorized(
             "GET",
@@ -2042,7 +2042,7 @@ class CdsSession:
                 `cds_billsection_id` values.
 
         CDS-WG3-01 §10.8.8 Listing Usage Segments:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#usage-segment-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-list
         """
         response = self._authorized(
             "GET",
