@@ -148,13 +148,28 @@ def signature(core: str) -> str | None:
     return None
 
 
+#: Versions of the documents: the released texts and the editor's drafts (``dev/``).
+RELEASED, DRAFT = "latest", "dev"
+
+
+def reference_path(document: str, version: str = RELEASED) -> Path:
+    """The published text of ``document`` in ``version``: the editor's draft
+    (``dev/<id>-dev.md``) where the working group publishes one, else the released text
+    (a document without a draft is the same in both versions)."""
+    if version == DRAFT:
+        draft = REFERENCE / DRAFT / f"{document}-dev.md"
+        if draft.is_file():
+            return draft
+    return REFERENCE / f"{document}.md"
+
+
 @cache
-def sections(document: str) -> dict[str, PublishedSection]:
+def sections(document: str, version: str = RELEASED) -> dict[str, PublishedSection]:
     """Every section of a published document, by anchor, with its own lines (not subsections)."""
     out: dict[str, PublishedSection] = {}
     current: PublishedSection | None = None
     in_code = False
-    path = REFERENCE / f"{document}.md"
+    path = reference_path(document, version)
     for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if line.startswith("```"):
             in_code = not in_code

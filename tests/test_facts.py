@@ -15,6 +15,32 @@ import pytest
 import reference_facts as rf
 
 DOCUMENTS = ["cds-wg1-01", "cds-wg1-02", "cds-wg3-01"]
+#: Every (document, version) the source builds: the releases, and the draft version (the
+#: editor's drafts of WG1-01 and WG1-02, and WG3-01 built on them) against the drafts' text.
+VERSIONS = [(d, rf.RELEASED) for d in DOCUMENTS] + [(d, rf.DRAFT) for d in DOCUMENTS]
+VERSION_IDS = [f"{d}-{v}" for d, v in VERSIONS]
+
+
+@pytest.fixture(scope="module")
+def models(openapi, spec):
+    """``version`` → (generated OpenAPI, linted model) of that version of the source."""
+    import json
+
+    from cdsgen.lint import lint_version
+    from conftest import ROOT
+
+    cache = {rf.RELEASED: (openapi, spec)}
+
+    def of(version):
+        if version not in cache:
+            path = ROOT / "generated" / version / "openapi" / "cds.openapi.json"
+            result = lint_version(ROOT / "spec", version)
+            assert result.ok, [str(d) for d in result.diagnostics.errors]
+            cache[version] = (json.loads(path.read_text(encoding="utf-8")), result.spec)
+        return cache[version]
+
+    return of
+
 
 #: Filter lists and orderings published in a section other than their operation's own.
 LISTING_SECTIONS = {
@@ -79,10 +105,11 @@ def _compare_fields(published, ours, components, where, spec, object_name, named
     return problems
 
 
-@pytest.mark.parametrize("document", DOCUMENTS)
-def test_objects_match_published_fields(document, openapi, spec):
+@pytest.mark.parametrize(("document", "version"), VERSIONS, ids=VERSION_IDS)
+def test_objects_match_published_fields(document, version, models):
+    openapi, spec = models(version)
     components = openapi["components"]["schemas"]
-    sections = rf.sections(document)
+    sections = rf.sections(document, version)
     problems = []
     mine = _components(openapi, document)
     if not mine:
@@ -103,9 +130,10 @@ def test_objects_match_published_fields(document, openapi, spec):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("document", DOCUMENTS)
-def test_enums_match_published_values(document, openapi, spec):
-    sections = rf.sections(document)
+@pytest.mark.parametrize(("document", "version"), VERSIONS, ids=VERSION_IDS)
+def test_enums_match_published_values(document, version, models):
+    openapi, spec = models(version)
+    sections = rf.sections(document, version)
     problems = []
     for name, schema in _components(openapi, document).items():
         if "enum" not in schema:
@@ -119,11 +147,12 @@ def test_enums_match_published_values(document, openapi, spec):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("document", DOCUMENTS)
-def test_fields_added_by_enum_values(document, openapi, spec):
+@pytest.mark.parametrize(("document", "version"), VERSIONS, ids=VERSION_IDS)
+def test_fields_added_by_enum_values(document, version, models):
     """Fields a published enumerated value adds to an object (nested bullets)."""
+    openapi, spec = models(version)
     components = openapi["components"]["schemas"]
-    sections = rf.sections(document)
+    sections = rf.sections(document, version)
     problems = []
     for name, schema in _components(openapi, document).items():
         if "enum" not in schema:
@@ -143,10 +172,11 @@ def test_fields_added_by_enum_values(document, openapi, spec):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("document", DOCUMENTS)
-def test_extensions_match_published_sections(document, openapi, spec):
+@pytest.mark.parametrize(("document", "version"), VERSIONS, ids=VERSION_IDS)
+def test_extensions_match_published_sections(document, version, models):
+    openapi, spec = models(version)
     components = openapi["components"]["schemas"]
-    sections = rf.sections(document)
+    sections = rf.sections(document, version)
     problems = []
     anchors = sorted({e.anchor for e in spec.extensions if e.document == document})
     for anchor in anchors:
@@ -174,8 +204,9 @@ def test_extensions_match_published_sections(document, openapi, spec):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("document", DOCUMENTS)
-def test_listing_filters_match(document, openapi, spec):
+@pytest.mark.parametrize(("document", "version"), VERSIONS, ids=VERSION_IDS)
+def test_listing_filters_match(document, version, models):
+    openapi, spec = models(version)
     operations = {
         op["operationId"]: op
         for path in openapi["paths"].values()
@@ -186,7 +217,7 @@ def test_listing_filters_match(document, openapi, spec):
         op["x-cds-anchor"]: op for op in operations.values() if op.get("parameters") or True
     }
     problems = []
-    for anchor, section in rf.sections(document).items():
+    for anchor, section in rf.sections(document, version).items():
         published = rf.filters(section)
         if not published:
             continue
@@ -216,19 +247,22 @@ def test_listing_filters_match(document, openapi, spec):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("document", DOCUMENTS)
-def test_every_published_object_and_enumeration_is_transcribed(document, openapi, spec):
+@pytest.mark.parametrize(("document", "version"), VERSIONS, ids=VERSION_IDS)
+def test_every_published_object_and_enumeration_is_transcribed(document, version, models):
     """Every section that lists typed fields, and every "… Types/Statuses/Formats" section
     that lists values, is the anchor of a component or of an extension."""
+    openapi, spec = models(version)
     anchors = {s["x-cds-anchor"] for s in _components(openapi, document).values()}
     anchors |= {e.anchor for e in spec.extensions if e.document == document}
+    anchors |= set(_field_anchors(openapi, document))
     from cdsgen.outline import read_outline
 
     titles = {
-        s.anchor: s.title for s in read_outline(rf.REFERENCE / f"{document}.md").flat_sections()
+        s.anchor: s.title
+        for s in read_outline(rf.reference_path(document, version)).flat_sections()
     }
     missing = []
-    for anchor, section in rf.sections(document).items():
+    for anchor, section in rf.sections(document, version).items():
         lists_fields = bool(section.fields())
         lists_values = bool(section.values()) and titles.get(anchor, "").endswith(
             ("Types", "Statuses", "Formats")
@@ -243,10 +277,11 @@ _ORDER = re.compile(
 )
 
 
-@pytest.mark.parametrize("document", DOCUMENTS)
-def test_listing_orderings_match(document, openapi, spec):
+@pytest.mark.parametrize(("document", "version"), VERSIONS, ids=VERSION_IDS)
+def test_listing_orderings_match(document, version, models):
     """Every "MUST be ordered … by `x`", then "further ordered … by `y`" of a listing section,
     key by key, with its direction; a published key that names no field needs an erratum."""
+    openapi, spec = models(version)
     by_id = {
         op["operationId"]: op
         for path in openapi["paths"].values()
@@ -257,7 +292,7 @@ def test_listing_orderings_match(document, openapi, spec):
     operations.update({a: by_id[o] for a, o in LISTING_SECTIONS.items() if o in by_id})
     problems = []
     checked = 0
-    for anchor, section in rf.sections(document).items():
+    for anchor, section in rf.sections(document, version).items():
         published = [
             (field, "descending" if kind == "reverse chronological" else "ascending")
             for _, line in section.lines
@@ -277,3 +312,42 @@ def test_listing_orderings_match(document, openapi, spec):
             problems.append(f"{op['operationId']}: ordering {ours} but published {published}")
     assert checked
     assert not problems, "\n".join(problems)
+
+
+def _field_anchors(openapi, document):
+    """Anchors of sections that define fields of an object anchored elsewhere (e.g. a CDS
+    field added to the RFC 6749 token response) → {field: (property, schema)}."""
+    out: dict[str, dict] = {}
+    for schema in openapi["components"]["schemas"].values():
+        for name, prop in schema.get("properties", {}).items():
+            anchor = prop.get("x-cds-anchor")
+            if (
+                anchor
+                and anchor != schema.get("x-cds-anchor")
+                and prop.get("x-cds-document", schema.get("x-cds-document")) == document
+                and schema.get("x-cds-document") == document
+            ):
+                out.setdefault(anchor, {})[name] = (prop, schema)
+    return out
+
+
+@pytest.mark.parametrize(("document", "version"), VERSIONS, ids=VERSION_IDS)
+def test_fields_defined_outside_their_objects_section(document, version, models):
+    """A section that defines fields of an object anchored elsewhere (not an extension of
+    another document): its published field bullets match the properties anchored there."""
+    openapi, spec = models(version)
+    components = openapi["components"]["schemas"]
+    sections = rf.sections(document, version)
+    problems = []
+    objects_sections = {s["x-cds-anchor"] for s in _components(openapi, document).values()}
+    checked = 0
+    for anchor, ours in _field_anchors(openapi, document).items():
+        if anchor in objects_sections or anchor not in sections or not sections[anchor].fields():
+            continue  # an object's own section, or an enumerated value's fields (tested above)
+        checked += 1
+        problems += _compare_fields(
+            sections[anchor].fields(), ours, components, f"#{anchor}", spec, None
+        )
+    assert not problems, "\n".join(problems)
+    if (document, version) == ("cds-wg1-02", rf.DRAFT):
+        assert checked, "§8.4 Grants in Token Responses defines `cds_grant_ids`"
