@@ -176,6 +176,24 @@ def _print_report(report: DiffReport, fmt: str) -> int:
     return 1 if report.breaking else 0
 
 
+def cmd_release(args: argparse.Namespace) -> int:
+    from cdsgen.drafts import ReleaseError, cut_release
+
+    try:
+        done = cut_release(_root(args), args.document, args.version, args.status)
+    except ReleaseError as exc:
+        print(f"cdsgen release: {exc}", file=sys.stderr)
+        return 2
+    for line in done:
+        print(line)
+    print(
+        f"{args.document} {args.version} released from its draft; "
+        "run `cdsgen lint` and `cdsgen generate`",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def cmd_changelog(args: argparse.Namespace) -> int:
     from cdsgen.history import changelog_markdown
 
@@ -242,6 +260,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser(
+        "release",
+        help="cut a release: the draft spec/DOC/dev/ becomes spec/DOC/ with a new version",
+    )
+    p.add_argument("document", help="document id, e.g. cds-wg1-02")
+    p.add_argument("version", help="the release's version, e.g. 1.1.0")
+    p.add_argument("--status", choices=["draft", "consensus", "final", "superseded"])
+    p.set_defaults(func=cmd_release)
 
     p = sub.add_parser("changelog", help="print the changelog page (tags spec-v*) as markdown")
     p.add_argument("-o", "--output", help="write to this file instead of standard output")

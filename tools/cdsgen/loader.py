@@ -329,6 +329,11 @@ class _Builder:
                 },
                 pos=f.y.pos(("document",)),
                 edition=DRAFT if f.path.parent.name == DRAFT else RELEASED,
+                links_to={
+                    a: v["links_to"]
+                    for a, v in (data.get("anchors") or {}).items()
+                    if isinstance(v, dict) and "links_to" in v
+                },
             )
             document = self.spec.documents[doc]
             headings = document.section_by_anchor()

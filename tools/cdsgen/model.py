@@ -47,6 +47,8 @@ class Document:
     anchor_sections: dict[str, str] = field(default_factory=dict)
     #: Which text this source transcribes: ``latest`` (the release) or ``dev`` (the draft).
     edition: str = "latest"
+    #: References to other documents: anchor → ``<document>@<version>[#<anchor>]``.
+    links_to: dict[str, str] = field(default_factory=dict)
 
     def all_sections(self) -> list[Section]:
         return [s for top in self.sections for s in top.walk()]
