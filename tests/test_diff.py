@@ -407,7 +407,9 @@ def test_command_exit_code_text_and_json(tmp_path):
     lines = proc.stdout.splitlines()
     assert lines[2].startswith("CDS-TEST-01 Lint Fixture")
     assert lines[3] == "  breaking (1)"
-    assert lines[4] == "    - Thing.label (#thing-format): OPTIONAL → REQUIRED [breaking for Servers]"
+    assert (
+        lines[4] == "    - Thing.label (#thing-format): OPTIONAL → REQUIRED [breaking for Servers]"
+    )
     assert lines[5].strip() == "Servers must now send it"
 
     proc = cdsgen("diff", str(old), str(breaking), "--format", "json", cwd=tmp_path)
