@@ -22,6 +22,9 @@ from mkdocs.structure.files import File, Files
 DOWNLOADS = {
     "generated/openapi": "downloads/openapi",
     "generated/jsonschema": "downloads/jsonschema",
+}
+#: The draft version's downloads, present when documents have drafts (spec/<id>/dev/).
+DRAFT_DOWNLOADS = {
     "generated/dev/openapi": "downloads/dev/openapi",
     "generated/dev/jsonschema": "downloads/dev/jsonschema",
 }
@@ -38,7 +41,8 @@ VENDOR = {
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     root = Path(config.config_file_path).resolve().parent
-    for source, target in DOWNLOADS.items():
+    drafts = {s: t for s, t in DRAFT_DOWNLOADS.items() if (root / s).is_dir()}
+    for source, target in {**DOWNLOADS, **drafts}.items():
         folder = root / source
         if not folder.is_dir():
             raise PluginError(f"{folder} is missing: run `cdsgen generate` first")
