@@ -201,6 +201,21 @@ def test_cutting_a_release_makes_the_draft_the_release(minispec):
     assert [c.kind for c in report.changes] == ["document-version"]
     proc = cdsgen("--spec", str(minispec), "release", "cds-test-01", "0.2.0")
     assert proc.returncode == 2 and "has no draft" in proc.stderr
+    # and a new draft starts from the release
+    proc = cdsgen("--spec", str(minispec), "draft", "cds-test-01", "0.2.0-dev")
+    assert proc.returncode == 0, proc.stderr
+    diags = Diagnostics()
+    draft = load_spec_version(minispec, DRAFT, diags).documents["cds-test-01"]
+    assert not diags.errors, [str(d) for d in diags.errors]
+    assert (draft.version, draft.published_url) == (
+        "0.2.0-dev",
+        "https://example.com/specs/cds-test-01/dev",
+    )
+    assert (
+        "$schema=../../../generated/"
+        in (minispec / "cds-test-01" / DRAFT / "document.yaml").read_text()
+        or "$schema" not in (minispec / "cds-test-01" / "document.yaml").read_text()
+    )
 
 
 def test_generated_markdown_escapes_only_what_markdown_needs():

@@ -194,6 +194,19 @@ def cmd_release(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_draft(args: argparse.Namespace) -> int:
+    from cdsgen.drafts import ReleaseError, start_draft
+
+    try:
+        done = start_draft(_root(args), args.document, args.version)
+    except ReleaseError as exc:
+        print(f"cdsgen draft: {exc}", file=sys.stderr)
+        return 2
+    for line in done:
+        print(line)
+    return 0
+
+
 def cmd_changelog(args: argparse.Namespace) -> int:
     from cdsgen.history import changelog_markdown
 
@@ -269,6 +282,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("version", help="the release's version, e.g. 1.1.0")
     p.add_argument("--status", choices=["draft", "consensus", "final", "superseded"])
     p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser(
+        "draft", help="start an editor's draft: copy spec/DOC/ to spec/DOC/dev/ with a version"
+    )
+    p.add_argument("document", help="document id, e.g. cds-wg3-01")
+    p.add_argument("version", help="the draft's version, e.g. 1.1.0-dev")
+    p.set_defaults(func=cmd_draft)
 
     p = sub.add_parser("changelog", help="print the changelog page (tags spec-v*) as markdown")
     p.add_argument("-o", "--output", help="write to this file instead of standard output")

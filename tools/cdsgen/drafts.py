@@ -141,6 +141,35 @@ def cut_release(root: Path, document: str, version: str, status: str | None = No
     return done
 
 
+def start_draft(root: Path, document: str, version: str) -> list[str]:
+    """Start the draft of ``document``: a complete copy of its released source in
+    ``spec/<id>/dev/`` with ``version`` and the draft's published URL (``…/dev``)."""
+    folder = root / document
+    draft = folder / DRAFT
+    if not (folder / "document.yaml").is_file():
+        raise ReleaseError(f"{folder}/document.yaml not found")
+    if draft.exists():
+        raise ReleaseError(f"{document} already has a draft ({draft})")
+    if not _VERSION.match(version):
+        raise ReleaseError(f"'{version}' is not a semantic version such as 1.1.0-dev")
+    draft.mkdir()
+    for old in sorted(p for p in folder.iterdir() if p.is_file()):
+        text = old.read_text(encoding="utf-8")
+        if old.suffix == ".yaml":
+            text = text.replace("$schema=../../generated/", "$schema=../../../generated/")
+        if old.name == "document.yaml":
+            text = _set_document_key(text, "version", version)
+            text = re.sub(
+                r"^(  published_url: \S+?)/?(?:" + re.escape(RELEASED) + r")?\s*$",
+                r"\g<1>/" + DRAFT,
+                text,
+                count=1,
+                flags=re.M,
+            )
+        (draft / old.name).write_text(text, encoding="utf-8")
+    return [f"copied {folder.relative_to(root)}/ to {draft.relative_to(root)}/ ({version})"]
+
+
 def _set_document_key(text: str, key: str, value: str) -> str:
     updated, count = re.subn(rf"^(  {key}: ).*$", rf"\g<1>{value}", text, count=1, flags=re.M)
     if count != 1:
