@@ -227,3 +227,15 @@ def test_generated_markdown_escapes_only_what_markdown_needs():
     page = (ROOT / "site/spec/cds-wg1-02.md").read_text(encoding="utf-8")
     assert "&#45;" not in page.replace("| &#45;", "")  # only a leading dash would need it
     assert not re.search(r"[a-z]&#95;[a-z]", page)  # names stay greppable
+
+
+def test_the_draft_site_shows_resolved_errata_as_resolved():
+    errata = (ROOT / "site/spec/dev/errata.md").read_text(encoding="utf-8")
+    resolved = errata.split("## Resolved by the editor's drafts", 1)[1]
+    for erratum in ("wg1-01-iso3166-reference-title", "wg3-01-format-choice-or-null-undefined"):
+        assert f"[<code>{erratum}</code>](../errata.md#{erratum})" in resolved
+    active = errata.split("## Resolved by the editor's drafts", 1)[0]
+    assert 'id="wg1-01-iso3166-reference-title"' not in active
+    assert 'id="wg3-01-choice-object-reference-names-release"' in active
+    changes = (ROOT / "site/spec/dev/changes.md").read_text(encoding="utf-8")
+    assert "### Errata resolved by the draft (2)" in changes  # WG1-01

@@ -24,10 +24,10 @@ from pathlib import Path
 from cdsgen import model as m
 from cdsgen.diagnostics import Diagnostics
 from cdsgen.diff import DiffReport, compare, only_document
-from cdsgen.emit.changes import render_changes
+from cdsgen.emit.changes import render_changes, render_resolved_errata
 from cdsgen.emit.jsonschema import BASE_ID, JSONSCHEMA_DIR, emit_jsonschema
 from cdsgen.emit.openapi import OPENAPI_DIR, build_openapi, emit_openapi
-from cdsgen.emit.site import SITE_DIR, emit_site
+from cdsgen.emit.site import SITE_DIR, emit_site, tidy
 from cdsgen.lint import check_spec
 from cdsgen.loader import DRAFT, RELEASED, draft_documents, load_spec_version, meta_schema
 
@@ -84,6 +84,8 @@ def draft_outputs(spec: m.Spec, reports: dict[str, DiffReport]) -> dict[str, str
             continue
         out[f"{DRAFT_SITE_DIR}/{path.removeprefix(SITE_DIR + '/')}"] = _draft_links(text)
     out[f"{DRAFT_SITE_DIR}/changes.md"] = render_changes(spec, reports)
+    errata_page = f"{DRAFT_SITE_DIR}/errata.md"
+    out[errata_page] = tidy(out[errata_page] + render_resolved_errata(spec, reports))
     return out
 
 

@@ -114,3 +114,32 @@ def _section_link(draft: m.Spec, c: Change) -> Markup:
 
 def _has_anchor(doc: m.Document, anchor: str) -> bool:
     return anchor in doc.section_by_anchor() or anchor in doc.anchors
+
+
+def render_resolved_errata(draft: m.Spec, reports: dict[str, DiffReport]) -> str:
+    """The section the draft version's errata page ends with: the errata of the release
+    that the drafts resolve, each linked to its entry on the released errata page."""
+    resolved = [
+        (doc_id, c)
+        for doc_id, report in reports.items()
+        for c in report.changes
+        if c.kind == "erratum-resolved"
+    ]
+    lines = [
+        "",
+        "## Resolved by the editor's drafts {#resolved-by-the-drafts}",
+        "",
+        f"{len(resolved)} errata of the released texts no longer apply to the drafts; "
+        + str(md_link("the changes page", "changes.md"))
+        + " lists them with everything else the drafts change.",
+        "",
+    ]
+    for doc_id, c in resolved:
+        erratum_id = c.subject.removeprefix("erratum ")
+        by = draft.documents[doc_id].code
+        lines.append(
+            f"* **Resolved** by the {md_text(by)} draft — "
+            f"{md_link(md_code(erratum_id), f'../errata.md#{erratum_id}')}: "
+            f"{md_inline(c.message.removeprefix('resolved: '))}"
+        )
+    return "\n".join(lines) + "\n"
