@@ -259,9 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "diff",
         help="list every change between two versions of the source; exit 1 if any is breaking",
-        description="OLD and NEW are source folders or git refs (the spec/ tree at that commit); "
-        "NEW defaults to the working tree. Each change is classified as breaking, compatible "
-        "or informational for Clients and for Servers.",
+        description="OLD and NEW are source folders, git refs (the spec/ tree at that commit) "
+        "or document folders (spec/<id> is its release, spec/<id>/dev its editor's draft); "
+        "NEW defaults to the working tree. --release-vs-draft <id> compares a document's "
+        "release with its draft. Each change is classified as breaking, compatible or "
+        "informational for Clients and for Servers, with the section (anchor) it concerns.",
     )
     p.add_argument("old", nargs="?", help="git ref or source folder to compare from")
     p.add_argument("new", nargs="?", help="git ref or source folder to compare to (default: spec)")
