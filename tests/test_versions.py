@@ -198,7 +198,7 @@ def test_cutting_a_release_makes_the_draft_the_release(minispec):
     assert (doc.version, doc.edition) == ("0.1.0", RELEASED)
     assert doc.published_url == "https://example.com/specs/cds-test-01/latest"
     report = compare(draft_before, released)
-    assert [c.kind for c in report.changes] == ["document-version"]
+    assert [c.kind for c in report.changes] == ["document-version", "document-published-url"]
     proc = cdsgen("--spec", str(minispec), "release", "cds-test-01", "0.2.0")
     assert proc.returncode == 2 and "has no draft" in proc.stderr
     # and a new draft starts from the release

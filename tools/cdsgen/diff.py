@@ -530,6 +530,7 @@ class _Differ:
                 ("version", "version"),
                 ("status", "status"),
                 ("wire_version", "wire version"),
+                ("published_url", "published at"),
             ):
                 a, b = getattr(o, attr), getattr(n, attr)
                 if a != b:
