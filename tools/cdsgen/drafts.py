@@ -49,11 +49,12 @@ class DraftBuild:
 def build_draft(
     root: Path, released: m.Spec, diags: Diagnostics
 ) -> tuple[DraftBuild | None, dict[str, str]]:
-    """Load, lint and emit the draft version; ``(None, {})`` when no document has a draft.
-    Problems go to ``diags`` (the caller refuses to write when there are errors)."""
+    """Load, lint and emit the draft version. Problems go to ``diags`` (the caller refuses to
+    write when there are errors). Without any draft the draft version is the release, and
+    its pages say so: the site keeps both versions across releases."""
     documents = draft_documents(root)
     if not documents:
-        return None, {}
+        return DraftBuild(released, {}), draft_outputs(released, {})
     spec = load_spec_version(root, DRAFT, diags)
     if diags.errors:
         return None, {}

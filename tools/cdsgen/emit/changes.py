@@ -37,6 +37,8 @@ def render_changes(draft: m.Spec, reports: dict[str, DiffReport]) -> str:
         "re-typed field, enumerated value, filter, section and example, classified as "
         "breaking or not for Clients and for Servers, with the errata the draft resolves.",
     ]
+    if not reports:
+        lines += ["", "No document has an editor's draft now: the draft version is the release."]
     for doc_id, report in reports.items():
         lines += _document(draft, doc_id, report)
     return tidy("\n".join(lines))
