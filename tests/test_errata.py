@@ -9,9 +9,15 @@ import reference_facts as rf
 from cdsgen.outline import read_outline
 
 
+@pytest.mark.parametrize("version", [rf.RELEASED, rf.DRAFT])
 @pytest.mark.parametrize("document", ["cds-wg1-01", "cds-wg1-02", "cds-wg3-01"])
-def test_every_broken_link_of_the_published_text_has_an_erratum(spec, document):
-    path = rf.REFERENCE / f"{document}.md"
+def test_every_broken_link_of_the_published_text_has_an_erratum(spec, root, document, version):
+    """In the released texts and in the editor's drafts (against the draft version)."""
+    if version == rf.DRAFT:
+        from cdsgen.lint import lint_version
+
+        spec = lint_version(root / "spec", version).spec
+    path = rf.reference_path(document, version)
     anchors = set(read_outline(path).all_anchors())
     broken: dict[str, int] = {}
     for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
