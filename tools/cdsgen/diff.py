@@ -1814,7 +1814,11 @@ def _line_changes(old: str, new: str) -> str:
             added.append(line[2:].strip())
         elif line.startswith("- ") and line[2:].strip():
             removed.append(line[2:].strip())
-    parts = [f"− {x}" for x in removed[:4]] + [f"+ {x}" for x in added[:4]]
+
+    def short(line: str) -> str:
+        return line if len(line) <= 60 else line[:57] + "…"
+
+    parts = [f"− {short(x)}" for x in removed[:4]] + [f"+ {short(x)}" for x in added[:4]]
     more = len(added) + len(removed) - len(parts)
     return "; ".join(parts) + (f"; … {more} more line(s)" if more > 0 else "")
 
