@@ -24,10 +24,19 @@ HOW_TO_RUN = (
 )
 
 
+#: Versions of the documents: the released texts and the editor's drafts (``spec/<id>/dev/``).
+RELEASED, DRAFT = "latest", "dev"
+
+
 @cache
-def facts(document: str) -> PublishedFacts:
-    """The committed snapshot of a document's published facts."""
-    return load_snapshot(ROOT / "spec" / document / "published-facts.json")
+def facts(document: str, version: str = RELEASED) -> PublishedFacts:
+    """The committed snapshot of a document's published facts in ``version``: the editor's
+    draft's (``spec/<id>/dev/``) where the working group publishes one, else the released
+    text's (a document without a draft is the same in both versions)."""
+    folder = ROOT / "spec" / document
+    if version == DRAFT and (folder / DRAFT / "published-facts.json").is_file():
+        folder = folder / DRAFT
+    return load_snapshot(folder / "published-facts.json")
 
 
 def reference_dir() -> Path | None:
@@ -40,11 +49,15 @@ def reference_dir() -> Path | None:
     return default if default.is_dir() else None
 
 
-def published_text(document: str) -> Path:
-    """The published markdown of a document; skips the calling test when it is absent."""
+def published_text(document: str, version: str = RELEASED) -> Path:
+    """The published markdown of a document (``dev/<id>-dev.md`` for a draft the working
+    group publishes); skips the calling test when it is absent."""
     folder = reference_dir()
     if folder is None or not (folder / f"{document}.md").is_file():
         pytest.skip(HOW_TO_RUN)
+    draft = folder / DRAFT / f"{document}-dev.md"
+    if version == DRAFT and (ROOT / "spec" / document / DRAFT).is_dir():
+        return draft
     return folder / f"{document}.md"
 
 

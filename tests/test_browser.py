@@ -197,3 +197,64 @@ def test_dark_mode_and_code_copy(watched):
     assert watched.page.locator(".highlight button[data-md-type='copy']").count() > 0
     assert watched.page.locator(".cds-badge").count() > 0
     watched.shot("dark-examples")
+
+
+def test_version_selector_switches_between_release_and_draft(watched):
+    """A released page offers its draft counterpart and back, keeping the document."""
+    watched.goto("/spec/cds-wg1-02/#auth-details-field-choice-format")
+    selector = watched.page.locator("#cds-version-select")
+    assert selector.input_value() == "./"
+    assert "1.0.0-draft" in watched.page.locator(".cds-version").first.inner_text()
+    published = watched.page.locator(".cds-version a", has_text="published text").first
+    assert published.get_attribute("href").endswith("/specs/cds-wg1-02/latest")
+    with watched.page.expect_navigation():
+        selector.select_option(label="dev — editor's drafts")
+    assert watched.page.url.endswith("/spec/dev/cds-wg1-02/")
+    assert "1.1.0-dev" in watched.page.locator(".cds-version").first.inner_text()
+    assert watched.page.locator("#choice-format").count() == 1
+    assert watched.page.locator("#auth-details-field-choice-format").count() == 0
+    published = watched.page.locator(".cds-version a", has_text="published text").first
+    assert published.get_attribute("href").endswith("/specs/cds-wg1-02/dev")
+    assert watched.page.locator("form.cds-version-selector[data-cds-version='dev']").count()
+    watched.shot("wg1-02-draft")
+    with watched.page.expect_navigation():
+        watched.page.locator("#cds-version-select").select_option(label="latest — released texts")
+    assert watched.page.url.endswith("/spec/cds-wg1-02/")
+
+
+def test_changes_page_lists_breaking_changes_and_resolved_errata(watched):
+    watched.goto("/spec/dev/changes/")
+    text = watched.page.locator("article").inner_text()
+    assert "CoverageEntry.entity_number" in text
+    assert "object renamed from AuthorizationDetailsFieldChoice" in text
+    assert "wg1-01-iso3166-reference-title" in text and "Resolved" in text
+    link = watched.page.locator("a", has_text="wg1-01-iso3166-reference-title").first
+    with watched.page.expect_navigation():
+        link.click()
+    assert watched.page.url.endswith("/spec/errata/#wg1-01-iso3166-reference-title")
+
+
+def test_field_tables_give_descriptions_room_at_1400px(browser, base_url, tmp_path):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(base_url + "/spec/cds-wg1-01/#coverage-entry-format", wait_until="load")
+        table = page.locator("#cdsgen-object-CoverageEntry table").first
+        sizes = table.evaluate(
+            """t => {
+                const head = [...t.querySelectorAll('thead th')].map(th => th.textContent.trim());
+                const cells = [...t.querySelectorAll('tbody tr')[0].children];
+                const box = t.closest('.md-typeset__table') || t.parentElement;
+                return {
+                    head,
+                    widths: cells.map(c => c.getBoundingClientRect().width),
+                    overflow: box.scrollWidth - box.clientWidth,
+                };
+            }"""
+        )
+        description = sizes["widths"][sizes["head"].index("Description")]
+        assert description >= 240, sizes
+        assert sizes["overflow"] <= 1, sizes  # "Defined in" is not behind a scroll bar
+        page.screenshot(path=str(tmp_path / "coverage-entry-1400.png"))
+    finally:
+        context.close()

@@ -277,7 +277,7 @@ CASES: list[tuple[str, Edit, str, str, str, str]] = [
     ("auth-field-removed", lambda t, d: t.pop("authorization_details_fields"),
      "authorization-details-field-removed", "authorization details field thing_ids", B, C),
     # -- errata and documents: informational
-    ("erratum-removed", lambda t, d: t.pop("errata"), "erratum-removed", "erratum thing-typo", N, N),
+    ("erratum-resolved", lambda t, d: t.pop("errata"), "erratum-resolved", "erratum thing-typo", N, N),
     ("erratum-added", lambda t, d: t["errata"].append({"id": "thing-two", "anchor": "things", "target": {"object": "Thing"}, "problem": "Another.", "resolution": "Kept."}),
      "erratum-added", "erratum thing-two", N, N),
     ("document-version", lambda t, d: d["document"].update(version="0.0.2"), "document-version", "cds-test-01", N, N),
@@ -405,7 +405,7 @@ def test_command_exit_code_text_and_json(tmp_path):
 
     proc = cdsgen("diff", str(old), str(compatible), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "Thing.color: OPTIONAL field added" in proc.stdout
+    assert "Thing.color (#thing-format): OPTIONAL field added" in proc.stdout
     assert "0 breaking" in proc.stdout
 
     proc = cdsgen("diff", str(old), str(breaking), cwd=tmp_path)
@@ -413,7 +413,9 @@ def test_command_exit_code_text_and_json(tmp_path):
     lines = proc.stdout.splitlines()
     assert lines[2].startswith("CDS-TEST-01 Lint Fixture")
     assert lines[3] == "  breaking (1)"
-    assert lines[4] == "    - Thing.label: OPTIONAL → REQUIRED [breaking for Servers]"
+    assert (
+        lines[4] == "    - Thing.label (#thing-format): OPTIONAL → REQUIRED [breaking for Servers]"
+    )
     assert lines[5].strip() == "Servers must now send it"
 
     proc = cdsgen("diff", str(old), str(breaking), "--format", "json", cwd=tmp_path)
@@ -432,6 +434,7 @@ def test_command_exit_code_text_and_json(tmp_path):
             "clients": "compatible",
             "servers": "breaking",
             "why": "Servers must now send it",
+            "anchor": "thing-format",
         }
     ]
 
@@ -476,8 +479,8 @@ def test_against_compares_working_tree_with_a_ref(repo):
     assert proc.returncode == 1, proc.stderr
     assert proc.stdout.startswith("cdsgen diff HEAD (")
     assert "→ working tree" in proc.stdout.splitlines()[0]
-    assert "- listThings?ids: filter removed [breaking for Clients]" in proc.stdout
-    assert "- ThingKind.small: value removed" in proc.stdout
+    assert "- listThings?ids (#thing-list): filter removed [breaking for Clients]" in proc.stdout
+    assert "- ThingKind.small (#thing-kinds): value removed" in proc.stdout
     git(repo, "commit", "-q", "-am", "second")
     proc = cdsgen("diff", "HEAD~1", "HEAD", "--format", "json", cwd=repo)
     assert proc.returncode == 1
@@ -536,7 +539,7 @@ def test_response_type_replaced_by_a_variant_is_compared_by_structure(
 
     def variant(things, document):
         things["objects"]["ThingVariant"] = {
-            "anchor": "things",
+            "anchor": "thing-format",
             "title": "Thing variant",
             "summary": "A thing whose label rules differ.",
             "base": "Thing",

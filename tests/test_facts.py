@@ -10,9 +10,34 @@ erratum must say how we read it.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import reference_facts as rf
-from reference_facts import DOCUMENTS
+
+#: Every (document, version) the source builds: the releases, and the draft version (the
+#: editor's drafts of WG1-01 and WG1-02, and WG3-01 built on them) against the drafts' facts.
+VERSIONS = [(d, rf.RELEASED) for d in rf.DOCUMENTS] + [(d, rf.DRAFT) for d in rf.DOCUMENTS]
+VERSION_IDS = [f"{d}-{v}" for d, v in VERSIONS]
+
+
+@pytest.fixture(scope="module")
+def models(openapi, spec, root):
+    """``version`` → (generated OpenAPI, linted model) of that version of the source."""
+    from cdsgen.lint import lint_version
+
+    cache = {rf.RELEASED: (openapi, spec)}
+
+    def of(version):
+        if version not in cache:
+            path = root / "generated" / version / "openapi" / "cds.openapi.json"
+            result = lint_version(root / "spec", version)
+            assert result.ok, [str(d) for d in result.diagnostics.errors]
+            cache[version] = (json.loads(path.read_text(encoding="utf-8")), result.spec)
+        return cache[version]
+
+    return of
+
 
 #: Filter lists and orderings published in a section other than their operation's own.
 LISTING_SECTIONS = {
@@ -77,10 +102,11 @@ def _compare_fields(published, ours, components, where, spec, object_name, named
     return problems
 
 
-@pytest.mark.parametrize("document", DOCUMENTS)
-def test_objects_match_published_fields(document, openapi, spec):
+@pytest.mark.parametrize(("document", "version"), VERSIONS, ids=VERSION_IDS)
+def test_objects_match_published_fields(document, version, models):
+    openapi, spec = models(version)
     components = openapi["components"]["schemas"]
-    published = rf.facts(document)
+    published = rf.facts(document, version)
     problems = []
     mine = _components(openapi, document)
     if not mine:
@@ -100,9 +126,10 @@ def test_objects_match_published_fields(document, openapi, spec):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("document", DOCUMENTS)
-def test_enums_match_published_values(document, openapi, spec):
-    published_facts = rf.facts(document)
+@pytest.mark.parametrize(("document", "version"), VERSIONS, ids=VERSION_IDS)
+def test_enums_match_published_values(document, version, models):
+    openapi, spec = models(version)
+    published_facts = rf.facts(document, version)
     problems = []
     for name, schema in _components(openapi, document).items():
         if "enum" not in schema:
@@ -116,11 +143,12 @@ def test_enums_match_published_values(document, openapi, spec):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("document", DOCUMENTS)
-def test_fields_added_by_enum_values(document, openapi, spec):
+@pytest.mark.parametrize(("document", "version"), VERSIONS, ids=VERSION_IDS)
+def test_fields_added_by_enum_values(document, version, models):
     """Fields a published enumerated value adds to an object (nested bullets)."""
+    openapi, spec = models(version)
     components = openapi["components"]["schemas"]
-    published = rf.facts(document)
+    published = rf.facts(document, version)
     problems = []
     for name, schema in _components(openapi, document).items():
         if "enum" not in schema:
@@ -140,10 +168,11 @@ def test_fields_added_by_enum_values(document, openapi, spec):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("document", DOCUMENTS)
-def test_extensions_match_published_sections(document, openapi, spec):
+@pytest.mark.parametrize(("document", "version"), VERSIONS, ids=VERSION_IDS)
+def test_extensions_match_published_sections(document, version, models):
+    openapi, spec = models(version)
     components = openapi["components"]["schemas"]
-    published = rf.facts(document)
+    published = rf.facts(document, version)
     problems = []
     anchors = sorted({e.anchor for e in spec.extensions if e.document == document})
     for anchor in anchors:
@@ -171,8 +200,9 @@ def test_extensions_match_published_sections(document, openapi, spec):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("document", DOCUMENTS)
-def test_listing_filters_match(document, openapi, spec):
+@pytest.mark.parametrize(("document", "version"), VERSIONS, ids=VERSION_IDS)
+def test_listing_filters_match(document, version, models):
+    openapi, spec = models(version)
     operations = {
         op["operationId"]: op
         for path in openapi["paths"].values()
@@ -183,7 +213,7 @@ def test_listing_filters_match(document, openapi, spec):
         op["x-cds-anchor"]: op for op in operations.values() if op.get("parameters") or True
     }
     problems = []
-    for anchor, section in rf.facts(document).sections.items():
+    for anchor, section in rf.facts(document, version).sections.items():
         published = section.filters
         if not published:
             continue
@@ -213,13 +243,15 @@ def test_listing_filters_match(document, openapi, spec):
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("document", DOCUMENTS)
-def test_every_published_object_and_enumeration_is_transcribed(document, openapi, spec):
+@pytest.mark.parametrize(("document", "version"), VERSIONS, ids=VERSION_IDS)
+def test_every_published_object_and_enumeration_is_transcribed(document, version, models):
     """Every section that lists typed fields, and every "… Types/Statuses/Formats" section
     that lists values, is the anchor of a component or of an extension."""
+    openapi, spec = models(version)
     anchors = {s["x-cds-anchor"] for s in _components(openapi, document).values()}
     anchors |= {e.anchor for e in spec.extensions if e.document == document}
-    published = rf.facts(document)
+    anchors |= set(_field_anchors(openapi, document))
+    published = rf.facts(document, version)
     titles = {anchor: s.title for anchor, s in published.headings().items()}
     assert len(published.sections) >= 5
     missing = []
@@ -233,10 +265,11 @@ def test_every_published_object_and_enumeration_is_transcribed(document, openapi
     assert not missing, "not transcribed: " + ", ".join(missing)
 
 
-@pytest.mark.parametrize("document", DOCUMENTS)
-def test_listing_orderings_match(document, openapi, spec):
+@pytest.mark.parametrize(("document", "version"), VERSIONS, ids=VERSION_IDS)
+def test_listing_orderings_match(document, version, models):
     """Every "MUST be ordered … by `x`", then "further ordered … by `y`" of a listing section,
     key by key, with its direction; a published key that names no field needs an erratum."""
+    openapi, spec = models(version)
     by_id = {
         op["operationId"]: op
         for path in openapi["paths"].values()
@@ -247,7 +280,7 @@ def test_listing_orderings_match(document, openapi, spec):
     operations.update({a: by_id[o] for a, o in LISTING_SECTIONS.items() if o in by_id})
     problems = []
     checked = 0
-    for anchor, section in rf.facts(document).sections.items():
+    for anchor, section in rf.facts(document, version).sections.items():
         published = section.ordering
         if not published:
             continue
@@ -270,11 +303,12 @@ def _verbatim(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip("\n").splitlines())
 
 
-@pytest.mark.parametrize("document", DOCUMENTS)
-def test_example_bodies_are_the_published_code_blocks(document, spec):
+@pytest.mark.parametrize(("document", "version"), VERSIONS, ids=VERSION_IDS)
+def test_example_bodies_are_the_published_code_blocks(document, version, models):
     """Each source example is a published code block of its section, verbatim, or one of the
     exchanges of a block that shows several; each published block is some example's."""
-    blocks = [(e.section, _verbatim(e.text)) for e in rf.facts(document).examples]
+    _, spec = models(version)
+    blocks = [(e.section, _verbatim(e.text)) for e in rf.facts(document, version).examples]
     assert blocks
     used: set[int] = set()
     problems = []
@@ -295,3 +329,41 @@ def test_example_bodies_are_the_published_code_blocks(document, spec):
     unused = [f"#{blocks[i][0]} block {i + 1}" for i in range(len(blocks)) if i not in used]
     assert not problems, "\n".join(problems)
     assert not unused, "published examples with no source example: " + ", ".join(unused)
+
+
+def _field_anchors(openapi, document):
+    """Anchors of sections that define fields of an object anchored elsewhere (e.g. a CDS
+    field added to the RFC 6749 token response) → {field: (property, schema)}."""
+    out: dict[str, dict] = {}
+    for schema in openapi["components"]["schemas"].values():
+        for name, prop in schema.get("properties", {}).items():
+            anchor = prop.get("x-cds-anchor")
+            if (
+                anchor
+                and anchor != schema.get("x-cds-anchor")
+                and prop.get("x-cds-document", schema.get("x-cds-document")) == document
+                and schema.get("x-cds-document") == document
+            ):
+                out.setdefault(anchor, {})[name] = (prop, schema)
+    return out
+
+
+@pytest.mark.parametrize(("document", "version"), VERSIONS, ids=VERSION_IDS)
+def test_fields_defined_outside_their_objects_section(document, version, models):
+    """A section that defines fields of an object anchored elsewhere (not an extension of
+    another document): its published field bullets match the properties anchored there."""
+    openapi, spec = models(version)
+    components = openapi["components"]["schemas"]
+    published = rf.facts(document, version)
+    problems = []
+    objects_sections = {s["x-cds-anchor"] for s in _components(openapi, document).values()}
+    checked = 0
+    for anchor, ours in _field_anchors(openapi, document).items():
+        section = published.sections.get(anchor)
+        if anchor in objects_sections or section is None or not section.fields:
+            continue  # an object's own section, or an enumerated value's fields (tested above)
+        checked += 1
+        problems += _compare_fields(section.fields, ours, components, f"#{anchor}", spec, None)
+    assert not problems, "\n".join(problems)
+    if (document, version) == ("cds-wg1-02", rf.DRAFT):
+        assert checked, "§8.4 Grants in Token Responses defines `cds_grant_ids`"

@@ -152,14 +152,14 @@ def test_changelog_lists_releases_newest_first(history):
     headings = re.findall(r"^## (.+)$", page, re.MULTILINE)
     assert [h.split(" (")[0] for h in headings] == [
         "Unreleased",
-        "spec&#45;v0.2.0",
-        "spec&#45;v0.1.0",
+        "spec-v0.2.0",
+        "spec-v0.1.0",
     ]
     unreleased, second, first = re.split(r"^## ", page, flags=re.MULTILINE)[1:]
     assert "ThingKind.tiny" in unreleased
     assert "Labels everywhere" in second
     assert "<code>Thing.label</code>: OPTIONAL → REQUIRED — *breaking for Servers*" in second
-    assert "| CDS&#45;TEST&#45;01 Lint Fixture | 0&#46;0.1 | draft |" in second
+    assert "| CDS-TEST-01 Lint Fixture | 0&#46;0.1 | draft |" in second
     assert "First release." in first
     assert "v9" not in page
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cdsgen.diagnostics import Severity
+
+if TYPE_CHECKING:
+    from cdsgen.diff import DiffReport
 
 
 def _root(args: argparse.Namespace) -> Path:
@@ -138,6 +142,12 @@ def cmd_facts(args: argparse.Namespace) -> int:
             return 2
         folders = sorted(d for d in _root(args).glob("*") if (d / "document.yaml").is_file())
         jobs = [(source / f"{d.name}.md", d / SNAPSHOT_NAME, d.name) for d in folders]
+        # an editor's draft: spec/<id>/dev/ from <folder>/dev/<id>-dev.md
+        jobs += [
+            (source / "dev" / f"{d.name}-dev.md", d / "dev" / SNAPSHOT_NAME, d.name)
+            for d in folders
+            if (d / "dev" / "document.yaml").is_file()
+        ]
     else:
         out = Path(args.output) if args.output else None
         jobs = [(source, out, args.document)]
@@ -177,12 +187,12 @@ def _facts_one(source: Path, output: Path | None, document: str | None, check: b
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    import json
-
-    from cdsgen.diff import compare, render_text
+    from cdsgen.diff import compare, only_document
     from cdsgen.history import HistoryError, load_folder, load_source
 
     spec_dir = _root(args)
+    if args.release_vs_draft is not None:
+        return _diff_release_vs_draft(args, spec_dir)
     if args.against is not None:
         if args.old is not None:
             print("give either OLD [NEW] or --against REF", file=sys.stderr)
@@ -205,11 +215,79 @@ def cmd_diff(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     report = compare(old.spec, new.spec, old.label, new.label)
-    if args.format == "json":
+    document = old.document or new.document
+    if document is not None:
+        report = only_document(report, document, new.spec, old.spec)
+    return _print_report(report, args.format)
+
+
+def _diff_release_vs_draft(args: argparse.Namespace, spec_dir: Path) -> int:
+    """``cdsgen diff --release-vs-draft <id>``: the document's release against its draft."""
+    from cdsgen.diff import compare, only_document
+    from cdsgen.history import load_version
+    from cdsgen.loader import DRAFT, RELEASED, draft_documents
+
+    document = args.release_vs_draft
+    if document not in draft_documents(spec_dir):
+        drafts = ", ".join(draft_documents(spec_dir)) or "none"
+        print(
+            f"cdsgen diff: '{document}' has no draft ({spec_dir}/{document}/{DRAFT}/); "
+            f"documents with drafts: {drafts}",
+            file=sys.stderr,
+        )
+        return 2
+    old = load_version(spec_dir, RELEASED, document)
+    new = load_version(spec_dir, DRAFT, document)
+    for side in (old, new):
+        if side.errors:
+            print(f"warning: {side.label} has {side.errors} source error(s)", file=sys.stderr)
+    report = only_document(
+        compare(old.spec, new.spec, old.label, new.label), document, new.spec, old.spec
+    )
+    return _print_report(report, args.format)
+
+
+def _print_report(report: DiffReport, fmt: str) -> int:
+    import json
+
+    from cdsgen.diff import render_text
+
+    if fmt == "json":
         print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
         sys.stdout.write(render_text(report))
     return 1 if report.breaking else 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from cdsgen.drafts import ReleaseError, cut_release
+
+    try:
+        done = cut_release(_root(args), args.document, args.version, args.status)
+    except ReleaseError as exc:
+        print(f"cdsgen release: {exc}", file=sys.stderr)
+        return 2
+    for line in done:
+        print(line)
+    print(
+        f"{args.document} {args.version} released from its draft; "
+        "run `cdsgen lint` and `cdsgen generate`",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_draft(args: argparse.Namespace) -> int:
+    from cdsgen.drafts import ReleaseError, start_draft
+
+    try:
+        done = start_draft(_root(args), args.document, args.version)
+    except ReleaseError as exc:
+        print(f"cdsgen draft: {exc}", file=sys.stderr)
+        return 2
+    for line in done:
+        print(line)
+    return 0
 
 
 def cmd_changelog(args: argparse.Namespace) -> int:
@@ -297,15 +375,38 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "diff",
         help="list every change between two versions of the source; exit 1 if any is breaking",
-        description="OLD and NEW are source folders or git refs (the spec/ tree at that commit); "
-        "NEW defaults to the working tree. Each change is classified as breaking, compatible "
-        "or informational for Clients and for Servers.",
+        description="OLD and NEW are source folders, git refs (the spec/ tree at that commit) "
+        "or document folders (spec/<id> is its release, spec/<id>/dev its editor's draft); "
+        "NEW defaults to the working tree. --release-vs-draft <id> compares a document's "
+        "release with its draft. Each change is classified as breaking, compatible or "
+        "informational for Clients and for Servers, with the section (anchor) it concerns.",
     )
     p.add_argument("old", nargs="?", help="git ref or source folder to compare from")
     p.add_argument("new", nargs="?", help="git ref or source folder to compare to (default: spec)")
     p.add_argument("--against", metavar="REF", help="compare the working tree against REF")
+    p.add_argument(
+        "--release-vs-draft",
+        metavar="DOC",
+        help="compare a document's release (spec/DOC) with its editor's draft (spec/DOC/dev)",
+    )
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser(
+        "release",
+        help="cut a release: the draft spec/DOC/dev/ becomes spec/DOC/ with a new version",
+    )
+    p.add_argument("document", help="document id, e.g. cds-wg1-02")
+    p.add_argument("version", help="the release's version, e.g. 1.1.0")
+    p.add_argument("--status", choices=["draft", "consensus", "final", "superseded"])
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser(
+        "draft", help="start an editor's draft: copy spec/DOC/ to spec/DOC/dev/ with a version"
+    )
+    p.add_argument("document", help="document id, e.g. cds-wg3-01")
+    p.add_argument("version", help="the draft's version, e.g. 1.1.0-dev")
+    p.set_defaults(func=cmd_draft)
 
     p = sub.add_parser("changelog", help="print the changelog page (tags spec-v*) as markdown")
     p.add_argument("-o", "--output", help="write to this file instead of standard output")

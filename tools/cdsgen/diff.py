@@ -74,6 +74,8 @@ class Change:
     servers: str
     #: Who must do what (empty when nothing breaks).
     why: str = ""
+    #: Section of the document (the newer text where it exists) the change is about.
+    anchor: str = ""
 
     @property
     def severity(self) -> str:
@@ -89,6 +91,7 @@ class Change:
             "clients": self.clients,
             "servers": self.servers,
             "why": self.why,
+            "anchor": self.anchor,
         }
 
 
@@ -189,8 +192,74 @@ def compare(old: m.Spec, new: m.Spec, old_label: str = "old", new_label: str = "
             )
         )
     report = DiffReport(old_label, new_label, sides)
-    report.changes = list(_Differ(old, new).run())
+    report.changes = [_anchored(c, old, new) for c in _Differ(old, new).run()]
     return report
+
+
+def only_document(
+    report: DiffReport, document: str, new: m.Spec | None = None, old: m.Spec | None = None
+) -> DiffReport:
+    """The part of ``report`` about one document (e.g. a release against its draft); with
+    the two models, also the errata of documents depending on it that hold only with one of
+    its versions (``when_version``), e.g. a later document's erratum about a section that
+    only the draft has."""
+    dependents = {d.id for d in (new.documents.values() if new else []) if document in d.depends_on}
+    errata_versions = {e.id: e.when_version for e in old.errata} if old else {}
+    errata_versions.update({e.id: e.when_version for e in new.errata} if new else {})
+
+    def keep(c: Change) -> bool:
+        return c.document == document or (
+            c.document in dependents
+            and c.kind.startswith("erratum-")
+            and document in errata_versions.get(c.subject.removeprefix("erratum "), {})
+        )
+
+    out = DiffReport(report.old_label, report.new_label, [])
+    out.changes = [c for c in report.changes if keep(c)]
+    kept = {c.document for c in out.changes} | {document}
+    out.documents = [d for d in report.documents if d.id in kept]
+    return out
+
+
+def _anchored(c: Change, old: m.Spec, new: m.Spec) -> Change:
+    """``c`` with the anchor of the section its subject is defined in (newer text first)."""
+    if c.anchor:
+        return c
+    for spec in (new, old):
+        anchor = _anchor_of(c.subject, spec)
+        if anchor:
+            return Change(**{**c.__dict__, "anchor": anchor})
+    return c
+
+
+def _anchor_of(subject: str, spec: m.Spec) -> str:
+    head, _, rest = subject.partition(" ")
+    tables: dict[str, dict[str, Any]] = {
+        "erratum": {e.id: e for e in spec.errata},
+        "example": spec.examples,
+        "section": {},
+    }
+    if head in tables and rest:
+        item = tables[head].get(rest)
+        return item.anchor if item else (rest if head == "section" else "")
+    if subject in spec.endpoints:
+        return spec.endpoints[subject].anchor
+    if subject in spec.scopes:
+        return spec.scopes[subject].anchor
+    name, _, member = subject.partition(".")
+    name = name.split(" ")[0].split("?")[0]
+    if name in spec.objects:
+        obj = spec.objects[name]
+        fd = obj.fields.get(member)
+        return (fd.anchor or obj.anchor) if fd else obj.anchor
+    for table in (spec.enums, spec.unions, spec.endpoints):
+        if name in table:
+            return table[name].anchor
+    if subject.startswith("authorization details field "):
+        fid = subject.rsplit(" ", 1)[-1]
+        rule = spec.authorization_details_fields.get(fid)
+        return rule.anchor if rule else ""
+    return ""
 
 
 # -- where things are used -----------------------------------------------------------------------
@@ -402,6 +471,7 @@ class _Differ:
 
     def run(self) -> Iterator[Change]:
         yield from self._documents()
+        yield from self._sections()
         yield from self._primitives()
         yield from self._objects()
         yield from self._enums()
@@ -462,6 +532,7 @@ class _Differ:
                 ("version", "version"),
                 ("status", "status"),
                 ("wire_version", "wire version"),
+                ("published_url", "published at"),
             ):
                 a, b = getattr(o, attr), getattr(n, attr)
                 if a != b:
@@ -473,6 +544,62 @@ class _Differ:
                 yield self._info(
                     doc_id, "document-removed", doc_id, f"document {o.code} {o.title} removed"
                 )
+
+    def _sections(self) -> Iterator[Change]:
+        """Sections of the published text added, removed, retitled or renumbered; a section
+        whose anchor changed but whose number and place stayed is reported as renamed."""
+        for doc_id, n in self.new.documents.items():
+            o = self.old.documents.get(doc_id)
+            if o is None:
+                continue
+            before = {s.anchor: s for s in o.all_sections()}
+            after = {s.anchor: s for s in n.all_sections()}
+            gone = {a: s for a, s in before.items() if a not in after}
+            renamed: dict[str, m.Section] = {}
+            for a, s in after.items():
+                if a in before:
+                    continue
+                twin = next((g for g in gone.values() if g.number and g.number == s.number), None)
+                twin_taken = twin is not None and twin.number in {
+                    x.number for x in after.values() if x.anchor in before
+                }
+                if twin is not None and not twin_taken:
+                    renamed[twin.anchor] = s
+                    yield self._info(
+                        doc_id,
+                        "section-renamed",
+                        f"section {a}",
+                        f"§{s.number} {twin.title} (#{twin.anchor}) is now {s.title} (#{a})",
+                    )
+                else:
+                    number = f"§{s.number} " if s.number else ""
+                    yield self._info(
+                        doc_id, "section-added", f"section {a}", f"new {number}{s.title}"
+                    )
+            for a, s in gone.items():
+                if a not in renamed:
+                    number = f"§{s.number} " if s.number else ""
+                    yield self._info(
+                        doc_id, "section-removed", f"section {a}", f"{number}{s.title} removed"
+                    )
+            for a, s in after.items():
+                old_s = before.get(a)
+                if old_s is None:
+                    continue
+                if old_s.number != s.number:
+                    yield self._info(
+                        doc_id,
+                        "section-renumbered",
+                        f"section {a}",
+                        f"{s.title}: §{old_s.number} → §{s.number}",
+                    )
+                if old_s.title != s.title:
+                    yield self._info(
+                        doc_id,
+                        "section-retitled",
+                        f"section {a}",
+                        f"§{s.number} {old_s.title} → {s.title}",
+                    )
 
     def _primitive_document(self, spec: m.Spec, p: m.Primitive) -> str:
         """Primitives live in the shared file or in a document's folder."""
@@ -504,15 +631,24 @@ class _Differ:
     # -- objects ---------------------------------------------------------------------------
     def _object_renames(self) -> dict[str, str]:
         """Objects that disappeared under one name and appeared under another with the same
-        document, anchor and field names: a rename, which does not show on the wire."""
+        document, section (same anchor, or same section number when the section was renamed
+        too) and field names: a rename, which does not show on the wire."""
         gone = [o for n, o in self.old.objects.items() if n not in self.new.objects]
         came = [o for n, o in self.new.objects.items() if n not in self.old.objects]
         out: dict[str, str] = {}
+
+        def place(spec: m.Spec, obj: m.ObjectType) -> str:
+            doc = spec.documents.get(obj.document)
+            section = doc.section_by_anchor().get(obj.anchor) if doc else None
+            return f"§{section.number}" if section and section.number else obj.anchor
+
         for o in gone:
             matches = [
                 n
                 for n in came
-                if (n.document, n.anchor, set(n.fields)) == (o.document, o.anchor, set(o.fields))
+                if n.document == o.document
+                and (n.anchor == o.anchor or place(self.new, n) == place(self.old, o))
+                and set(n.fields) == set(o.fields)
             ]
             if len(matches) == 1 and matches[0].name not in out.values():
                 out[o.name] = matches[0].name
@@ -656,6 +792,14 @@ class _Differ:
 
     def _field(self, obj: m.ObjectType, fo: m.Field, fn: m.Field) -> Iterator[Change]:
         name, doc, subject = obj.name, fn.document, f"{obj.name}.{fn.name}"
+        if (fo.document, fo.anchor) != (fn.document, fn.anchor) and fn.anchor:
+            yield self._info(
+                doc,
+                "field-defined-elsewhere",
+                subject,
+                f"now defined by {fn.document} #{fn.anchor}"
+                + (f" (was {fo.document} #{fo.anchor})" if fo.anchor else ""),
+            )
         if fo.required != fn.required:
             if fn.required:
                 yield self._change(
@@ -946,7 +1090,22 @@ class _Differ:
                     "enumeration opened: Servers may send values no document defines",
                     v,
                 )
+            renamed = _renamed_values(list(o.values), list(n.values))
+            for before, after in renamed.items():
+                yield self._change(
+                    n.document,
+                    "enum-value-renamed",
+                    f"{name}.{after}",
+                    f"value renamed: `{before}` → `{after}`",
+                    self._flow(
+                        name,
+                        writer=f"must send `{after}` instead of `{before}`",
+                        reader=f"must read `{after}` where they read `{before}`",
+                    ),
+                )
             for value, ev in n.values.items():
+                if value in renamed.values():
+                    continue
                 if value not in o.values:
                     yield self._change(
                         ev.document or n.document,
@@ -955,6 +1114,14 @@ class _Differ:
                         "value added"
                         + (" (open enumeration)" if n.open else " (closed enumeration)"),
                         self._value_added_verdict(name, n.open),
+                    )
+                elif (ev.document or n.document) != (o.values[value].document or o.document):
+                    before = o.values[value].document or o.document
+                    yield self._info(
+                        ev.document or n.document,
+                        "enum-value-moved",
+                        f"{name}.{value}",
+                        f"value now defined by {ev.document or n.document} (was {before})",
                     )
                 elif ev.deprecated != o.values[value].deprecated:
                     state = "deprecated" if ev.deprecated else "no longer deprecated"
@@ -965,7 +1132,7 @@ class _Differ:
                         f"value {state}",
                     )
             for value, ev in o.values.items():
-                if value not in n.values:
+                if value not in n.values and value not in renamed:
                     yield self._change(
                         ev.document or n.document,
                         "enum-value-removed",
@@ -1606,17 +1773,21 @@ class _Differ:
         for eid, e in new.items():
             before = old.get(eid)
             if before is None:
-                yield self._info(e.document, "erratum-added", f"erratum {eid}", e.problem)
+                yield self._info(e.document, "erratum-added", f"erratum {eid}", f"new: {e.problem}")
             elif (before.problem, before.normative, before.resolution, before.target) != (
                 e.problem,
                 e.normative,
                 e.resolution,
                 e.target,
             ):
-                yield self._info(e.document, "erratum-changed", f"erratum {eid}", e.problem)
+                yield self._info(
+                    e.document, "erratum-changed", f"erratum {eid}", f"changed: {e.problem}"
+                )
         for eid, e in old.items():
             if eid not in new:
-                yield self._info(e.document, "erratum-removed", f"erratum {eid}", e.problem)
+                yield self._info(
+                    e.document, "erratum-resolved", f"erratum {eid}", f"resolved: {e.problem}"
+                )
 
     def _examples(self) -> Iterator[Change]:
         for eid, e in self.new.examples.items():
@@ -1624,10 +1795,45 @@ class _Differ:
             if before is None:
                 yield self._info(e.document, "example-added", f"example {eid}", e.summary)
             elif before.text != e.text:
-                yield self._info(e.document, "example-changed", f"example {eid}", e.summary)
+                yield self._info(
+                    e.document,
+                    "example-changed",
+                    f"example {eid}",
+                    f"{_line_changes(before.text, e.text)} ({e.summary})",
+                )
         for eid, e in self.old.examples.items():
             if eid not in self.new.examples:
                 yield self._info(e.document, "example-removed", f"example {eid}", e.summary)
+
+
+def _line_changes(old: str, new: str) -> str:
+    """What changed in a published example, line by line: the lines added and removed."""
+    import difflib
+
+    added, removed = [], []
+    for line in difflib.ndiff(old.splitlines(), new.splitlines()):
+        if line.startswith("+ ") and line[2:].strip():
+            added.append(line[2:].strip())
+        elif line.startswith("- ") and line[2:].strip():
+            removed.append(line[2:].strip())
+
+    def short(line: str) -> str:
+        return line if len(line) <= 60 else line[:57] + "…"
+
+    parts = [f"− {short(x)}" for x in removed[:4]] + [f"+ {short(x)}" for x in added[:4]]
+    more = len(added) + len(removed) - len(parts)
+    return "; ".join(parts) + (f"; … {more} more line(s)" if more > 0 else "")
+
+
+def _renamed_values(old: list[str], new: list[str]) -> dict[str, str]:
+    """Values that kept their place in the list but changed their name (old → new), the way
+    an editor fixes a value's spelling: same position, and a removed and an added value."""
+    gone, added = set(old) - set(new), set(new) - set(old)
+    return {
+        a: b
+        for a, b in zip(old, new, strict=False)
+        if a != b and a in gone and b in added and len(old) == len(new)
+    }
 
 
 # -- text output ---------------------------------------------------------------------------------
@@ -1662,7 +1868,8 @@ def render_text(report: DiffReport) -> str:
             lines.append(f"  {severity} ({len(group)})")
             for c in group:
                 who = f" [{_who(c)}]" if severity == BREAKING else ""
-                lines.append(f"    - {c.subject}: {c.message}{who}")
+                where = f" (#{c.anchor})" if c.anchor else ""
+                lines.append(f"    - {c.subject}{where}: {c.message}{who}")
                 if c.why:
                     lines.append(f"        {c.why}")
     n = report.counts()

@@ -10,6 +10,7 @@ from typing import Any
 
 from cdsgen import model as m
 from cdsgen.diagnostics import Diagnostics
+from cdsgen.drafts import DRAFT_GENERATED_DIR, build_draft
 from cdsgen.emit.client import CLIENT_DIR, emit_client
 from cdsgen.emit.jsonschema import JSONSCHEMA_DIR, emit_jsonschema
 from cdsgen.emit.models import MODELS_DIR, PendingModels, start_models
@@ -21,8 +22,17 @@ from cdsgen.emit.versions import emit_versions
 from cdsgen.lint import check_spec
 from cdsgen.loader import load_spec, meta_schema
 
-#: Folders owned entirely by the generator (each written atomically as one tree).
-TREES = [OPENAPI_DIR, JSONSCHEMA_DIR, MODELS_DIR, SITE_DIR, SERVER_DIR, CLIENT_DIR]
+#: Folders owned entirely by the generator (each written atomically as one tree); the draft
+#: version's site pages are inside SITE_DIR (``site/spec/dev``).
+TREES = [
+    OPENAPI_DIR,
+    JSONSCHEMA_DIR,
+    MODELS_DIR,
+    SITE_DIR,
+    SERVER_DIR,
+    CLIENT_DIR,
+    DRAFT_GENERATED_DIR,
+]
 
 
 def generate(root: Path) -> tuple[Diagnostics, dict[str, str] | None]:
@@ -40,7 +50,11 @@ def generate(root: Path) -> tuple[Diagnostics, dict[str, str] | None]:
     if diags.errors:
         models.cancel()
         return diags, None
-    return diags, build_outputs(spec, combined, models)
+    _, drafts = build_draft(root, spec, diags)
+    if diags.errors:
+        models.cancel()
+        return diags, None
+    return diags, {**build_outputs(spec, combined, models), **drafts}
 
 
 def build_outputs(

@@ -23,7 +23,7 @@ from cdsgen.diagnostics import Diagnostics
 from cdsgen.diff import compare
 from cdsgen.emit.changelog import Changelog, Release, render_changelog
 from cdsgen.emit.versions import document_versions
-from cdsgen.loader import load_spec
+from cdsgen.loader import DRAFT, RELEASED, load_spec, load_spec_version
 
 #: Git tags that mark releases of the source.
 RELEASE_TAG_PATTERN = "spec-v*"
@@ -39,6 +39,8 @@ class LoadedSource:
     spec: m.Spec
     #: Problems the loader found; items with problems are left out of the model.
     errors: int
+    #: The one document the comparison is about (``spec/<id>`` or ``spec/<id>/dev`` given).
+    document: str | None = None
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -93,10 +95,32 @@ def load_ref(repo: Path, spec_rel: str, ref: str) -> LoadedSource:
         return load_folder(Path(tmp, spec_rel), f"{ref} ({commit[:12]})")
 
 
+def load_version(spec_dir: Path, version: str, document: str | None = None) -> LoadedSource:
+    """One version of the source in ``spec_dir``: ``latest`` (the releases) or ``dev`` (the
+    editor's drafts, with the release of documents that have no draft)."""
+    diags = Diagnostics()
+    spec = load_spec_version(spec_dir, version, diags)
+    label = f"{document} {version}" if document else f"{spec_dir} {version}"
+    return LoadedSource(label, spec, len(diags.errors), document)
+
+
+def document_folder(path: Path) -> tuple[Path, str, str] | None:
+    """``spec/<id>`` → (spec, id, ``latest``); ``spec/<id>/dev`` → (spec, id, ``dev``)."""
+    if not (path / "document.yaml").is_file():
+        return None
+    if path.name == DRAFT:
+        return path.resolve().parent.parent, path.resolve().parent.name, DRAFT
+    return path.resolve().parent, path.resolve().name, RELEASED
+
+
 def load_source(what: str, spec_dir: Path) -> LoadedSource:
-    """``what`` is a source folder (or a project folder holding ``spec/``) or a git ref of
-    the repository that holds ``spec_dir``."""
+    """``what`` is a source folder (or a project folder holding ``spec/``), a document folder
+    (``spec/<id>``: its release, ``spec/<id>/dev``: its draft) or a git ref of the repository
+    that holds ``spec_dir``."""
     path = Path(what)
+    folder = document_folder(path)
+    if folder is not None:
+        return load_version(folder[0], folder[2], folder[1])
     if is_source_folder(path):
         return load_folder(path)
     if is_source_folder(path / "spec"):

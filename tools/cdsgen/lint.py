@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 from cdsgen import model as m
 from cdsgen.diagnostics import Diagnostics, Pos
 from cdsgen.emit.openapi import view_documents
-from cdsgen.loader import load_spec
+from cdsgen.loader import DRAFT, RELEASED, draft_documents, load_spec, load_spec_version
 from cdsgen.published_coverage import check_published_coverage
 from cdsgen.scope_rules import check_scope_descriptions
 from cdsgen.validate import PayloadValidator
@@ -35,9 +35,80 @@ class LintResult:
 
 
 def lint(root: Path) -> LintResult:
+    """Lint the released version and, where documents have drafts, the draft version too
+    (its errors count; its warnings are shown for the drafts' own files only, so errata
+    shared by both versions are listed once)."""
     diags = Diagnostics()
     spec = load_spec(root, diags)
     check_spec(spec, diags, root)
+    if draft_documents(root):
+        draft_diags = Diagnostics()
+        draft = load_spec_version(root, DRAFT, draft_diags)
+        check_spec(draft, draft_diags)
+        versions = {RELEASED: spec, DRAFT: draft}
+        check_cross_document_links(draft, versions, draft_diags)
+        for d in draft_diags.errors:
+            diags.error(d.pos, d.message)
+        for d in draft_diags.warnings:
+            if f"/{DRAFT}/" in d.pos.path:
+                diags.warning(d.pos, d.message)
+    else:
+        versions = {RELEASED: spec, DRAFT: spec}
+    check_cross_document_links(spec, versions, diags)
+    return LintResult(spec, diags)
+
+
+def check_cross_document_links(
+    spec: m.Spec, versions: dict[str, m.Spec], diags: Diagnostics
+) -> None:
+    """Every reference of a document of ``spec`` to another document (``links_to``) must
+    name an anchor that exists in the version of that document its URL names, or be
+    recorded as an erratum of the referring document (``target: {link: <reference>}``)."""
+    for doc in spec.documents.values():
+        recorded = {
+            e.target.get("link") for e in spec.errata if e.document == doc.id and "link" in e.target
+        }
+        for ref, target in doc.links_to.items():
+            name, _, anchor = target.partition("#")
+            other, _, version = name.partition("@")
+            built = versions.get(version)
+            target_doc = built.documents.get(other) if built else None
+            if target_doc is None:
+                problem = f"reference '{ref}' names unknown document '{other}' ({version})"
+            elif anchor and anchor not in target_doc.all_anchors():
+                problem = (
+                    f"reference '{ref}' links to #{anchor}, which {target_doc.code} "
+                    f"{target_doc.version} ({version}) does not have"
+                )
+            else:
+                continue
+            if ref not in recorded:
+                diags.error(
+                    _anchor_pos(doc, ref),
+                    f"{problem}; fix it or record an erratum (target: {{link: {ref}}})",
+                )
+
+
+def _anchor_pos(doc: m.Document, anchor: str) -> Pos:
+    """Where ``document.yaml`` lists a non-heading anchor (the document's position if the
+    file cannot be read, e.g. when the model was not loaded from files)."""
+    try:
+        lines = Path(doc.pos.path).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return doc.pos
+    for number, line in enumerate(lines, start=1):
+        if line.strip().startswith(f"{anchor}:"):
+            return Pos(doc.pos.path, number, line.index(anchor) + 1)
+    return doc.pos
+
+
+def lint_version(root: Path, version: str = RELEASED) -> LintResult:
+    """:func:`lint` of one version of the source (``latest`` or ``dev``, the drafts)."""
+    diags = Diagnostics()
+    spec = load_spec_version(root, version, diags)
+    check_spec(spec, diags)
+    released = spec if version == RELEASED else load_spec(root, Diagnostics())
+    check_cross_document_links(spec, {RELEASED: released, DRAFT: spec}, diags)
     return LintResult(spec, diags)
 
 

@@ -65,6 +65,13 @@ class _File:
     broken: set[tuple[str, str]] = field(default_factory=set)  # (kind, name) with schema errors
 
 
+#: The two versions a document can have: the released text and the editor's draft. The
+#: draft of ``spec/<id>/`` is the complete source in ``spec/<id>/dev/``; a document without
+#: that folder has no draft of its own, so its released text stands in the draft version.
+RELEASED, DRAFT = "latest", "dev"
+VERSIONS = (RELEASED, DRAFT)
+
+
 def source_files(root: Path) -> list[Path]:
     """The source files in a stable order: shared files, then each document folder."""
     shared = sorted(p for p in root.glob("*.yaml"))
@@ -72,19 +79,80 @@ def source_files(root: Path) -> list[Path]:
     return shared + docs
 
 
+def version_source_files(root: Path, version: str) -> list[Path]:
+    """The source files of one version: the released folders, or for ``dev`` each
+    document's draft folder where it has one."""
+    if version == RELEASED:
+        return source_files(root)
+    shared = sorted(p for p in root.glob("*.yaml"))
+    docs: list[Path] = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
+        draft = folder / DRAFT
+        docs += sorted((draft if draft.is_dir() else folder).glob("*.yaml"))
+    return shared + docs
+
+
+def draft_documents(root: Path) -> list[str]:
+    """Ids of the documents that have a draft of their own (``spec/<id>/dev/``)."""
+    if not root.is_dir():
+        return []
+    return sorted(p.parent.parent.name for p in root.glob(f"*/{DRAFT}/document.yaml"))
+
+
 def load_spec(root: Path, diags: Diagnostics) -> m.Spec:
     """Load and resolve the source under ``root``; problems go to ``diags``."""
     files = _read_files(root, diags)
+    _check_document_folders(root, diags)
     return _Builder(files, diags).build()
 
 
-def _read_files(root: Path, diags: Diagnostics) -> list[_File]:
+def load_spec_version(root: Path, version: str, diags: Diagnostics) -> m.Spec:
+    """Load one version of the source: ``latest`` (what :func:`load_spec` loads) or ``dev``,
+    the editor's drafts with the released text of documents that have none."""
+    if version not in VERSIONS:
+        diags.error(Pos(str(root)), f"unknown version '{version}' (expected one of {VERSIONS})")
+        return _Builder([], diags).build()
+    files = _read_files(root, diags, version_source_files(root, version))
+    _check_document_folders(root, diags)
+    return _Builder(files, diags).build()
+
+
+def _check_document_folders(root: Path, diags: Diagnostics) -> None:
+    """A document folder holds YAML, the facts snapshot and at most a ``dev/`` draft."""
+    if not root.is_dir():
+        return
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+            if sub.name != DRAFT:
+                diags.error(
+                    Pos(relpath(sub, root)),
+                    f"unexpected folder '{sub.name}' in document '{folder.name}' "
+                    f"(only '{DRAFT}/', the editor's draft, is allowed)",
+                )
+            elif not (sub / "document.yaml").is_file():
+                diags.error(
+                    Pos(relpath(sub, root)),
+                    f"draft folder of '{folder.name}' has no document.yaml",
+                )
+
+
+def _document_of(path: Path, root: Path) -> str | None:
+    """The document id a source file belongs to (``spec/<id>/x.yaml``, ``spec/<id>/dev/x.yaml``)."""
+    parent = path.parent
+    if parent == root:
+        return None
+    if parent.name == DRAFT and parent.parent != root:
+        return parent.parent.name
+    return parent.name
+
+
+def _read_files(root: Path, diags: Diagnostics, paths: list[Path] | None = None) -> list[_File]:
     validator = jsonschema.Draft202012Validator(meta_schema())
     out: list[_File] = []
     if not root.is_dir():
         diags.error(Pos(str(root)), "source folder not found")
         return out
-    for path in source_files(root):
+    for path in source_files(root) if paths is None else paths:
         name = relpath(path, root)
         try:
             text = path.read_text(encoding="utf-8")
@@ -97,7 +165,7 @@ def _read_files(root: Path, diags: Diagnostics) -> list[_File]:
         if not isinstance(y.data, dict):
             diags.error(Pos(name), "a source file must be a mapping of kinds (objects, enums, …)")
             continue
-        doc = path.parent.name if path.parent != root else None
+        doc = _document_of(path, root)
         f = _File(path, name, doc, y)
         try:
             _fast_meta_validator()(y.data)
@@ -261,6 +329,12 @@ class _Builder:
                     if isinstance(v, dict) and "section" in v
                 },
                 pos=f.y.pos(("document",)),
+                edition=DRAFT if f.path.parent.name == DRAFT else RELEASED,
+                links_to={
+                    a: v["links_to"]
+                    for a, v in (data.get("anchors") or {}).items()
+                    if isinstance(v, dict) and "links_to" in v
+                },
             )
             document = self.spec.documents[doc]
             headings = document.section_by_anchor()
@@ -493,6 +567,17 @@ class _Builder:
         return out
 
     # -- extensions ----------------------------------------------------------------------------
+    def _holds(self, f: _File, path: tuple, data: dict) -> bool:
+        """Whether an entry with ``when_version`` holds in the versions being built."""
+        wanted = data.get("when_version") or {}
+        for doc in wanted:
+            if doc not in self.spec.documents:
+                self.d.error(
+                    f.y.pos(path + ("when_version", doc)), f"when_version names unknown '{doc}'"
+                )
+                return False
+        return all(self.spec.documents[d].edition == v for d, v in wanted.items())
+
     def _extensions(self, f: _File) -> None:
         doc = f.doc
         if doc not in self.spec.documents:
@@ -500,6 +585,8 @@ class _Builder:
         for i, data in enumerate(f.y.data.get("extensions") or []):
             path = ("extensions", i)
             if ("extensions", str(i)) in f.broken or not isinstance(data, dict):
+                continue
+            if not self._holds(f, path, data):
                 continue
             self._anchor(f, doc, "extension", data["anchor"], path, unique=False)
             target = data["extends"]
@@ -728,6 +815,8 @@ class _Builder:
             path = ("errata", i)
             if ("errata", str(i)) in f.broken or not isinstance(data, dict):
                 continue
+            if not self._holds(f, path, data):
+                continue
             if any(e.id == data["id"] for e in self.spec.errata):
                 self.d.error(f.y.value_pos(path + ("id",)), f"duplicate erratum id '{data['id']}'")
                 continue
@@ -743,6 +832,7 @@ class _Builder:
                     resolution=data["resolution"],
                     pos=f.y.pos(path),
                     covers=list(data.get("covers", [])),
+                    when_version=dict(data.get("when_version") or {}),
                 )
             )
 

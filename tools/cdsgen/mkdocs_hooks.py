@@ -23,6 +23,11 @@ DOWNLOADS = {
     "generated/openapi": "downloads/openapi",
     "generated/jsonschema": "downloads/jsonschema",
 }
+#: The draft version's downloads, present when documents have drafts (spec/<id>/dev/).
+DRAFT_DOWNLOADS = {
+    "generated/dev/openapi": "downloads/dev/openapi",
+    "generated/dev/jsonschema": "downloads/dev/jsonschema",
+}
 
 #: Vendored front-end files: site path → path under node_modules.
 VENDOR = {
@@ -36,7 +41,8 @@ VENDOR = {
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     root = Path(config.config_file_path).resolve().parent
-    for source, target in DOWNLOADS.items():
+    drafts = {s: t for s, t in DRAFT_DOWNLOADS.items() if (root / s).is_dir()}
+    for source, target in {**DOWNLOADS, **drafts}.items():
         folder = root / source
         if not folder.is_dir():
             raise PluginError(f"{folder} is missing: run `cdsgen generate` first")

@@ -46,6 +46,10 @@ class Document:
     pos: Pos
     #: Non-heading anchor -> the heading anchor of the section it stands in.
     anchor_sections: dict[str, str] = field(default_factory=dict)
+    #: Which text this source transcribes: ``latest`` (the release) or ``dev`` (the draft).
+    edition: str = "latest"
+    #: References to other documents: anchor → ``<document>@<version>[#<anchor>]``.
+    links_to: dict[str, str] = field(default_factory=dict)
 
     def all_sections(self) -> list[Section]:
         return [s for top in self.sections for s in top.walk()]
@@ -342,6 +346,8 @@ class Erratum:
     pos: Pos
     #: Substrings of the example problems this erratum accounts for.
     covers: list[str] = field(default_factory=list)
+    #: Versions of other documents this erratum holds with (e.g. ``{"cds-wg1-02": "latest"}``).
+    when_version: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

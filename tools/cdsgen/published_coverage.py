@@ -48,6 +48,14 @@ def uncovered_sections(
         if item.document == document
     }
     anchored |= {e.anchor for e in spec.extensions if e.document == document}
+    # a section may define fields of an object anchored elsewhere (e.g. a CDS field of the
+    # RFC 6749 token response)
+    anchored |= {
+        f.anchor
+        for obj in spec.objects.values()
+        for f in obj.fields.values()
+        if f.document == document and f.anchor
+    }
     headings = facts.headings()
     parents = {c.anchor: s.anchor for s in headings.values() for c in s.children}
     listings = _listing_anchors(spec, document, parents)

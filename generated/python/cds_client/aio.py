@@ -350,7 +350,7 @@ class AsyncCdsClient:
             ids: Only the entries with these ids.
 
         CDS-WG1-01 §4 Coverage Endpoint:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-01/#coverage-endpoint
+        https://cds-registration.lfenergy.org/specs/cds-wg1-01/latest#coverage-endpoint
         """
         return await self._call(operations.list_coverage(await self.server_metadata(), ids=ids))
 
@@ -377,7 +377,7 @@ class AsyncCdsClient:
         URL.
 
         CDS-WG1-01 §3.1 Metadata Well-Known URI:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-01/#metadata-well-known-uri
+        https://cds-registration.lfenergy.org/specs/cds-wg1-01/latest#metadata-well-known-uri
         """
         return await self._call(operations.get_server_metadata(self.base_url))
 
@@ -388,7 +388,7 @@ class AsyncCdsClient:
         GET to the ``oauth_metadata`` URL of the Server Metadata.
 
         CDS-WG1-02 §3.1 Metadata URL:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#auth-server-metadata-url
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#auth-server-metadata-url
         """
         return await self._call(
             operations.get_authorization_server_metadata(await self.server_metadata())
@@ -407,7 +407,7 @@ class AsyncCdsClient:
                 fields.
 
         CDS-WG1-02 §4 Client Registration Process:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#client-registration-process
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#client-registration-process
         """
         return await self._call(
             operations.register_client(await self.authorization_server_metadata(), body)
@@ -715,7 +715,7 @@ class AsyncCdsSession:
                 ``account_contacts.value``, ``account_programs.program_number``.
 
         CDS-WG3-01 §10.1.10 Listing Accounts:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#accounts-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#accounts-list
         """
         return await self._call(
             operations.list_accounts(
@@ -782,7 +782,7 @@ class AsyncCdsSession:
                 ``grouped_addresses``.
 
         CDS-WG3-01 §10.7.8 Listing Aggregations:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#aggregation-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#aggregation-list
         """
         return await self._call(
             operations.list_aggregations(
@@ -852,7 +852,7 @@ class AsyncCdsSession:
                 `contract_number` is one of these.
 
         CDS-WG3-01 §10.6.9 Listing Bill Sections:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#bill-section-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#bill-section-list
         """
         return await self._call(
             operations.list_bill_sections(
@@ -927,7 +927,7 @@ class AsyncCdsSession:
             account_numbers: Only statements with these account numbers.
 
         CDS-WG3-01 §10.5.4 Listing Bill Statements:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#bill-statement-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#bill-statement-list
         """
         return await self._call(
             operations.list_bill_statements(
@@ -979,7 +979,7 @@ class AsyncCdsSession:
             client_ids: Keep only the Client Objects whose `client_id` is listed.
 
         CDS-WG1-02 §5.3 Listing Client Objects:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#clients-list
         """
         return await self._call(operations.list_clients(self.metadata, client_ids=client_ids))
 
@@ -1009,7 +1009,7 @@ class AsyncCdsSession:
             client: The Client to act on, or its ``cds_client_uri`` URL.
 
         CDS-WG1-02 §5.4 Retrieving Individual Client Objects:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#clients-get
         """
         return await self._call(operations.get_client(client))
 
@@ -1027,7 +1027,7 @@ class AsyncCdsSession:
             body: The request, as a ClientModifyRequest or a mapping of its fields.
 
         CDS-WG1-02 §5.5 Modifying Client Objects:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-modify
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#clients-modify
         """
         return await self._call(operations.modify_client(client, body))
 
@@ -1042,7 +1042,7 @@ class AsyncCdsSession:
             client: The Client to act on, or its ``cds_server_metadata`` URL.
 
         CDS-WG1-02 §5.1 Client Object Format:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#client-format
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#client-format
         """
         return await self._call(operations.get_client_server_metadata(client))
 
@@ -1060,7 +1060,7 @@ class AsyncCdsSession:
                 URL.
 
         CDS-WG1-02 §5 Clients API:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-api
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#clients-api
         """
         return await self._call(
             operations.get_client_authorization_server_metadata(server_metadata)
@@ -1087,7 +1087,7 @@ class AsyncCdsSession:
             before: Keep only Credentials created at or before this time.
 
         CDS-WG1-02 §7.3 Listing Credentials:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-list
         """
         return await self._call(
             operations.list_credentials(
@@ -1134,7 +1134,7 @@ class AsyncCdsSession:
             body: The request, as a CredentialCreateRequest or a mapping of its fields.
 
         CDS-WG1-02 §7.5 Creating Credentials:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-create
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-create
         """
         return await self._call(operations.create_credential(self.metadata, body))
 
@@ -1148,7 +1148,7 @@ class AsyncCdsSession:
             credential: The ScopeCredential to act on, or its ``uri`` URL.
 
         CDS-WG1-02 §7.4 Retrieving Individual Credentials:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-get
         """
         return await self._call(operations.get_credential(credential))
 
@@ -1166,7 +1166,7 @@ class AsyncCdsSession:
             body: The request, as a CredentialModifyRequest or a mapping of its fields.
 
         CDS-WG1-02 §7.6 Modifying Credentials:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-modify
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-modify
         """
         return await self._call(operations.modify_credential(credential, body))
 
@@ -1196,7 +1196,7 @@ class AsyncCdsSession:
             after: Only EACs whose period ends on or after this time.
 
         CDS-WG3-01 §10.9.4 Listing Energy Attribute Certificates:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#eac-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#eac-list
         """
         return await self._call(
             operations.list_energy_attribute_certificates(
@@ -1267,7 +1267,7 @@ class AsyncCdsSession:
             before: Keep only Grants created at or before this time.
 
         CDS-WG1-02 §8.4 Listing Grants:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grants-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grants-list
         """
         return await self._call(
             operations.list_grants(
@@ -1326,7 +1326,7 @@ class AsyncCdsSession:
             grant: The Grant to act on, or its ``uri`` URL.
 
         CDS-WG1-02 §8.5 Retrieving Individual Grants:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grants-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grants-get
         """
         return await self._call(operations.get_grant(grant))
 
@@ -1345,7 +1345,7 @@ class AsyncCdsSession:
             body: The request, as a GrantModifyRequest or a mapping of its fields.
 
         CDS-WG1-02 §8.6 Modifying Grants:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grants-modify
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grants-modify
         """
         return await self._call(operations.modify_grant(grant, body))
 
@@ -1362,7 +1362,7 @@ class AsyncCdsSession:
             message_ids: Keep only the Messages whose `message_id` is listed.
 
         CDS-WG1-02 §6.8 Listing Messages:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-list
         """
         return await self._call(operations.list_messages(self.metadata, message_ids=message_ids))
 
@@ -1426,7 +1426,7 @@ class AsyncCdsSession:
             body: The request, as a MessageCreateRequest or a mapping of its fields.
 
         CDS-WG1-02 §6.9 Creating Messages:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-create
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-create
         """
         return await self._call(operations.create_message(self.metadata, body))
 
@@ -1440,7 +1440,7 @@ class AsyncCdsSession:
             message: The ClientMessage to act on, or its ``uri`` URL.
 
         CDS-WG1-02 §6.10 Retrieving Individual Messages:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-get
         """
         return await self._call(operations.get_message(message))
 
@@ -1459,7 +1459,7 @@ class AsyncCdsSession:
             body: The request, as a MessageModifyRequest or a mapping of its fields.
 
         CDS-WG1-02 §6.11 Modifying Messages:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-modify
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-modify
         """
         return await self._call(operations.modify_message(message, body))
 
@@ -1492,7 +1492,7 @@ class AsyncCdsSession:
                 ``meter_number``.
 
         CDS-WG3-01 §10.4.5 Listing Meter Devices:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#meter-device-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#meter-device-list
         """
         return await self._call(
             operations.list_meter_devices(
@@ -1545,7 +1545,7 @@ class AsyncCdsSession:
             body: The request, as a TokenRequest or a mapping of its fields.
 
         CDS-WG1-02 §3.3.2 Grant Admin Scope:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#scopes-grant-admin
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#scopes-grant-admin
         """
         return await self._call(operations.request_token(self.metadata, body))
 
@@ -1586,7 +1586,7 @@ class AsyncCdsSession:
                 open session.
 
         CDS-WG1-02 §8.3 Grant Authorization Requests:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grant-authorization-requests
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grant-authorization-requests
         """
         return operations.authorization_url(
             self.metadata,
@@ -1615,7 +1615,7 @@ class AsyncCdsSession:
                 fields.
 
         CDS-WG1-02 §3.2 Metadata Object Format:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#auth-server-metadata-format
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#auth-server-metadata-format
         """
         return await self._call(operations.push_authorization_request(self.metadata, body))
 
@@ -1630,7 +1630,7 @@ class AsyncCdsSession:
             body: The request, as a TokenRevocationRequest or a mapping of its fields.
 
         CDS-WG1-02:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#ref-rfc7009
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#ref-rfc7009
         """
         return await self._call(operations.revoke_token(self.metadata, body))
 
@@ -1648,7 +1648,7 @@ class AsyncCdsSession:
                 fields.
 
         CDS-WG1-02:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#ref-rfc7662
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#ref-rfc7662
         """
         return await self._call(operations.introspect_token(self.metadata, body))
 
@@ -1666,7 +1666,7 @@ class AsyncCdsSession:
             file_ids: Keep only the files whose `file_id` is listed.
 
         CDS-WG1-02 §9.2 Listing Server-Provided Files:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#server-provided-files-list
         """
         return await self._call(
             operations.list_server_provided_files(self.metadata, file_ids=file_ids)
@@ -1699,7 +1699,7 @@ class AsyncCdsSession:
             file: The ServerProvidedFile to act on, or its ``uri`` URL.
 
         CDS-WG1-02 §9.3 Retrieving Individual Server-Provided Files:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#server-provided-files-get
         """
         return await self._call(operations.get_server_provided_file(file))
 
@@ -1714,7 +1714,7 @@ class AsyncCdsSession:
             file: The ServerProvidedFile to act on, or its ``download_uri`` URL.
 
         CDS-WG1-02 §9.4 Downloading Server-Provided File Data:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-download
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#server-provided-files-download
         """
         return await self._call(operations.download_server_provided_file(file))
 
@@ -1752,7 +1752,7 @@ class AsyncCdsSession:
                 ``service_programs.program_number``.
 
         CDS-WG3-01 §10.2.7 Listing Service Contracts:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#service-contract-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#service-contract-list
         """
         return await self._call(
             operations.list_service_contracts(
@@ -1827,7 +1827,7 @@ class AsyncCdsSession:
                 ``premises.premise_number``.
 
         CDS-WG3-01 §10.3.5 Listing Service Points:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#service-point-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#service-point-list
         """
         return await self._call(
             operations.list_service_points(
@@ -1915,7 +1915,7 @@ class AsyncCdsSession:
                 `cds_billsection_id` values.
 
         CDS-WG3-01 §10.8.8 Listing Usage Segments:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#usage-segment-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-list
         """
         return await self._call(
             operations.list_usage_segments(

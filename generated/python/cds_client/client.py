@@ -350,7 +350,7 @@ class CdsClient:
             ids: Only the entries with these ids.
 
         CDS-WG1-01 §4 Coverage Endpoint:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-01/#coverage-endpoint
+        https://cds-registration.lfenergy.org/specs/cds-wg1-01/latest#coverage-endpoint
         """
         return self._call(operations.list_coverage(self.server_metadata(), ids=ids))
 
@@ -374,7 +374,7 @@ class CdsClient:
         URL.
 
         CDS-WG1-01 §3.1 Metadata Well-Known URI:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-01/#metadata-well-known-uri
+        https://cds-registration.lfenergy.org/specs/cds-wg1-01/latest#metadata-well-known-uri
         """
         return self._call(operations.get_server_metadata(self.base_url))
 
@@ -385,7 +385,7 @@ class CdsClient:
         GET to the ``oauth_metadata`` URL of the Server Metadata.
 
         CDS-WG1-02 §3.1 Metadata URL:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#auth-server-metadata-url
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#auth-server-metadata-url
         """
         return self._call(operations.get_authorization_server_metadata(self.server_metadata()))
 
@@ -402,7 +402,7 @@ class CdsClient:
                 fields.
 
         CDS-WG1-02 §4 Client Registration Process:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#client-registration-process
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#client-registration-process
         """
         return self._call(operations.register_client(self.authorization_server_metadata(), body))
 
@@ -706,7 +706,7 @@ class CdsSession:
                 ``account_contacts.value``, ``account_programs.program_number``.
 
         CDS-WG3-01 §10.1.10 Listing Accounts:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#accounts-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#accounts-list
         """
         return self._call(
             operations.list_accounts(
@@ -772,7 +772,7 @@ class CdsSession:
                 ``grouped_addresses``.
 
         CDS-WG3-01 §10.7.8 Listing Aggregations:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#aggregation-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#aggregation-list
         """
         return self._call(
             operations.list_aggregations(
@@ -841,7 +841,7 @@ class CdsSession:
                 `contract_number` is one of these.
 
         CDS-WG3-01 §10.6.9 Listing Bill Sections:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#bill-section-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#bill-section-list
         """
         return self._call(
             operations.list_bill_sections(
@@ -915,7 +915,7 @@ class CdsSession:
             account_numbers: Only statements with these account numbers.
 
         CDS-WG3-01 §10.5.4 Listing Bill Statements:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#bill-statement-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#bill-statement-list
         """
         return self._call(
             operations.list_bill_statements(
@@ -966,7 +966,7 @@ class CdsSession:
             client_ids: Keep only the Client Objects whose `client_id` is listed.
 
         CDS-WG1-02 §5.3 Listing Client Objects:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#clients-list
         """
         return self._call(operations.list_clients(self.metadata, client_ids=client_ids))
 
@@ -993,7 +993,7 @@ class CdsSession:
             client: The Client to act on, or its ``cds_client_uri`` URL.
 
         CDS-WG1-02 §5.4 Retrieving Individual Client Objects:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#clients-get
         """
         return self._call(operations.get_client(client))
 
@@ -1011,7 +1011,7 @@ class CdsSession:
             body: The request, as a ClientModifyRequest or a mapping of its fields.
 
         CDS-WG1-02 §5.5 Modifying Client Objects:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-modify
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#clients-modify
         """
         return self._call(operations.modify_client(client, body))
 
@@ -1026,7 +1026,7 @@ class CdsSession:
             client: The Client to act on, or its ``cds_server_metadata`` URL.
 
         CDS-WG1-02 §5.1 Client Object Format:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#client-format
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#client-format
         """
         return self._call(operations.get_client_server_metadata(client))
 
@@ -1044,7 +1044,7 @@ class CdsSession:
                 URL.
 
         CDS-WG1-02 §5 Clients API:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-api
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#clients-api
         """
         return self._call(operations.get_client_authorization_server_metadata(server_metadata))
 
@@ -1069,7 +1069,7 @@ class CdsSession:
             before: Keep only Credentials created at or before this time.
 
         CDS-WG1-02 §7.3 Listing Credentials:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-list
         """
         return self._call(
             operations.list_credentials(
@@ -1115,7 +1115,7 @@ class CdsSession:
             body: The request, as a CredentialCreateRequest or a mapping of its fields.
 
         CDS-WG1-02 §7.5 Creating Credentials:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-create
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-create
         """
         return self._call(operations.create_credential(self.metadata, body))
 
@@ -1129,7 +1129,7 @@ class CdsSession:
             credential: The ScopeCredential to act on, or its ``uri`` URL.
 
         CDS-WG1-02 §7.4 Retrieving Individual Credentials:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-get
         """
         return self._call(operations.get_credential(credential))
 
@@ -1147,7 +1147,7 @@ class CdsSession:
             body: The request, as a CredentialModifyRequest or a mapping of its fields.
 
         CDS-WG1-02 §7.6 Modifying Credentials:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-modify
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-modify
         """
         return self._call(operations.modify_credential(credential, body))
 
@@ -1177,7 +1177,7 @@ class CdsSession:
             after: Only EACs whose period ends on or after this time.
 
         CDS-WG3-01 §10.9.4 Listing Energy Attribute Certificates:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#eac-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#eac-list
         """
         return self._call(
             operations.list_energy_attribute_certificates(
@@ -1247,7 +1247,7 @@ class CdsSession:
             before: Keep only Grants created at or before this time.
 
         CDS-WG1-02 §8.4 Listing Grants:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grants-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grants-list
         """
         return self._call(
             operations.list_grants(
@@ -1305,7 +1305,7 @@ class CdsSession:
             grant: The Grant to act on, or its ``uri`` URL.
 
         CDS-WG1-02 §8.5 Retrieving Individual Grants:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grants-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grants-get
         """
         return self._call(operations.get_grant(grant))
 
@@ -1324,7 +1324,7 @@ class CdsSession:
             body: The request, as a GrantModifyRequest or a mapping of its fields.
 
         CDS-WG1-02 §8.6 Modifying Grants:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grants-modify
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grants-modify
         """
         return self._call(operations.modify_grant(grant, body))
 
@@ -1339,7 +1339,7 @@ class CdsSession:
             message_ids: Keep only the Messages whose `message_id` is listed.
 
         CDS-WG1-02 §6.8 Listing Messages:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-list
         """
         return self._call(operations.list_messages(self.metadata, message_ids=message_ids))
 
@@ -1400,7 +1400,7 @@ class CdsSession:
             body: The request, as a MessageCreateRequest or a mapping of its fields.
 
         CDS-WG1-02 §6.9 Creating Messages:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-create
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-create
         """
         return self._call(operations.create_message(self.metadata, body))
 
@@ -1414,7 +1414,7 @@ class CdsSession:
             message: The ClientMessage to act on, or its ``uri`` URL.
 
         CDS-WG1-02 §6.10 Retrieving Individual Messages:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-get
         """
         return self._call(operations.get_message(message))
 
@@ -1433,7 +1433,7 @@ class CdsSession:
             body: The request, as a MessageModifyRequest or a mapping of its fields.
 
         CDS-WG1-02 §6.11 Modifying Messages:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-modify
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-modify
         """
         return self._call(operations.modify_message(message, body))
 
@@ -1466,7 +1466,7 @@ class CdsSession:
                 ``meter_number``.
 
         CDS-WG3-01 §10.4.5 Listing Meter Devices:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#meter-device-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#meter-device-list
         """
         return self._call(
             operations.list_meter_devices(
@@ -1518,7 +1518,7 @@ class CdsSession:
             body: The request, as a TokenRequest or a mapping of its fields.
 
         CDS-WG1-02 §3.3.2 Grant Admin Scope:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#scopes-grant-admin
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#scopes-grant-admin
         """
         return self._call(operations.request_token(self.metadata, body))
 
@@ -1559,7 +1559,7 @@ class CdsSession:
                 open session.
 
         CDS-WG1-02 §8.3 Grant Authorization Requests:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grant-authorization-requests
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grant-authorization-requests
         """
         return operations.authorization_url(
             self.metadata,
@@ -1588,7 +1588,7 @@ class CdsSession:
                 fields.
 
         CDS-WG1-02 §3.2 Metadata Object Format:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#auth-server-metadata-format
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#auth-server-metadata-format
         """
         return self._call(operations.push_authorization_request(self.metadata, body))
 
@@ -1603,7 +1603,7 @@ class CdsSession:
             body: The request, as a TokenRevocationRequest or a mapping of its fields.
 
         CDS-WG1-02:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#ref-rfc7009
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#ref-rfc7009
         """
         return self._call(operations.revoke_token(self.metadata, body))
 
@@ -1621,7 +1621,7 @@ class CdsSession:
                 fields.
 
         CDS-WG1-02:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#ref-rfc7662
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#ref-rfc7662
         """
         return self._call(operations.introspect_token(self.metadata, body))
 
@@ -1639,7 +1639,7 @@ class CdsSession:
             file_ids: Keep only the files whose `file_id` is listed.
 
         CDS-WG1-02 §9.2 Listing Server-Provided Files:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#server-provided-files-list
         """
         return self._call(operations.list_server_provided_files(self.metadata, file_ids=file_ids))
 
@@ -1669,7 +1669,7 @@ class CdsSession:
             file: The ServerProvidedFile to act on, or its ``uri`` URL.
 
         CDS-WG1-02 §9.3 Retrieving Individual Server-Provided Files:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#server-provided-files-get
         """
         return self._call(operations.get_server_provided_file(file))
 
@@ -1684,7 +1684,7 @@ class CdsSession:
             file: The ServerProvidedFile to act on, or its ``download_uri`` URL.
 
         CDS-WG1-02 §9.4 Downloading Server-Provided File Data:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-download
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#server-provided-files-download
         """
         return self._call(operations.download_server_provided_file(file))
 
@@ -1722,7 +1722,7 @@ class CdsSession:
                 ``service_programs.program_number``.
 
         CDS-WG3-01 §10.2.7 Listing Service Contracts:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#service-contract-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#service-contract-list
         """
         return self._call(
             operations.list_service_contracts(
@@ -1796,7 +1796,7 @@ class CdsSession:
                 ``premises.premise_number``.
 
         CDS-WG3-01 §10.3.5 Listing Service Points:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#service-point-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#service-point-list
         """
         return self._call(
             operations.list_service_points(
@@ -1883,7 +1883,7 @@ class CdsSession:
                 `cds_billsection_id` values.
 
         CDS-WG3-01 §10.8.8 Listing Usage Segments:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#usage-segment-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-list
         """
         return self._call(
             operations.list_usage_segments(

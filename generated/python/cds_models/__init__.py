@@ -121,7 +121,7 @@ class ClientGrantRequest(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#client-grant-request-format",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#client-grant-request-format",
                 "description": "CDS-WG1-02 Client Grant Request Object",
             }
         },
@@ -197,7 +197,7 @@ class ClientRegistrationRequest(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#registration-request",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#registration-request",
                 "description": "CDS-WG1-02 Client Registration Request",
             }
         },
@@ -292,7 +292,7 @@ class ClientUpdateRequest(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#client-update-request-format",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#client-update-request-format",
                 "description": "CDS-WG1-02 Client Update Request Object",
             }
         },
@@ -344,7 +344,7 @@ class CredentialCreateRequest(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-create",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-create",
                 "description": "CDS-WG1-02 Credential Creation Request",
             }
         },
@@ -363,7 +363,7 @@ class CredentialModifyRequest(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-modify",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-modify",
                 "description": "CDS-WG1-02 Credential Modification Request",
             }
         },
@@ -421,7 +421,7 @@ class MessageAttachment(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#message-attachment-format",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#message-attachment-format",
                 "description": "CDS-WG1-02 Message Attachment Object",
             }
         },
@@ -445,7 +445,7 @@ class MessageModifyRequest(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-modify",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-modify",
                 "description": "CDS-WG1-02 Message Modification Request",
             }
         },
@@ -465,7 +465,7 @@ class OAuthError(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#client-registration-process",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#client-registration-process",
                 "description": "CDS-WG1-02 OAuth Error Response",
             }
         },
@@ -500,7 +500,7 @@ class PushedAuthorizationRequest(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#ref-rfc6749-auth-request",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#ref-rfc6749-auth-request",
                 "description": "CDS-WG1-02 Pushed Authorization Request",
             }
         },
@@ -565,7 +565,7 @@ class PushedAuthorizationResponse(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#ref-rfc9126",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#ref-rfc9126",
                 "description": "CDS-WG1-02 Pushed Authorization Response",
             }
         },
@@ -621,7 +621,7 @@ class ServerProvidedFile(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-format",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#server-provided-files-format",
                 "description": "CDS-WG1-02 Server-Provided Files Object",
             }
         },
@@ -658,7 +658,7 @@ class ServerProvidedFileListing(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-list",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#server-provided-files-list",
                 "description": "CDS-WG1-02 Server-Provided Files Listing",
             }
         },
@@ -688,7 +688,7 @@ class TokenIntrospectionRequest(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#ref-rfc7662",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#ref-rfc7662",
                 "description": "CDS-WG1-02 Token Introspection Request",
             }
         },
@@ -712,7 +712,7 @@ class TokenIntrospectionResponse(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#restricted-access",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#restricted-access",
                 "description": "CDS-WG1-02 Token Introspection Response",
             }
         },
@@ -760,7 +760,7 @@ class TokenRequest(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#scopes-grant-admin",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#scopes-grant-admin",
                 "description": "CDS-WG1-02 Access Token Request",
             }
         },
@@ -817,7 +817,7 @@ class TokenResponse(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#ref-rfc6749-access-tokens",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#ref-rfc6749-access-tokens",
                 "description": "CDS-WG1-02 Access Token Response",
             }
         },
@@ -872,7 +872,7 @@ class TokenRevocationRequest(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#ref-rfc7009",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#ref-rfc7009",
                 "description": "CDS-WG1-02 Token Revocation Request",
             }
         },
@@ -1118,7 +1118,7 @@ class CostValue(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#usage-segment-interval-cost-value-object",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-interval-cost-value-object",
                 "description": "CDS-WG3-01 Interval Cost Value Object",
             }
         },
@@ -1135,7 +1135,7 @@ class CostValueFormat(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#usage-segment-interval-cost-value-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-interval-cost-value-format",
                 "description": "CDS-WG3-01 Interval Cost Value Format",
             }
         },
@@ -1184,7 +1184,7 @@ class EACDataFormatDescription(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#eac-data-format-descriptions",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#eac-data-format-descriptions",
                 "description": "CDS-WG3-01 EAC Data Format Description",
             }
         },
@@ -1207,7 +1207,7 @@ class ElectricDemandValue(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#usage-segment-electric-demand-value-object",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-electric-demand-value-object",
                 "description": "CDS-WG3-01 Electric Demand Value Object",
             }
         },
@@ -1229,7 +1229,7 @@ class ElectricSupplyMixValue(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#usage-segment-supply-mix-value-object",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-supply-mix-value-object",
                 "description": "CDS-WG3-01 Electric Supply Mix Value Object",
             }
         },
@@ -1261,7 +1261,7 @@ class ElectricUsageValue(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#usage-segment-electric-usage-value-object",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-electric-usage-value-object",
                 "description": "CDS-WG3-01 Electric Usage Value Object",
             }
         },
@@ -1300,7 +1300,7 @@ class FuelOilUsageValue(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#usage-segment-fueloil-usage-value-object",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-fueloil-usage-value-object",
                 "description": "CDS-WG3-01 Fuel Oil Usage Value Object",
             }
         },
@@ -1333,7 +1333,7 @@ class MeterReadingsValue(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#usage-segment-meter-readings-value-object",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-meter-readings-value-object",
                 "description": "CDS-WG3-01 Meter Readings Value Object",
             }
         },
@@ -1383,7 +1383,7 @@ class NaturalGasUsageValue(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#usage-segment-gas-usage-value-object",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-gas-usage-value-object",
                 "description": "CDS-WG3-01 Natural Gas Usage Value Object",
             }
         },
@@ -1434,7 +1434,7 @@ class Purpose(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#purpose-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#purpose-format",
                 "description": "CDS-WG3-01 Purpose Object",
             }
         },
@@ -1693,7 +1693,7 @@ class ValueTypeDescription(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#usage-segment-value-type-description",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-value-type-description",
                 "description": "CDS-WG3-01 Value Type Description",
             }
         },
@@ -1720,7 +1720,7 @@ class WaterUsageValue(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#usage-segment-water-usage-value-object",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-water-usage-value-object",
                 "description": "CDS-WG3-01 Water Usage Value Object",
             }
         },
@@ -2292,7 +2292,7 @@ class CoverageEntry(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-01/#coverage-entry-format",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-01/latest#coverage-entry-format",
                 "description": "CDS-WG1-01 Coverage Entry",
             }
         },
@@ -2367,7 +2367,7 @@ class CoverageListing(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-01/#coverage-listing-format",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-01/latest#coverage-listing-format",
                 "description": "CDS-WG1-01 Coverage Listing",
             }
         },
@@ -2394,7 +2394,7 @@ class ServerMetadata(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-01/#metadata-object-format",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-01/latest#metadata-object-format",
                 "description": "CDS-WG1-01 Metadata Object",
             }
         },
@@ -2452,7 +2452,7 @@ class Client(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#client-format",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#client-format",
                 "description": "CDS-WG1-02 Client Object",
             }
         },
@@ -2617,7 +2617,7 @@ class ClientListing(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-list",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#clients-list",
                 "description": "CDS-WG1-02 Client Object Listing",
             }
         },
@@ -2647,7 +2647,7 @@ class ClientMessage(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#message-format",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#message-format",
                 "description": "CDS-WG1-02 Message Object",
             }
         },
@@ -2741,7 +2741,7 @@ class ClientMessageListing(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-list",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-list",
                 "description": "CDS-WG1-02 Message Listing",
             }
         },
@@ -2787,7 +2787,7 @@ class ClientModifyRequest(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-modify",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#clients-modify",
                 "description": "CDS-WG1-02 Client Update Request",
             }
         },
@@ -2834,7 +2834,7 @@ class ClientRegistrationResponse(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#registration-response",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#registration-response",
                 "description": "CDS-WG1-02 Client Registration Response",
             }
         },
@@ -2988,7 +2988,7 @@ class Grant(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grant-format",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grant-format",
                 "description": "CDS-WG1-02 Grant Object",
             }
         },
@@ -3088,7 +3088,7 @@ class GrantListing(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grants-list",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grants-list",
                 "description": "CDS-WG1-02 Grant Listing",
             }
         },
@@ -3118,7 +3118,7 @@ class GrantModifyRequest(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grants-modify",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grants-modify",
                 "description": "CDS-WG1-02 Grant Modification Request",
             }
         },
@@ -3150,7 +3150,7 @@ class MessageCreateRequest(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-create",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-create",
                 "description": "CDS-WG1-02 Message Creation Request",
             }
         },
@@ -3210,7 +3210,7 @@ class RegistrationField(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#registration-field-format",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#registration-field-format",
                 "description": "CDS-WG1-02 Registration Field",
             }
         },
@@ -3277,7 +3277,7 @@ class ScopeCredential(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-format",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-format",
                 "description": "CDS-WG1-02 Credentials Object",
             }
         },
@@ -3319,7 +3319,7 @@ class ScopeCredentialListing(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-list",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-list",
                 "description": "CDS-WG1-02 Credential Listing",
             }
         },
@@ -3349,7 +3349,7 @@ class AccountContact(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#account-contact-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#account-contact-format",
                 "description": "CDS-WG3-01 Account Contact Object",
             }
         },
@@ -3378,7 +3378,7 @@ class AccountProgram(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#account-program-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#account-program-format",
                 "description": "CDS-WG3-01 Account Program Object",
             }
         },
@@ -3458,7 +3458,7 @@ class AggregationRegion(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#aggregation-region-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#aggregation-region-format",
                 "description": "CDS-WG3-01 Aggregation Region",
             }
         },
@@ -3518,7 +3518,7 @@ class BillSectionCostDetail(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#bill-section-cost-detail-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#bill-section-cost-detail-format",
                 "description": "CDS-WG3-01 Bill Section Cost Detail",
             }
         },
@@ -3550,7 +3550,7 @@ class BillSectionLineItem(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#bill-section-line-item-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#bill-section-line-item-format",
                 "description": "CDS-WG3-01 Bill Section Line Item",
             }
         },
@@ -3611,7 +3611,7 @@ class BillSectionUsageDetail(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#bill-section-usage-detail-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#bill-section-usage-detail-format",
                 "description": "CDS-WG3-01 Bill Section Usage Detail",
             }
         },
@@ -3704,7 +3704,7 @@ class ConsentRequirement(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#consent-requirement-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#consent-requirement-format",
                 "description": "CDS-WG3-01 Consent Requirement",
             }
         },
@@ -3729,7 +3729,7 @@ class ElectricDemandValueFormat(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#usage-segment-electric-demand-value-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-electric-demand-value-format",
                 "description": "CDS-WG3-01 Electric Demand Value Format",
             }
         },
@@ -3793,7 +3793,7 @@ class ElectricSupplyMixValueFormat(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#usage-segment-supply-mix-value-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-supply-mix-value-format",
                 "description": "CDS-WG3-01 Electric Supply Mix Value Format",
             }
         },
@@ -3831,7 +3831,7 @@ class ElectricUsageValueFormat(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#usage-segment-electric-usage-value-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-electric-usage-value-format",
                 "description": "CDS-WG3-01 Electric Usage Value Format",
             }
         },
@@ -3889,7 +3889,7 @@ class EnergyAttributeCredit(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#eac-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#eac-format",
                 "description": "CDS-WG3-01 Energy Attribute Certificate",
             }
         },
@@ -3961,7 +3961,7 @@ class Entity(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#entity-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#entity-format",
                 "description": "CDS-WG3-01 Entity Object",
             }
         },
@@ -3990,7 +3990,7 @@ class FuelOilUsageValueFormat(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#usage-segment-fueloil-usage-value-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-fueloil-usage-value-format",
                 "description": "CDS-WG3-01 Fuel Oil Usage Value Format",
             }
         },
@@ -4036,7 +4036,7 @@ class GenericValueFormat(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#usage-segment-value-formats",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-value-formats",
                 "description": "CDS-WG3-01 Value Format",
             }
         },
@@ -4059,7 +4059,7 @@ class MeterApp(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#meter-app-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#meter-app-format",
                 "description": "CDS-WG3-01 Meter App",
             }
         },
@@ -4097,7 +4097,7 @@ class MeterDevice(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#meter-device-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#meter-device-format",
                 "description": "CDS-WG3-01 Meter Device",
             }
         },
@@ -4160,7 +4160,7 @@ class MeterDeviceListing(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#meter-device-list",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#meter-device-list",
                 "description": "CDS-WG3-01 Meter Device Listing",
             }
         },
@@ -4190,7 +4190,7 @@ class MeterReadingsValueFormat(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#usage-segment-meter-readings-value-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-meter-readings-value-format",
                 "description": "CDS-WG3-01 Meter Readings Value Format",
             }
         },
@@ -4225,7 +4225,7 @@ class NaturalGasUsageValueFormat(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#usage-segment-gas-usage-value-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-gas-usage-value-format",
                 "description": "CDS-WG3-01 Natural Gas Usage Value Format",
             }
         },
@@ -4274,7 +4274,7 @@ class NewCharge(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#new-charge-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#new-charge-format",
                 "description": "CDS-WG3-01 New Charge",
             }
         },
@@ -4317,7 +4317,7 @@ class Premise(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#premise-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#premise-format",
                 "description": "CDS-WG3-01 Premise Object",
             }
         },
@@ -4344,7 +4344,7 @@ class ServicePoint(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#service-point-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#service-point-format",
                 "description": "CDS-WG3-01 Service Point Object",
             }
         },
@@ -4422,7 +4422,7 @@ class ServicePointListing(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#service-point-list",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#service-point-list",
                 "description": "CDS-WG3-01 Service Point Listing",
             }
         },
@@ -4452,7 +4452,7 @@ class ServiceProgram(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#service-program-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#service-program-format",
                 "description": "CDS-WG3-01 Service Program Object",
             }
         },
@@ -4552,7 +4552,7 @@ class WaterUsageValueFormat(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#usage-segment-water-usage-value-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-water-usage-value-format",
                 "description": "CDS-WG3-01 Water Usage Value Format",
             }
         },
@@ -4595,7 +4595,7 @@ class Account(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#account-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#account-format",
                 "description": "CDS-WG3-01 Account Object",
             }
         },
@@ -4674,7 +4674,7 @@ class AccountListing(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#accounts-list",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#accounts-list",
                 "description": "CDS-WG3-01 Account Listing",
             }
         },
@@ -4704,7 +4704,7 @@ class Aggregation(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#aggregation-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#aggregation-format",
                 "description": "CDS-WG3-01 Aggregation",
             }
         },
@@ -4879,7 +4879,7 @@ class AggregationListing(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#aggregation-list",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#aggregation-list",
                 "description": "CDS-WG3-01 Aggregation Listing",
             }
         },
@@ -4909,7 +4909,7 @@ class BillSection(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#bill-section-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#bill-section-format",
                 "description": "CDS-WG3-01 Bill Section",
             }
         },
@@ -5027,7 +5027,7 @@ class BillSectionListing(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#bill-section-list",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#bill-section-list",
                 "description": "CDS-WG3-01 Bill Section Listing",
             }
         },
@@ -5057,7 +5057,7 @@ class BillStatement(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#bill-statement-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#bill-statement-format",
                 "description": "CDS-WG3-01 Bill Statement",
             }
         },
@@ -5168,7 +5168,7 @@ class BillStatementListing(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#bill-statement-list",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#bill-statement-list",
                 "description": "CDS-WG3-01 Bill Statement Listing",
             }
         },
@@ -5198,7 +5198,7 @@ class EnergyAttributeCertificateListing(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#eac-list",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#eac-list",
                 "description": "CDS-WG3-01 Energy Attribute Certificate Listing",
             }
         },
@@ -5228,7 +5228,7 @@ class ServiceContract(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#service-contract-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#service-contract-format",
                 "description": "CDS-WG3-01 Service Contract Object",
             }
         },
@@ -5313,7 +5313,7 @@ class ServiceContractListing(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#service-contract-list",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#service-contract-list",
                 "description": "CDS-WG3-01 Service Contract Listing",
             }
         },
@@ -5384,7 +5384,7 @@ class AuthorizationDetailsFieldChoice(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#auth-details-field-choice-format",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#auth-details-field-choice-format",
                 "description": "CDS-WG1-02 Authorization Details Field Choice",
             }
         },
@@ -5419,7 +5419,7 @@ class UsageSegment(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#usage-segment-format",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-format",
                 "description": "CDS-WG3-01 Usage Segment",
             }
         },
@@ -5518,7 +5518,7 @@ class UsageSegmentListing(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/#usage-segment-list",
+                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-list",
                 "description": "CDS-WG3-01 Usage Segment Listing",
             }
         },
@@ -5548,7 +5548,7 @@ class AuthorizationDetailsField(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#auth-details-fields-format",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#auth-details-fields-format",
                 "description": "CDS-WG1-02 Authorization Details Field",
             }
         },
@@ -5621,7 +5621,7 @@ class ScopeDescription(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#scope-descriptions-format",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#scope-descriptions-format",
                 "description": "CDS-WG1-02 Scope Description",
             }
         },
@@ -5711,7 +5711,7 @@ class AuthorizationServerMetadata(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#auth-server-metadata-format",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#auth-server-metadata-format",
                 "description": "CDS-WG1-02 Authorization Server Metadata Object",
             }
         },
@@ -5983,7 +5983,7 @@ class ClientAuthorizationServerMetadata(BaseModel):
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/#auth-server-metadata-format",
+                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#auth-server-metadata-format",
                 "description": "CDS-WG1-02 Client-specific Authorization Server Metadata",
             }
         },

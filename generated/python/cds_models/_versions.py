@@ -35,7 +35,7 @@ CDS_DOCUMENTS: dict[str, DocumentVersion] = {
         version="1.0.0-draft",
         wire_version="v1",
         status="draft",
-        url="https://cds-registration.lfenergy.org/specs/cds-wg1-01/",
+        url="https://cds-registration.lfenergy.org/specs/cds-wg1-01/latest",
     ),
     "cds-wg1-02": DocumentVersion(
         id="cds-wg1-02",
@@ -44,7 +44,7 @@ CDS_DOCUMENTS: dict[str, DocumentVersion] = {
         version="1.0.0-draft",
         wire_version="v1",
         status="draft",
-        url="https://cds-registration.lfenergy.org/specs/cds-wg1-02/",
+        url="https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest",
     ),
     "cds-wg3-01": DocumentVersion(
         id="cds-wg3-01",
@@ -53,6 +53,6 @@ CDS_DOCUMENTS: dict[str, DocumentVersion] = {
         version="1.0.0-draft",
         wire_version="v1",
         status="draft",
-        url="https://cds-registration.lfenergy.org/specs/cds-wg3-01/",
+        url="https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest",
     ),
 }

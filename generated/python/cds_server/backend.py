@@ -112,7 +112,7 @@ class Backend(ABC):
         ``cds_query_accounts``, ``cds_query_service_contracts``; answered 200.
 
         CDS-WG3-01 §10.1.10 Listing Accounts:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#accounts-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#accounts-list
         """
 
     @abstractmethod
@@ -127,7 +127,7 @@ class Backend(ABC):
         ``cds_meters``, ``cds_service_bills``, ``cds_usage``; answered 200.
 
         CDS-WG3-01 §10.7.8 Listing Aggregations:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#aggregation-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#aggregation-list
         """
 
     @abstractmethod
@@ -142,7 +142,7 @@ class Backend(ABC):
         200.
 
         CDS-WG3-01 §10.6.9 Listing Bill Sections:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#bill-section-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#bill-section-list
         """
 
     @abstractmethod
@@ -158,7 +158,7 @@ class Backend(ABC):
         ``cds_service_bills``; answered 200.
 
         CDS-WG3-01 §10.5.4 Listing Bill Statements:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#bill-statement-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#bill-statement-list
         """
 
     @abstractmethod
@@ -170,7 +170,7 @@ class Backend(ABC):
         ``cds_client_admin``; answered 200.
 
         CDS-WG1-02 §5.3 Listing Client Objects:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#clients-list
         """
 
     @abstractmethod
@@ -182,7 +182,7 @@ class Backend(ABC):
         ``cds_client_admin``; answered 200.
 
         CDS-WG1-02 §5.4 Retrieving Individual Client Objects:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#clients-get
         """
 
     @abstractmethod
@@ -197,7 +197,7 @@ class Backend(ABC):
         ``Accepted(body)``.
 
         CDS-WG1-02 §5.5 Modifying Client Objects:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-modify
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#clients-modify
         """
 
     @abstractmethod
@@ -209,7 +209,7 @@ class Backend(ABC):
         of scope type ``cds_client_admin``; answered 200.
 
         CDS-WG1-02 §5.1 Client Object Format:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#client-format
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#client-format
         """
 
     @abstractmethod
@@ -223,7 +223,7 @@ class Backend(ABC):
         Bearer token of scope type ``cds_client_admin``; answered 200.
 
         CDS-WG1-02 §5 Clients API:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-api
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#clients-api
         """
 
     @abstractmethod
@@ -237,7 +237,7 @@ class Backend(ABC):
         ``cds_client_admin``; answered 200.
 
         CDS-WG1-02 §7.3 Listing Credentials:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-list
         """
 
     @abstractmethod
@@ -250,7 +250,7 @@ class Backend(ABC):
         ``cds_client_admin``; answered 201.
 
         CDS-WG1-02 §7.5 Creating Credentials:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-create
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-create
         """
 
     @abstractmethod
@@ -261,7 +261,7 @@ class Backend(ABC):
         type ``cds_client_admin``; answered 200.
 
         CDS-WG1-02 §7.4 Retrieving Individual Credentials:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-get
         """
 
     @abstractmethod
@@ -275,7 +275,7 @@ class Backend(ABC):
         type ``cds_client_admin``; answered 200.
 
         CDS-WG1-02 §7.6 Modifying Credentials:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-modify
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-modify
         """
 
     @abstractmethod
@@ -289,7 +289,7 @@ class Backend(ABC):
         GET ``/cds-customerdata-api/v1/eacs``, with a Bearer token; answered 200.
 
         CDS-WG3-01 §10.9.4 Listing Energy Attribute Certificates:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#eac-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#eac-list
         """
 
     @abstractmethod
@@ -300,7 +300,7 @@ class Backend(ABC):
         ``cds_client_admin``; answered 200.
 
         CDS-WG1-02 §8.4 Listing Grants:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grants-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grants-list
         """
 
     @abstractmethod
@@ -311,7 +311,7 @@ class Backend(ABC):
         ``cds_client_admin``; answered 200.
 
         CDS-WG1-02 §8.5 Retrieving Individual Grants:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grants-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grants-get
         """
 
     @abstractmethod
@@ -327,7 +327,7 @@ class Backend(ABC):
         ``Accepted(body)``.
 
         CDS-WG1-02 §8.6 Modifying Grants:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grants-modify
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grants-modify
         """
 
     @abstractmethod
@@ -341,7 +341,7 @@ class Backend(ABC):
         ``cds_client_admin``; answered 200.
 
         CDS-WG1-02 §6.8 Listing Messages:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-list
         """
 
     @abstractmethod
@@ -354,7 +354,7 @@ class Backend(ABC):
         ``cds_client_admin``; answered 201.
 
         CDS-WG1-02 §6.9 Creating Messages:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-create
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-create
         """
 
     @abstractmethod
@@ -365,7 +365,7 @@ class Backend(ABC):
         ``cds_client_admin``; answered 200.
 
         CDS-WG1-02 §6.10 Retrieving Individual Messages:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-get
         """
 
     @abstractmethod
@@ -380,7 +380,7 @@ class Backend(ABC):
         ``cds_client_admin``; answered 200.
 
         CDS-WG1-02 §6.11 Modifying Messages:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-modify
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-modify
         """
 
     @abstractmethod
@@ -390,7 +390,7 @@ class Backend(ABC):
         GET ``/cds-coverage.json``; answered 200.
 
         CDS-WG1-01 §4 Coverage Endpoint:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-01/#coverage-endpoint
+        https://cds-registration.lfenergy.org/specs/cds-wg1-01/latest#coverage-endpoint
         """
 
     @abstractmethod
@@ -400,7 +400,7 @@ class Backend(ABC):
         GET ``/.well-known/cds-server-metadata.json``; answered 200.
 
         CDS-WG1-01 §3.1 Metadata Well-Known URI:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-01/#metadata-well-known-uri
+        https://cds-registration.lfenergy.org/specs/cds-wg1-01/latest#metadata-well-known-uri
         """
 
     @abstractmethod
@@ -416,7 +416,7 @@ class Backend(ABC):
         ``cds_service_bills``; answered 200.
 
         CDS-WG3-01 §10.4.5 Listing Meter Devices:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#meter-device-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#meter-device-list
         """
 
     @abstractmethod
@@ -427,7 +427,7 @@ class Backend(ABC):
         GET ``/.well-known/oauth-authorization-server``; answered 200.
 
         CDS-WG1-02 §3.1 Metadata URL:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#auth-server-metadata-url
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#auth-server-metadata-url
         """
 
     @abstractmethod
@@ -440,7 +440,7 @@ class Backend(ABC):
         POST ``/oauth/register``; answered 201.
 
         CDS-WG1-02 §4 Client Registration Process:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#client-registration-process
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#client-registration-process
         """
 
     @abstractmethod
@@ -453,7 +453,7 @@ class Backend(ABC):
         answered 200.
 
         CDS-WG1-02 §3.3.2 Grant Admin Scope:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#scopes-grant-admin
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#scopes-grant-admin
         """
 
     @abstractmethod
@@ -465,7 +465,7 @@ class Backend(ABC):
         GET ``/oauth/authorize``; answered 302.
 
         CDS-WG1-02 §8.3 Grant Authorization Requests:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grant-authorization-requests
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grant-authorization-requests
         """
 
     @abstractmethod
@@ -479,7 +479,7 @@ class Backend(ABC):
         answered 201.
 
         CDS-WG1-02 §3.2 Metadata Object Format:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#auth-server-metadata-format
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#auth-server-metadata-format
         """
 
     @abstractmethod
@@ -491,7 +491,7 @@ class Backend(ABC):
         (``ctx.client``); answered 200.
 
         CDS-WG1-02:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#ref-rfc7009
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#ref-rfc7009
         """
 
     @abstractmethod
@@ -505,7 +505,7 @@ class Backend(ABC):
         (``ctx.client``); answered 200.
 
         CDS-WG1-02:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#ref-rfc7662
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#ref-rfc7662
         """
 
     @abstractmethod
@@ -519,7 +519,7 @@ class Backend(ABC):
         ``cds_grant_admin``, ``cds_server_provided_files``; answered 200.
 
         CDS-WG1-02 §9.2 Listing Server-Provided Files:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#server-provided-files-list
         """
 
     @abstractmethod
@@ -531,7 +531,7 @@ class Backend(ABC):
         scope type ``cds_grant_admin``, ``cds_server_provided_files``; answered 200.
 
         CDS-WG1-02 §9.3 Retrieving Individual Server-Provided Files:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#server-provided-files-get
         """
 
     @abstractmethod
@@ -544,7 +544,7 @@ class Backend(ABC):
         200.
 
         CDS-WG1-02 §9.4 Downloading Server-Provided File Data:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-download
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#server-provided-files-download
         """
 
     @abstractmethod
@@ -559,7 +559,7 @@ class Backend(ABC):
         ``cds_query_service_contracts``; answered 200.
 
         CDS-WG3-01 §10.2.7 Listing Service Contracts:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#service-contract-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#service-contract-list
         """
 
     @abstractmethod
@@ -573,7 +573,7 @@ class Backend(ABC):
         ``cds_query_service_points``; answered 200.
 
         CDS-WG3-01 §10.3.5 Listing Service Points:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#service-point-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#service-point-list
         """
 
     @abstractmethod
@@ -586,5 +586,5 @@ class Backend(ABC):
         type ``cds_usage``, ``cds_query_usage``; answered 200.
 
         CDS-WG3-01 §10.8.8 Listing Usage Segments:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#usage-segment-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-list
         """

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 #: Document id → URL of its published text.
 DOCUMENTS: dict[str, str] = {
-    "cds-wg1-01": "https://cds-registration.lfenergy.org/specs/cds-wg1-01/",
-    "cds-wg1-02": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/",
-    "cds-wg3-01": "https://cds-registration.lfenergy.org/specs/cds-wg3-01/",
+    "cds-wg1-01": "https://cds-registration.lfenergy.org/specs/cds-wg1-01/latest",
+    "cds-wg1-02": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest",
+    "cds-wg3-01": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest",
 }
 
 

@@ -83,7 +83,7 @@ def parse_string(name: str, value: str | None) -> str | None:
 @dataclass(frozen=True, kw_only=True)
 class ListAccountsQuery:
     """Query parameters of ``listAccounts``, CDS-WG3-01 §10.1.10 Listing Accounts:
-    https://cds-registration.lfenergy.org/specs/cds-wg3-01/#accounts-list
+    https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#accounts-list
     """
 
     cds_account_ids: list[str] | None = None
@@ -126,7 +126,7 @@ class ListAccountsQuery:
 @dataclass(frozen=True, kw_only=True)
 class ListAggregationsQuery:
     """Query parameters of ``listAggregations``, CDS-WG3-01 §10.7.8 Listing Aggregations:
-    https://cds-registration.lfenergy.org/specs/cds-wg3-01/#aggregation-list
+    https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#aggregation-list
     """
 
     cds_aggregation_ids: list[str] | None = None
@@ -164,7 +164,7 @@ class ListAggregationsQuery:
 @dataclass(frozen=True, kw_only=True)
 class ListBillSectionsQuery:
     """Query parameters of ``listBillSections``, CDS-WG3-01 §10.6.9 Listing Bill Sections:
-    https://cds-registration.lfenergy.org/specs/cds-wg3-01/#bill-section-list
+    https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#bill-section-list
     """
 
     cds_billsection_ids: list[str] | None = None
@@ -219,7 +219,7 @@ class ListBillSectionsQuery:
 class ListBillStatementsQuery:
     """Query parameters of ``listBillStatements``, CDS-WG3-01 §10.5.4 Listing Bill
     Statements:
-    https://cds-registration.lfenergy.org/specs/cds-wg3-01/#bill-statement-list
+    https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#bill-statement-list
     """
 
     cds_billstatement_ids: list[str] | None = None
@@ -257,7 +257,7 @@ class ListBillStatementsQuery:
 @dataclass(frozen=True, kw_only=True)
 class ListClientsQuery:
     """Query parameters of ``listClients``, CDS-WG1-02 §5.3 Listing Client Objects:
-    https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-list
+    https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#clients-list
     """
 
     client_ids: list[str] | None = None
@@ -277,7 +277,7 @@ class ListClientsQuery:
 @dataclass(frozen=True, kw_only=True)
 class ListCredentialsQuery:
     """Query parameters of ``listCredentials``, CDS-WG1-02 §7.3 Listing Credentials:
-    https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-list
+    https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-list
     """
 
     credential_ids: list[str] | None = None
@@ -309,7 +309,7 @@ class ListCredentialsQuery:
 class ListEnergyAttributeCertificatesQuery:
     """Query parameters of ``listEnergyAttributeCertificates``, CDS-WG3-01 §10.9.4 Listing
     Energy Attribute Certificates:
-    https://cds-registration.lfenergy.org/specs/cds-wg3-01/#eac-list
+    https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#eac-list
     """
 
     cds_eac_ids: list[str] | None = None
@@ -342,7 +342,7 @@ class ListEnergyAttributeCertificatesQuery:
 @dataclass(frozen=True, kw_only=True)
 class ListGrantsQuery:
     """Query parameters of ``listGrants``, CDS-WG1-02 §8.4 Listing Grants:
-    https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grants-list
+    https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grants-list
     """
 
     grant_ids: list[str] | None = None
@@ -386,7 +386,7 @@ class ListGrantsQuery:
 @dataclass(frozen=True, kw_only=True)
 class ListMessagesQuery:
     """Query parameters of ``listMessages``, CDS-WG1-02 §6.8 Listing Messages:
-    https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-list
+    https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-list
     """
 
     message_ids: list[str] | None = None
@@ -406,7 +406,7 @@ class ListMessagesQuery:
 @dataclass(frozen=True, kw_only=True)
 class ListCoverageQuery:
     """Query parameters of ``listCoverage``, CDS-WG1-01 §4 Coverage Endpoint:
-    https://cds-registration.lfenergy.org/specs/cds-wg1-01/#coverage-endpoint
+    https://cds-registration.lfenergy.org/specs/cds-wg1-01/latest#coverage-endpoint
     """
 
     ids: list[str] | None = None
@@ -426,7 +426,7 @@ class ListCoverageQuery:
 @dataclass(frozen=True, kw_only=True)
 class ListMeterDevicesQuery:
     """Query parameters of ``listMeterDevices``, CDS-WG3-01 §10.4.5 Listing Meter Devices:
-    https://cds-registration.lfenergy.org/specs/cds-wg3-01/#meter-device-list
+    https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#meter-device-list
     """
 
     cds_meterdevice_ids: list[str] | None = None
@@ -465,7 +465,7 @@ class ListMeterDevicesQuery:
 @dataclass(frozen=True, kw_only=True)
 class AuthorizeQuery:
     """Query parameters of ``authorize``, CDS-WG1-02 §8.3 Grant Authorization Requests:
-    https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grant-authorization-requests
+    https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grant-authorization-requests
     """
 
     response_type: str | None = None
@@ -521,7 +521,7 @@ class AuthorizeQuery:
 class ListServerProvidedFilesQuery:
     """Query parameters of ``listServerProvidedFiles``, CDS-WG1-02 §9.2 Listing
     Server-Provided Files:
-    https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-list
+    https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#server-provided-files-list
     """
 
     file_ids: list[str] | None = None
@@ -542,7 +542,7 @@ class ListServerProvidedFilesQuery:
 class ListServiceContractsQuery:
     """Query parameters of ``listServiceContracts``, CDS-WG3-01 §10.2.7 Listing Service
     Contracts:
-    https://cds-registration.lfenergy.org/specs/cds-wg3-01/#service-contract-list
+    https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#service-contract-list
     """
 
     cds_servicecontract_ids: list[str] | None = None
@@ -594,7 +594,7 @@ class ListServiceContractsQuery:
 class ListServicePointsQuery:
     """Query parameters of ``listServicePoints``, CDS-WG3-01 §10.3.5 Listing Service
     Points:
-    https://cds-registration.lfenergy.org/specs/cds-wg3-01/#service-point-list
+    https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#service-point-list
     """
 
     cds_servicepoint_ids: list[str] | None = None
@@ -637,7 +637,7 @@ class ListServicePointsQuery:
 class ListUsageSegmentsQuery:
     """Query parameters of ``listUsageSegments``, CDS-WG3-01 §10.8.8 Listing Usage
     Segments:
-    https://cds-registration.lfenergy.org/specs/cds-wg3-01/#usage-segment-list
+    https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-list
     """
 
     cds_usagesegment_ids: list[str] | None = None

@@ -40,8 +40,13 @@ CUSTOMER_DATA = "cds-wg3-01"
 #: Where the mkdocs hook serves ``generated/openapi`` and ``generated/jsonschema`` (site root).
 DOWNLOADS = "downloads"
 
-#: Characters that mean something to markdown, its extensions or HTML inside running text.
-_SPECIAL = re.compile(r"[\\`*_{}\[\]<>&|~^=:!#+\-\"$]")
+#: Characters that mean something to markdown, its extensions or HTML anywhere in running
+#: text; ``_`` only where it could open or close emphasis (not inside ``snake_case``), so
+#: names stay greppable.
+_SPECIAL = re.compile(r"[\\`*{}\[\]<>&|]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+#: What means something only at the start of a block: lists, headings, quotes, definitions,
+#: setext underlines and tables' neighbours.
+_BLOCK_START = re.compile(r"^(\s*)([-+#:=>!~])")
 _CODE_SPAN = re.compile(r"`([^`]+)`")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 
@@ -50,8 +55,9 @@ def md_text(text: Any, *, block_start: bool = True) -> Markup:
     """Plain text as inline markdown that renders as exactly that text (whitespace folded)."""
     folded = re.sub(r"\s+", " ", str(text))
     out = _SPECIAL.sub(lambda mt: f"&#{ord(mt.group())};", folded)
-    if block_start:  # "1. …" at the start of a block would become a list item
+    if block_start:  # "1. …" or "- …" at the start of a block would become a list item
         out = re.sub(r"^(\s*\d+)([.)])", lambda mt: f"{mt.group(1)}&#{ord(mt.group(2))};", out)
+        out = _BLOCK_START.sub(lambda mt: f"{mt.group(1)}&#{ord(mt.group(2))};", out)
     return Markup(out)
 
 

@@ -28,7 +28,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         """List the Accounts the access token may see.
 
         CDS-WG3-01 §10.1.10 Listing Accounts:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#accounts-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#accounts-list
         """
 
         def call(ctx: RequestContext) -> Response:

@@ -31,7 +31,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         aggregation's data (see `Aggregation`); the filters combine as an intersection.
 
         CDS-WG3-01 §10.7.8 Listing Aggregations:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#aggregation-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#aggregation-list
         """
 
         def call(ctx: RequestContext) -> Response:

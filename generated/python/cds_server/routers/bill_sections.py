@@ -31,7 +31,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         intersection.
 
         CDS-WG3-01 §10.6.9 Listing Bill Sections:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#bill-section-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#bill-section-list
         """
 
         def call(ctx: RequestContext) -> Response:

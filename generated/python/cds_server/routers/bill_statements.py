@@ -34,7 +34,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         intersection.
 
         CDS-WG3-01 §10.5.4 Listing Bill Statements:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#bill-statement-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#bill-statement-list
         """
 
         def call(ctx: RequestContext) -> Response:

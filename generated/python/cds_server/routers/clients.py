@@ -34,7 +34,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         addition, removal or change of them as a Message.
 
         CDS-WG1-02 §5.3 Listing Client Objects:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#clients-list
         """
 
         def call(ctx: RequestContext) -> Response:
@@ -58,7 +58,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         registration access token is accepted as well.
 
         CDS-WG1-02 §5.4 Retrieving Individual Client Objects:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#clients-get
         """
 
         def call(ctx: RequestContext) -> Response:
@@ -73,7 +73,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         procedure; changes needing review are answered with 202 and tracked as Messages.
 
         CDS-WG1-02 §5.5 Modifying Client Objects:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-modify
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#clients-modify
         """
         payload = await request.body()
 
@@ -96,7 +96,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         `oauth_metadata` leads to scope descriptions specific to it.
 
         CDS-WG1-02 §5.1 Client Object Format:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#client-format
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#client-format
         """
 
         def call(ctx: RequestContext) -> Response:
@@ -117,7 +117,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         from its tailored CDS Server Metadata.
 
         CDS-WG1-02 §5 Clients API:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-api
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#clients-api
         """
 
         def call(ctx: RequestContext) -> Response:

@@ -34,7 +34,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         addition, removal or change of them as a Message.
 
         CDS-WG1-02 §7.3 Listing Credentials:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-list
         """
 
         def call(ctx: RequestContext) -> Response:
@@ -57,7 +57,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         """Issue a new Credential for a Client Object.
 
         CDS-WG1-02 §7.5 Creating Credentials:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-create
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-create
         """
         payload = await request.body()
 
@@ -75,7 +75,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         """Read one Credential at its `uri`.
 
         CDS-WG1-02 §7.4 Retrieving Individual Credentials:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-get
         """
 
         def call(ctx: RequestContext) -> Response:
@@ -92,7 +92,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         its own, for instance when a secret leaks.
 
         CDS-WG1-02 §7.6 Modifying Credentials:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-modify
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-modify
         """
         payload = await request.body()
 

@@ -34,7 +34,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         access comes with the `include_eacs` authorization details field.
 
         CDS-WG3-01 §10.9.4 Listing Energy Attribute Certificates:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#eac-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#eac-list
         """
 
         def call(ctx: RequestContext) -> Response:

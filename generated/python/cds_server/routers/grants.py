@@ -30,7 +30,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         """List the Grants the admin token may see.
 
         CDS-WG1-02 §8.4 Listing Grants:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grants-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grants-list
         """
 
         def call(ctx: RequestContext) -> Response:
@@ -53,7 +53,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         """Read one Grant at its `uri`.
 
         CDS-WG1-02 §8.5 Retrieving Individual Grants:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grants-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grants-get
         """
 
         def call(ctx: RequestContext) -> Response:
@@ -69,7 +69,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         showing what stays accessible meanwhile.
 
         CDS-WG1-02 §8.6 Modifying Grants:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grants-modify
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grants-modify
         """
         payload = await request.body()
 

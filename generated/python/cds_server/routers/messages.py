@@ -34,7 +34,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         read.
 
         CDS-WG1-02 §6.8 Listing Messages:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-list
         """
 
         def call(ctx: RequestContext) -> Response:
@@ -65,7 +65,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         `request_update` reply.
 
         CDS-WG1-02 §6.9 Creating Messages:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-create
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-create
         """
         payload = await request.body()
 
@@ -81,7 +81,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         """Read one Message at its `uri`.
 
         CDS-WG1-02 §6.10 Retrieving Individual Messages:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-get
         """
 
         def call(ctx: RequestContext) -> Response:
@@ -99,7 +99,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         `previous_uri` supersedes them.
 
         CDS-WG1-02 §6.11 Modifying Messages:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-modify
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-modify
         """
         payload = await request.body()
 

@@ -28,7 +28,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         """List the coverage entries the Server publishes.
 
         CDS-WG1-01 §4 Coverage Endpoint:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-01/#coverage-endpoint
+        https://cds-registration.lfenergy.org/specs/cds-wg1-01/latest#coverage-endpoint
         """
 
         def call(ctx: RequestContext) -> Response:
@@ -54,7 +54,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         """Read the Server's public metadata object from its well-known location.
 
         CDS-WG1-01 §3.1 Metadata Well-Known URI:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-01/#metadata-well-known-uri
+        https://cds-registration.lfenergy.org/specs/cds-wg1-01/latest#metadata-well-known-uri
         """
 
         def call(ctx: RequestContext) -> Response:

@@ -31,7 +31,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         intersection.
 
         CDS-WG3-01 §10.4.5 Listing Meter Devices:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#meter-device-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#meter-device-list
         """
 
         def call(ctx: RequestContext) -> Response:

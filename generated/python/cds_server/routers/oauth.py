@@ -43,7 +43,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         metadata gives.
 
         CDS-WG1-02 §3.1 Metadata URL:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#auth-server-metadata-url
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#auth-server-metadata-url
         """
 
         def call(ctx: RequestContext) -> Response:
@@ -60,7 +60,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         and Credentials and returns the Client Admin one.
 
         CDS-WG1-02 §4 Client Registration Process:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#client-registration-process
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#client-registration-process
         """
         payload = await request.body()
 
@@ -78,7 +78,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         management APIs.
 
         CDS-WG1-02 §3.3.2 Grant Admin Scope:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#scopes-grant-admin
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#scopes-grant-admin
         """
         payload = await request.body()
 
@@ -96,7 +96,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         `cds_grant_id`.
 
         CDS-WG1-02 §8.3 Grant Authorization Requests:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grant-authorization-requests
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grant-authorization-requests
         """
 
         def call(ctx: RequestContext) -> Response:
@@ -112,7 +112,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         (RFC 9126); mandatory when any scope supports user authorization.
 
         CDS-WG1-02 §3.2 Metadata Object Format:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#auth-server-metadata-format
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#auth-server-metadata-format
         """
         payload = await request.body()
 
@@ -131,7 +131,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         mandatory.
 
         CDS-WG1-02:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#ref-rfc7009
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#ref-rfc7009
         """
         payload = await request.body()
 
@@ -148,7 +148,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         endpoint mandatory.
 
         CDS-WG1-02:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#ref-rfc7662
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#ref-rfc7662
         """
         payload = await request.body()
 

@@ -32,7 +32,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         Admin token's authorization details name.
 
         CDS-WG1-02 §9.2 Listing Server-Provided Files:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-list
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#server-provided-files-list
         """
 
         def call(ctx: RequestContext) -> Response:
@@ -60,7 +60,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         Server-Provided Files Grant that covers the file.
 
         CDS-WG1-02 §9.3 Retrieving Individual Server-Provided Files:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-get
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#server-provided-files-get
         """
 
         def call(ctx: RequestContext) -> Response:
@@ -79,7 +79,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         a Server-Provided Files Grant that covers the file.
 
         CDS-WG1-02 §9.4 Downloading Server-Provided File Data:
-        https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-download
+        https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#server-provided-files-download
         """
 
         def call(ctx: RequestContext) -> Response:

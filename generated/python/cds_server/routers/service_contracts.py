@@ -32,7 +32,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         """List the Service Contracts the access token may see.
 
         CDS-WG3-01 §10.2.7 Listing Service Contracts:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#service-contract-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#service-contract-list
         """
 
         def call(ctx: RequestContext) -> Response:

@@ -30,7 +30,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         """List the Service Points the access token may see.
 
         CDS-WG3-01 §10.3.5 Listing Service Points:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#service-point-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#service-point-list
         """
 
         def call(ctx: RequestContext) -> Response:

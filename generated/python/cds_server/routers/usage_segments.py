@@ -30,7 +30,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
         """List the Usage Segments the access token may see, narrowed by the filters given.
 
         CDS-WG3-01 §10.8.8 Listing Usage Segments:
-        https://cds-registration.lfenergy.org/specs/cds-wg3-01/#usage-segment-list
+        https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-list
         """
 
         def call(ctx: RequestContext) -> Response:
