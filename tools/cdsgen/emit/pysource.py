@@ -16,6 +16,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from cdsgen.cache import cache_templates
+
 
 def py_literal(value: Any) -> str:
     """A Python literal for a JSON-like value (strings, numbers, bools, None, lists, dicts);
@@ -78,7 +80,7 @@ def python_environment(templates: Path) -> Environment:
     env.filters["py"] = py_literal
     env.filters["docstring"] = docstring
     env.filters["docentry"] = docstring_entry
-    return env
+    return cache_templates(env)
 
 
 def ruff_format_package(package: str, files: dict[str, str]) -> dict[str, str]:
