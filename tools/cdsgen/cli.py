@@ -85,11 +85,42 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from cdsgen.server import create_app
 
+    if args.workers > 1:
+        return _serve_workers(args)
     app = create_app(args.db, page_size=args.page_size)
     where = f"http://{args.host}:{args.port}/"
     print(f"cdsgen reference Server on {where} (database {args.db})", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, proxy_headers=True, log_level="warning")
     return 0
+
+
+def _serve_workers(args: argparse.Namespace) -> int:
+    """``cdsgen serve --workers N``: the same Server in N processes (cdsgen.server.workers)."""
+    from cdsgen.server.workers import serve_workers
+
+    where = f"http://{args.host}:{args.port}/ ({args.workers} workers)"
+    print(f"cdsgen reference Server on {where} (database {args.db})", file=sys.stderr)
+    serve_workers(
+        args.db,
+        vars(args),
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        log_level="warning",
+    )
+    return 0
+
+
+def _positive(text: str) -> int:
+    """An integer of at least 1, for ``--workers``."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def cmd_outline(args: argparse.Namespace) -> int:
@@ -177,6 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--page-size", type=int, default=100, help="items per listing page (default: 100)"
+    )
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="worker processes answering on the port (default: 1)",
     )
     p.set_defaults(func=cmd_serve)
 
