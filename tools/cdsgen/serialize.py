@@ -6,7 +6,8 @@ Every emitter that writes JSON or YAML goes through these two functions, so the 
 allow_unicode=True, width=100)``) produced before, only faster:
 
 * JSON: ``orjson`` with two-space indentation (the same separators and escaping for the
-  plain dict/list/str/number trees the emitters build).
+  plain dict/list/str/number trees the emitters build; see :func:`to_json` for the one
+  spelling that differs).
 * YAML: the libyaml emitter (``CSafeDumper``) is fed a node graph built by one tight function
   instead of PyYAML's general representer (which dispatches on type through several Python
   calls per node), and the resolver's tag guess is memoised per scalar text, since the same
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 from typing import Any
 
 import orjson
@@ -36,8 +38,15 @@ _SEQ = "tag:yaml.org,2002:seq"
 
 
 def to_json(data: Any) -> str:
-    """Indented JSON text with a final newline; non-ASCII characters are kept as they are."""
-    return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
+    """Indented JSON text with a final newline; non-ASCII characters are kept as they are.
+
+    orjson spells a float below 1e-4 with a short exponent (``1e-7``, not ``1e-07``); both
+    are the same JSON number. Integers beyond 64 bits, which orjson refuses, go through the
+    standard library."""
+    try:
+        return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
+    except TypeError:
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def to_yaml(data: Any, width: int = 100) -> str:

@@ -1,0 +1,82 @@
+"""The JSON and YAML writers of ``generated/`` (cdsgen.serialize): the same text as the
+standard library and PyYAML wrote, which the committed outputs were made with."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from cdsgen.cache import cache_templates
+from cdsgen.emit.pysource import python_environment
+from cdsgen.serialize import to_json, to_yaml
+
+SHARED = {"type": "string", "enum": ["a", "b"]}
+SAMPLES = [
+    {
+        "openapi": "3.1.0",
+        "text": "Zählerstand — “quoted” and 'single' \u2028 line\nbreaks\tand: colons # hash",
+        "long": "word " * 60,
+        "numbers": [0, -1, 2**62, 0.5, 100.0, 1e20, -0.0, 3.14159],
+        "flags": [True, False, None],
+        "yaml-ish": ["yes", "no", "on", "null", "~", "1.0", "0x1F", "2026-01-01", "", " lead"],
+        "empty": [{}, []],
+        "shared": [SHARED, SHARED, {"inner": SHARED}],
+        "nested": {"a": {"b": {"c": [[1, 2], {"d": "e"}]}}},
+        "key with spaces": 1,
+        "?": "question",
+    },
+    [],
+    {},
+]
+
+
+@pytest.mark.parametrize("data", SAMPLES)
+def test_json_is_the_standard_librarys_text(data):
+    assert to_json(data) == json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_json_keeps_integers_beyond_64_bits():
+    assert json.loads(to_json({"big": 2**70})) == {"big": 2**70}
+
+
+@pytest.mark.parametrize("data", SAMPLES)
+def test_yaml_is_pyyamls_text(data):
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    expected = yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, width=100)
+    assert to_yaml(data) == expected
+    assert yaml.safe_load(to_yaml(data)) == data
+
+
+def test_yaml_refuses_what_json_cannot_hold():
+    with pytest.raises(TypeError, match="set"):
+        to_yaml({"a": {1, 2}})
+
+
+def test_compiled_templates_render_the_same_from_the_cache(tmp_path, monkeypatch):
+    """A second environment loads the first one's compiled template from the cache folder
+    and renders the same text; a cache folder that cannot be written costs nothing else."""
+    monkeypatch.setenv("CDSGEN_CACHE_DIR", str(tmp_path / "cache"))
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "t.py.j2").write_text("x = {{ value | py }}\n", encoding="utf-8")
+    first = python_environment(templates).get_template("t.py.j2").render(value="a")
+    assert list((tmp_path / "cache").rglob("*.jinja")), "nothing was cached"
+    second = python_environment(templates).get_template("t.py.j2").render(value="a")
+    assert first == second == "x = 'a'\n"
+    (templates / "t.py.j2").write_text("y = {{ value | py }}\n", encoding="utf-8")
+    changed = python_environment(templates).get_template("t.py.j2").render(value="a")
+    assert changed == "y = 'a'\n", "a changed template must not come from the cache"
+
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("", encoding="utf-8")
+    monkeypatch.setenv("CDSGEN_CACHE_DIR", str(blocked))
+    env = python_environment(templates)
+    assert env.get_template("t.py.j2").render(value="a") == changed
+
+
+def test_cache_off(monkeypatch):
+    monkeypatch.setenv("CDSGEN_CACHE_DIR", "off")
+    import jinja2
+
+    assert cache_templates(jinja2.Environment()).bytecode_cache is None
