@@ -7,8 +7,6 @@ import json
 
 import pytest
 import yaml
-from cdsgen.cache import cache_templates
-from cdsgen.emit.pysource import python_environment
 from cdsgen.serialize import to_json, to_yaml
 
 SHARED = {"type": "string", "enum": ["a", "b"]}
@@ -51,32 +49,3 @@ def test_yaml_is_pyyamls_text(data):
 def test_yaml_refuses_what_json_cannot_hold():
     with pytest.raises(TypeError, match="set"):
         to_yaml({"a": {1, 2}})
-
-
-def test_compiled_templates_render_the_same_from_the_cache(tmp_path, monkeypatch):
-    """A second environment loads the first one's compiled template from the cache folder
-    and renders the same text; a cache folder that cannot be written costs nothing else."""
-    monkeypatch.setenv("CDSGEN_CACHE_DIR", str(tmp_path / "cache"))
-    templates = tmp_path / "templates"
-    templates.mkdir()
-    (templates / "t.py.j2").write_text("x = {{ value | py }}\n", encoding="utf-8")
-    first = python_environment(templates).get_template("t.py.j2").render(value="a")
-    assert list((tmp_path / "cache").rglob("*.jinja")), "nothing was cached"
-    second = python_environment(templates).get_template("t.py.j2").render(value="a")
-    assert first == second == "x = 'a'\n"
-    (templates / "t.py.j2").write_text("y = {{ value | py }}\n", encoding="utf-8")
-    changed = python_environment(templates).get_template("t.py.j2").render(value="a")
-    assert changed == "y = 'a'\n", "a changed template must not come from the cache"
-
-    blocked = tmp_path / "file-not-folder"
-    blocked.write_text("", encoding="utf-8")
-    monkeypatch.setenv("CDSGEN_CACHE_DIR", str(blocked))
-    env = python_environment(templates)
-    assert env.get_template("t.py.j2").render(value="a") == changed
-
-
-def test_cache_off(monkeypatch):
-    monkeypatch.setenv("CDSGEN_CACHE_DIR", "off")
-    import jinja2
-
-    assert cache_templates(jinja2.Environment()).bytecode_cache is None

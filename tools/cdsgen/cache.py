@@ -1,24 +1,39 @@
 """A per-user cache of work that does not change between runs of ``cdsgen generate``.
 
 Compiling the Jinja2 templates took about a fifth of a generation run, every run, though the
-templates change only when cdsgen does. The compiled templates are kept in the user's cache
-folder (``$CDSGEN_CACHE_DIR``, else ``$XDG_CACHE_HOME/cdsgen``, else ``~/.cache/cdsgen``).
+templates change only when cdsgen does; reading the YAML source with positions another
+fifth, though an edit changes one file. Compiled templates and parsed source files are kept
+in the user's cache folder (``$CDSGEN_CACHE_DIR``, else ``$XDG_CACHE_HOME/cdsgen``, else
+``~/.cache/cdsgen``).
 
-The cache can only save time, never change an output: an entry is found by the template's
+The cache can only save time, never change an output: a compiled template is found by its
 file name *and* the checksum of its source, in a folder named after the environment's
-settings and the Jinja2 and Python versions; a folder that cannot be written, or an entry
+settings and the Jinja2 and Python versions; a parsed file by its name and full text, in a
+folder named after the parser's own source. A folder that cannot be written, or an entry
 that cannot be read, is simply work done again. ``CDSGEN_CACHE_DIR=off`` turns it off.
 """
 
 from __future__ import annotations
 
+import decimal
+import functools
 import hashlib
+import marshal
 import os
+import pickle
+import re
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import jinja2
 from jinja2.bccache import Bucket
+
+from cdsgen.diagnostics import Diagnostics
+
+T = TypeVar("T")
 
 
 def cache_dir() -> Path | None:
@@ -83,3 +98,97 @@ class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):
             super().dump_bytecode(bucket)
         except OSError:
             pass
+
+
+# -- parsed source files ---------------------------------------------------------------------
+#: Entries kept in the parsed-source cache; beyond this the oldest go.
+PARSED_LIMIT = 400
+
+
+def cached_parse(
+    text: str, file: str, diags: Diagnostics, parse: Callable[[str, str, Diagnostics], T]
+) -> T:
+    """``parse(text, file, diags)``, or its earlier result for the same text of the same file.
+
+    Reading the YAML source with positions was a fifth of a run; after an edit only the edited
+    file has a new text. A result is kept only when the parse reported nothing, so a file with
+    problems is parsed (and its problems reported) every time. The key also covers the parser's
+    own source, so a changed parser never finds an old result."""
+    root = cache_dir()
+    if root is None:
+        return parse(text, file, diags)
+    folder = root / "parsed" / _parser_fingerprint(parse)
+    key = hashlib.sha256(f"{file}\0{text}".encode()).hexdigest()
+    path = folder / f"{key}.pickle"
+    try:
+        with path.open("rb") as f:
+            return pickle.load(f)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError, TypeError):
+        pass
+    before = len(diags.items)
+    result = parse(text, file, diags)
+    if len(diags.items) == before and result is not None:
+        _store(folder, path, result)
+    return result
+
+
+def _store(folder: Path, path: Path, result: Any) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("wb", dir=folder, suffix=".tmp", delete=False) as f:
+            pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(f.name, path)
+        entries = sorted(folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime)
+        for old in entries[:-PARSED_LIMIT]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+@functools.cache
+def _parser_fingerprint(parse: Callable[..., Any]) -> str:
+    module = sys.modules[parse.__module__]
+    sources = [Path(module.__file__ or ""), Path(__file__).with_name("diagnostics.py")]
+    digest = hashlib.sha256(sys.version.encode())
+    for source in sources:
+        digest.update(source.read_bytes() if source.is_file() else b"?")
+    return digest.hexdigest()[:16]
+
+
+# -- compiled JSON Schema validators ---------------------------------------------------------
+def cached_validator(schema: dict[str, Any]) -> Callable[[Any], Any]:
+    """``fastjsonschema.compile(schema)``, with the generated and compiled Python kept.
+
+    Generating and compiling the validator of the source meta-schema took a tenth of a
+    second in every run. The entry is found by the schema's text and the fastjsonschema and
+    Python versions; the function is the first one of the generated code (its root)."""
+    import fastjsonschema
+
+    root = cache_dir()
+    if root is None:
+        return fastjsonschema.compile(schema)
+    key = hashlib.sha256(repr((schema, fastjsonschema.VERSION, sys.version)).encode()).hexdigest()
+    path = root / "validators" / f"{key[:32]}.marshal"
+    try:
+        name, code = marshal.loads(path.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        source = fastjsonschema.compile_to_code(schema)
+        found = re.search(r"^def (\w+)\(", source, re.MULTILINE)
+        if found is None:
+            return fastjsonschema.compile(schema)
+        name, code = found.group(1), compile(source, f"<validator {key[:12]}>", "exec")
+        _store_bytes(path, marshal.dumps((name, code)))
+    # what compile() puts beside the code that its printed form leaves out
+    namespace: dict[str, Any] = {"Decimal": decimal.Decimal, "custom_formats": {}}
+    exec(code, namespace)  # our own compiled output of fastjsonschema, as compile() does
+    return namespace[name]
+
+
+def _store_bytes(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("wb", dir=path.parent, suffix=".tmp", delete=False) as f:
+            f.write(data)
+        os.replace(f.name, path)
+    except OSError:
+        pass
