@@ -49,3 +49,15 @@ def test_yaml_is_pyyamls_text(data):
 def test_yaml_refuses_what_json_cannot_hold():
     with pytest.raises(TypeError, match="set"):
         to_yaml({"a": {1, 2}})
+
+
+def test_yaml_from_the_cache_follows_the_sharing_of_sub_trees():
+    """The same JSON text with and without shared sub-trees: anchors only for the first."""
+    part = {"type": "string"}
+    shared = {"a": part, "b": part}
+    copied = {"a": dict(part), "b": dict(part)}
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    for data in (shared, copied, shared, copied):
+        expected = yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, width=100)
+        assert to_yaml(data) == expected
+    assert "&id" in to_yaml(shared) and "&id" not in to_yaml(copied)

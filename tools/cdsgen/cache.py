@@ -192,3 +192,37 @@ def _store_bytes(path: Path, data: bytes) -> None:
         os.replace(f.name, path)
     except OSError:
         pass
+
+
+# -- derived texts -----------------------------------------------------------------------------
+#: Entries kept per kind of derived text; beyond this the least recently used go.
+DERIVED_LIMIT = 200
+
+
+def cached_text(kind: str, given: bytes, make: Callable[[], str]) -> str:
+    """``make()``, a pure function of ``given``, or its earlier result for the same bytes.
+
+    For outputs derived from an input that usually did not change since the last run (the
+    YAML of a description whose JSON is the same, a package's files formatted by ruff): the
+    entry is found by the SHA-256 of ``given`` and of ``kind``, which names the function and
+    the version of any tool it runs."""
+    root = cache_dir()
+    if root is None:
+        return make()
+    folder = root / "derived" / hashlib.sha256(kind.encode()).hexdigest()[:16]
+    path = folder / hashlib.sha256(given).hexdigest()
+    try:
+        text = path.read_bytes().decode("utf-8")
+        os.utime(path)  # recently used: kept longest
+        return text
+    except (OSError, UnicodeDecodeError):
+        pass
+    text = make()
+    _store_bytes(path, text.encode("utf-8"))
+    try:
+        entries = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime)
+        for old in entries[:-DERIVED_LIMIT]:
+            old.unlink(missing_ok=True)
+    except OSError:
+        pass
+    return text

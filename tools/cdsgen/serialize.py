@@ -26,6 +26,8 @@ import orjson
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from cdsgen.cache import cached_text
+
 _Dumper: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 _STR = "tag:yaml.org,2002:str"
@@ -50,7 +52,42 @@ def to_json(data: Any) -> str:
 
 
 def to_yaml(data: Any, width: int = 100) -> str:
-    """Block-style YAML of a JSON-like tree, keys in their order, as ``yaml.dump`` wrote it."""
+    """Block-style YAML of a JSON-like tree, keys in their order, as ``yaml.dump`` wrote it.
+
+    The libyaml emitter is the floor of this function, so a tree dumped in an earlier run is
+    taken from the user cache: the same JSON text (one C pass of orjson) with the same
+    sub-trees shared (they become anchors and aliases) is the same YAML."""
+    try:
+        given = orjson.dumps(data) + b"\0" + orjson.dumps(_sharing(data))
+    except TypeError:
+        return _yaml_text(data, width)
+    kind = f"to_yaml width={width} PyYAML {yaml.__version__} {_Dumper.__name__}"
+    return cached_text(kind, given, lambda: _yaml_text(data, width))
+
+
+def _sharing(data: Any) -> list[int]:
+    """Where the tree repeats an object: for each dict or list met again, in the order the
+    emitter meets them, its visit number and that of its first visit."""
+    first: dict[int, int] = {}
+    repeats: list[int] = []
+    stack = [data]
+    visit = 0
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is not dict and kind is not list:
+            continue
+        seen = first.get(id(node))
+        if seen is not None:
+            repeats += (visit, seen)
+        else:
+            first[id(node)] = visit
+            stack.extend(reversed(node) if kind is list else reversed(node.values()))
+        visit += 1
+    return repeats
+
+
+def _yaml_text(data: Any, width: int) -> str:
     stream = io.StringIO()
     dumper = _FastDumper(stream, allow_unicode=True, width=width, sort_keys=False)
     try:
