@@ -12,7 +12,7 @@ from cdsgen import model as m
 from cdsgen.diagnostics import Diagnostics
 from cdsgen.emit.client import CLIENT_DIR, emit_client
 from cdsgen.emit.jsonschema import JSONSCHEMA_DIR, emit_jsonschema
-from cdsgen.emit.models import MODELS_DIR, PendingModels, start_models
+from cdsgen.emit.models import MODELS_DIR, PendingCodegen, PendingModels, start_models
 from cdsgen.emit.openapi import OPENAPI_DIR, build_openapi, emit_openapi
 from cdsgen.emit.server import SERVER_DIR, emit_server
 from cdsgen.emit.site import SITE_DIR, emit_site
@@ -27,14 +27,21 @@ TREES = [OPENAPI_DIR, JSONSCHEMA_DIR, MODELS_DIR, SITE_DIR, SERVER_DIR, CLIENT_D
 def generate(root: Path) -> tuple[Diagnostics, dict[str, str] | None]:
     """Load and lint the source and run every emitter; ``None`` outputs when it has errors.
 
-    datamodel-code-generator, the slowest step, starts as soon as the model is loaded, so it
+    datamodel-code-generator, the slowest step, starts first: its process imports the
+    generator while the source loads, gets the OpenAPI as soon as the model is loaded, and
     runs while the examples are validated and the other emitters work."""
+    codegen = PendingCodegen()
     diags = Diagnostics()
-    spec = load_spec(root, diags)
+    try:
+        spec = load_spec(root, diags)
+    except BaseException:
+        codegen.cancel()
+        raise
     if diags.errors:
+        codegen.cancel()
         return diags, None
     combined = build_openapi(spec, None)
-    models = start_models(combined)
+    models = start_models(combined, codegen)
     check_spec(spec, diags)
     if diags.errors:
         models.cancel()
