@@ -39,14 +39,25 @@ class ProcessRun:
     stderr: str
 
 
-def run_process(argv: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> ProcessRun:
-    """Run ``argv`` to its end; CPU time comes from ``wait4`` of that one process, which
-    includes every descendant it waited for (datamodel-codegen, ruff)."""
+def run_process(
+    argv: Sequence[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 300
+) -> ProcessRun:
+    """Run ``argv`` to its end (killed, and the benchmark failed, after ``timeout`` seconds);
+    CPU time comes from ``wait4`` of that one process, which includes every descendant it
+    waited for (datamodel-codegen, ruff)."""
     out_path, err_path = Path(cwd, ".bench-stdout"), Path(cwd, ".bench-stderr")
     with out_path.open("wb") as out, err_path.open("wb") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(list(argv), cwd=cwd, stdout=out, stderr=err, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() - start > timeout:
+                proc.kill()
+                os.wait4(proc.pid, 0)
+                require(False, f"{argv[0]} took more than {timeout:.0f}s")
+            time.sleep(0.005)
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     result = ProcessRun(

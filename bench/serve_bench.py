@@ -64,7 +64,8 @@ def start_server(db: Path) -> tuple[subprocess.Popen, str]:
     argv = [sys.executable, "-m", "cdsgen", "serve", "--port", str(port), "--db", str(db)]
     if WORKERS > 1:
         argv += ["--workers", str(WORKERS)]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = db.with_suffix(".log").open("w+b")  # a file: a pipe nobody reads could fill up
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -77,7 +78,9 @@ def start_server(db: Path) -> tuple[subprocess.Popen, str]:
             break
         time.sleep(0.1)
     proc.kill()
-    require(False, f"cdsgen serve did not start: {proc.communicate()[1].decode()[-2000:]}")
+    proc.wait()
+    log.seek(0)
+    require(False, f"cdsgen serve did not start: {log.read().decode()[-2000:]}")
     raise AssertionError  # unreachable
 
 
