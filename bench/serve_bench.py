@@ -100,6 +100,8 @@ class _Forms(HTMLParser):
             self.forms.append({"action": a.get("action", ""), "inputs": [], "buttons": []})
         elif not self.forms:
             return
+        elif tag == "input" and a.get("type", "").lower() == "submit" and a.get("name"):
+            self.forms[-1]["buttons"].append((a["name"], a.get("value", "")))
         elif tag == "input" and a.get("name"):
             field = {"name": a["name"], "type": a.get("type", "text").lower(), **a, "label": ""}
             field["checked"] = "checked" in a
