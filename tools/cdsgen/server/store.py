@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS tokens (
     revoked INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS tokens_credential ON tokens (credential_id);
+CREATE INDEX IF NOT EXISTS tokens_client ON tokens (client_id, kind);
 CREATE TABLE IF NOT EXISTS pending (
     id TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
