@@ -29,10 +29,13 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    from cdsgen.emit.codegen import PendingCodegen
+
+    codegen = PendingCodegen()  # started before the imports below: it imports meanwhile
     from cdsgen import writer
     from cdsgen.generate import TREES, generate, project_root
 
-    diags, outputs = generate(_root(args))
+    diags, outputs = generate(_root(args), codegen)
     for d in diags.sorted():
         if d.severity is Severity.ERROR:
             print(d, file=sys.stderr)

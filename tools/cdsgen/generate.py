@@ -11,8 +11,9 @@ from typing import Any
 from cdsgen import model as m
 from cdsgen.diagnostics import Diagnostics
 from cdsgen.emit.client import CLIENT_DIR, emit_client
+from cdsgen.emit.codegen import PendingCodegen
 from cdsgen.emit.jsonschema import JSONSCHEMA_DIR, emit_jsonschema
-from cdsgen.emit.models import MODELS_DIR, PendingCodegen, PendingModels, start_models
+from cdsgen.emit.models import MODELS_DIR, PendingModels, start_models
 from cdsgen.emit.openapi import OPENAPI_DIR, build_openapi, emit_openapi
 from cdsgen.emit.server import SERVER_DIR, emit_server
 from cdsgen.emit.site import SITE_DIR, emit_site
@@ -24,13 +25,16 @@ from cdsgen.loader import load_spec, meta_schema
 TREES = [OPENAPI_DIR, JSONSCHEMA_DIR, MODELS_DIR, SITE_DIR, SERVER_DIR, CLIENT_DIR]
 
 
-def generate(root: Path) -> tuple[Diagnostics, dict[str, str] | None]:
+def generate(
+    root: Path, codegen: PendingCodegen | None = None
+) -> tuple[Diagnostics, dict[str, str] | None]:
     """Load and lint the source and run every emitter; ``None`` outputs when it has errors.
 
-    datamodel-code-generator, the slowest step, starts first: its process imports the
-    generator while the source loads, gets the OpenAPI as soon as the model is loaded, and
-    runs while the examples are validated and the other emitters work."""
-    codegen = PendingCodegen()
+    datamodel-code-generator, the slowest step, starts first (``codegen``, if the caller
+    started it even earlier): its process imports the generator while the source loads,
+    gets the OpenAPI as soon as the model is loaded, and runs while the examples are
+    validated and the other emitters work."""
+    codegen = codegen or PendingCodegen()
     diags = Diagnostics()
     try:
         spec = load_spec(root, diags)
