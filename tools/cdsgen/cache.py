@@ -43,7 +43,12 @@ def cache_dir() -> Path | None:
         return None
     if configured:
         return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except (KeyError, RuntimeError):  # no home folder: no cache
+            return None
     return Path(base, "cdsgen")
 
 
