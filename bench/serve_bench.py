@@ -7,7 +7,7 @@ measures with Debian's ``wrk`` (``make wrk`` installs it):
 
 * requests/s and p50 / p99 latency of the server metadata document, an Accounts listing and
   one Usage Segments page (100 daily segments of 15-minute values), at concurrency 1, 8, 64;
-  each cell runs ``SECONDS`` (default 3) seconds, ``REPEATS`` (default 3) times, the cells
+  each cell runs ``CELL_SECONDS`` (default 3) seconds, ``REPEATS`` (default 3) times, the cells
   interleaved, and the table shows medians;
 * the time to read a year of 15-minute usage for one meter (365 daily segments, 35,040
   value sets) through every page of the listing, with that token: the first read, before
@@ -42,7 +42,7 @@ from measure import load_note, median, print_table, require, verdict
 
 HERE = Path(__file__).resolve().parent
 WORKERS = int(os.environ.get("WORKERS", "2"))
-SECONDS = int(os.environ.get("SECONDS", "3"))
+SECONDS = int(os.environ.get("CELL_SECONDS", "3"))
 REPEATS = int(os.environ.get("REPEATS", "3"))
 YEAR_RUNS = int(os.environ.get("YEAR_RUNS", "5"))
 CONCURRENCY = [1, 8, 64]
