@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 ASSETS := node_modules/.installed
 
-.PHONY: build install assets browser lint generate check site test bench clean
+.PHONY: build install assets browser wrk lint generate check site test bench clean
 
 build: install lint generate site  ## fresh machine → lint, every artefact, the site
 
@@ -44,6 +44,13 @@ browser:
 		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends chromium; \
 	fi
 
+# Debian's wrk, the HTTP load generator of bench/serve_bench.py, installed only when missing.
+wrk:
+	@if ! command -v wrk >/dev/null 2>&1; then \
+		SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends wrk; \
+	fi
+
 lint: install
 	$(BIN)/cdsgen lint
 	$(BIN)/ruff check tools tests bench examples
@@ -61,8 +68,10 @@ site: install assets
 test: install assets browser
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
-bench: install
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done
+# Every benchmark; each checks the work it measured and exits non-zero when it is missing.
+bench: install wrk
+	@set -e; for b in generate parse_usage serve_bench client_usage; do \
+		echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py; done
 
 clean:
 	rm -rf $(VENV) node_modules site_build .pytest_cache

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import httpx
 from cds_client import AsyncCdsClient, CdsClient
+from measure import require
 
 RUNS = 5
 
@@ -67,6 +68,9 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait(timeout=10)
+    counts = {name: count for name, _, count in rows}
+    require(rows[0][2] > 0, "the token sees no Usage Segment: nothing was read")
+    require(len(set(counts.values())) == 1, f"the three ways read different counts: {counts}")
     floor = rows[0][1]
     print(f"{'read every usage segment':<36} {'segments':>9} {'median':>9} {'x raw':>6}")
     for name, seconds, count in rows:
@@ -80,12 +84,16 @@ def run(base: str) -> list[tuple[str, float, int]]:
         token = usage.access_token()
 
         def raw() -> int:
-            count, next_url = 0, url
+            count, sets, next_url = 0, 0, url
             with httpx.Client(headers={"Authorization": f"Bearer {token}"}) as http:
                 while next_url:
-                    page = http.get(next_url).json()
+                    r = http.get(next_url)
+                    require(r.status_code == 200, f"{next_url}: {r.status_code} {r.text[:200]}")
+                    page = r.json()
                     count += len(page["usage_segments"])
+                    sets += sum(len(s["values"]) for s in page["usage_segments"])
                     next_url = page["next"]
+            require(sets > 0, "the Usage Segments carry no value sets")
             return count
 
         def sync() -> int:

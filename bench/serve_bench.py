@@ -1,164 +1,383 @@
-"""How fast does the reference Server answer?
+"""How fast does the reference Server answer, measured by a real HTTP load generator?
 
-Starts ``cdsgen serve`` (uvicorn, a loopback port, a fresh SQLite file), registers a
-Client the way DESIGN.md describes, and measures over HTTP with httpx:
+Starts ``cdsgen serve`` (a loopback port, a fresh SQLite file, ``WORKERS`` worker processes,
+default 2), gets a token the way a CDS Client does (registration, then the Customer's consent
+through the consent page for the first household's electricity, then the code exchange), and
+measures with Debian's ``wrk`` (``make wrk`` installs it):
 
-* requests per second of the Accounts listing (one connection, then four in parallel);
-* the time to serve one year of 15-minute usage for one meter (35,040 value sets, 365 daily
-  Usage Segments), following the ``next`` links page by page (median of several runs).
+* requests/s and p50 / p99 latency of the server metadata document, an Accounts listing and
+  one Usage Segments page (100 daily segments of 15-minute values), at concurrency 1, 8, 64;
+  each cell runs ``CELL_SECONDS`` (default 3) seconds, ``REPEATS`` (default 3) times, the cells
+  interleaved, and the table shows medians;
+* the time to read a year of 15-minute usage for one meter (365 daily segments, 35,040
+  value sets) through every page of the listing, with that token: the first read, before
+  the Server has computed anything for that token, and the median of ``YEAR_RUNS`` more.
 
-Prints a table; no assertions (speed belongs here, not in the tests).
+Every figure is checked first: each endpoint answers 200 with the expected content, wrk saw
+no socket error, timeout or non-2xx answer and read at least the body size per request, and
+the year has every value set. Missing work stops the run with exit status 2.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
+from measure import load_note, median, print_table, require, verdict
 
-LISTING_REQUESTS = 400
-YEAR_RUNS = 5
+HERE = Path(__file__).resolve().parent
+WORKERS = int(os.environ.get("WORKERS", "2"))
+SECONDS = int(os.environ.get("CELL_SECONDS", "3"))
+REPEATS = int(os.environ.get("REPEATS", "3"))
+YEAR_RUNS = int(os.environ.get("YEAR_RUNS", "5"))
+CONCURRENCY = [1, 8, 64]
+#: The sandbox Customer and the meter whose year of usage is read (tools/cdsgen/server/seed.py).
+CUSTOMER = ("C-100234", "sandbox")
+METER = "md-elec-01"
+#: What the Customer ticks on the consent page: any option naming the meter or what holds it.
+WANTED = ("md-elec-01", "E7000123", "acct-res-01", "1000-2345-01", "sc-elec-01", "sp-elec-01")
+YEAR_SEGMENTS, YEAR_VALUE_SETS = 365, 365 * 96
+AIMS = {"metadata": 5000, "accounts": 2500, "usage page": 100}
+AIM_USAGE_P99_MS, AIM_YEAR_MS = 150, 100
 
 
-def serve(db: Path) -> tuple[subprocess.Popen, str]:
-    """``cdsgen serve`` in its own process (so the load generator does not share its GIL)."""
+# -- the server ------------------------------------------------------------------------------
+def start_server(db: Path) -> tuple[subprocess.Popen, str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cdsgen", "serve", "--port", str(port), "--db", str(db)],
-        stderr=subprocess.DEVNULL,
-    )
+    argv = [sys.executable, "-m", "cdsgen", "serve", "--port", str(port), "--db", str(db)]
+    if WORKERS > 1:
+        argv += ["--workers", str(WORKERS)]
+    log = db.with_suffix(".log").open("w+b")  # a file: a pipe nobody reads could fill up
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
-    while True:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
         try:
-            httpx.get(f"{base}/.well-known/cds-server-metadata.json").raise_for_status()
-            return proc, base
+            if httpx.get(f"{base}/.well-known/cds-server-metadata.json").status_code == 200:
+                return proc, base
         except httpx.TransportError:
-            if proc.poll() is not None:
-                raise RuntimeError("cdsgen serve did not start") from None
-            time.sleep(0.05)
+            pass
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    proc.kill()
+    proc.wait()
+    log.seek(0)
+    require(False, f"cdsgen serve did not start: {log.read().decode()[-2000:]}")
+    raise AssertionError  # unreachable
 
 
-def data_token(http: httpx.Client, base: str) -> tuple[str, dict]:
-    """Register, find the direct-access Client Object and its secret, get a token where its
-    own metadata says."""
-    oauth = http.get(
-        http.get(f"{base}/.well-known/cds-server-metadata.json").json()["oauth_metadata"]
-    ).json()
+# -- the Customer's consent, as a browser gives it ---------------------------------------------
+class _Forms(HTMLParser):
+    """Every form of a page: action, inputs (name, type, value) and submit buttons."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[dict] = []
+        self._label: list[str] | None = None
+        self._pending: dict | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.forms.append({"action": a.get("action", ""), "inputs": [], "buttons": []})
+        elif not self.forms:
+            return
+        elif tag == "input" and a.get("type", "").lower() == "submit" and a.get("name"):
+            self.forms[-1]["buttons"].append((a["name"], a.get("value", "")))
+        elif tag == "input" and a.get("name"):
+            field = {"name": a["name"], "type": a.get("type", "text").lower(), **a, "label": ""}
+            field["checked"] = "checked" in a
+            self.forms[-1]["inputs"].append(field)
+            self._pending = field
+        elif tag == "button" and a.get("name"):
+            self.forms[-1]["buttons"].append((a["name"], a.get("value", "")))
+        elif tag == "label":
+            self._label = []
+
+    def handle_data(self, data: str) -> None:
+        if self._label is not None:
+            self._label.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "label" and self._label is not None:
+            if self._pending is not None:
+                self._pending["label"] = " ".join("".join(self._label).split())
+            self._label, self._pending = None, None
+
+
+def fill_form(html: str, page_url: str, credentials: tuple[str, str], wanted: tuple[str, ...]):
+    """The URL and fields a Customer sends from the first form of a sign-in or consent page:
+    hidden inputs as they are (``csrf_token``), ``username`` and ``password``, the ``pick``
+    boxes whose value or label names something in ``wanted``, and ``decision=approve``."""
+    parser = _Forms()
+    parser.feed(html)
+    require(parser.forms, f"no form on {page_url}")
+    form = parser.forms[0]
+    data: list[tuple[str, str]] = []
+    for field in form["inputs"]:
+        kind, name = field["type"], field["name"]
+        if kind == "hidden":
+            data.append((name, field.get("value", "")))
+        elif name == "username":
+            data.append((name, credentials[0]))
+        elif kind == "password" or name == "password":
+            data.append((name, credentials[1]))
+        elif kind == "checkbox" and name == "pick":
+            text = f"{field.get('value', '')} {field['label']}"
+            if any(w in text for w in wanted):
+                data.append((name, field.get("value", "on")))
+    if ("decision", "approve") in form["buttons"]:
+        data.append(("decision", "approve"))
+    elif form["buttons"]:  # a sign-in page's only button
+        data.append(form["buttons"][0])
+    return urljoin(page_url, form["action"] or page_url), data
+
+
+def consent_token(http: httpx.Client, base: str) -> tuple[str, dict]:
+    """A token for the usage scope: registration, the consent page(s), the code exchange."""
+    metadata = http.get(f"{base}/.well-known/cds-server-metadata.json").json()
+    root_oauth = http.get(metadata["oauth_metadata"]).json()
+    usage_scopes = [
+        sid
+        for sid, d in root_oauth["cds_scope_descriptions"].items()
+        if d.get("type") == "cds_usage"
+    ]
+    require(usage_scopes, "the server describes no cds_usage scope")
+    scope = usage_scopes[0]
     reg = http.post(
-        oauth["registration_endpoint"],
-        json={"scope": "cds_client_admin cds_query_accounts_1 cds_query_usage_1"},
-    ).json()
-    basic = {
-        "Authorization": "Basic "
-        + base64.b64encode(f"{reg['client_id']}:{reg['client_secret']}".encode()).decode()
-    }
-    admin = http.post(
-        oauth["token_endpoint"], data={"grant_type": "client_credentials"}, headers=basic
-    ).json()["access_token"]
-    bearer = {"Authorization": f"Bearer {admin}"}
-    client = next(
-        c
-        for c in http.get(oauth["cds_clients_api"], headers=bearer).json()["clients"]
-        if "cds_query_usage_1" in c["scope"]
+        root_oauth["registration_endpoint"],
+        json={"scope": f"cds_client_admin {scope}", "client_name": "serve_bench"},
     )
+    require(reg.status_code == 201, f"registration failed: {reg.status_code} {reg.text}")
+    admin = _basic_token(http, root_oauth["token_endpoint"], reg.json(), "cds_client_admin")
+    bearer = {"Authorization": f"Bearer {admin}"}
+    clients = http.get(root_oauth["cds_clients_api"], headers=bearer).json()["clients"]
+    client = next(c for c in clients if scope in c["scope"].split())
     secret = http.get(
-        oauth["cds_credentials_api"], params={"client_ids": client["client_id"]}, headers=bearer
-    ).json()["credentials"][0]["client_secret"]
-    own = http.get(
-        http.get(client["cds_server_metadata"], headers=bearer).json()["oauth_metadata"],
+        root_oauth["cds_credentials_api"],
+        params={"client_ids": client["client_id"]},
         headers=bearer,
-    ).json()
-    basic = {
-        "Authorization": "Basic "
-        + base64.b64encode(f"{client['client_id']}:{secret}".encode()).decode()
+    ).json()["credentials"][0]["client_secret"]
+    own_meta = http.get(client["cds_server_metadata"], headers=bearer).json()
+    oauth = http.get(own_meta["oauth_metadata"], headers=bearer).json()
+
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    params = {
+        "response_type": "code",
+        "client_id": client["client_id"],
+        "scope": scope,
+        "state": secrets.token_hex(8),
+        "code_challenge": challenge.decode().rstrip("="),
+        "code_challenge_method": "S256",
     }
+    with httpx.Client(follow_redirects=True, timeout=30) as browser:
+        page = browser.get(oauth["authorization_endpoint"], params=params)
+        for _ in range(4):  # sign-in and consent, on one page or two
+            code = parse_qs(urlsplit(str(page.url)).query).get("code")
+            if code:
+                break
+            require(page.status_code == 200, f"consent step {page.url}: {page.status_code}")
+            action, data = fill_form(page.text, str(page.url), CUSTOMER, WANTED)
+            fields: dict[str, list[str]] = {}
+            for name, value in data:
+                fields.setdefault(name, []).append(value)
+            page = browser.post(action, data=fields)
+        require(code, f"the consent flow did not reach the redirect with a code: {page.url}")
     token = http.post(
-        own["token_endpoint"],
-        data={"grant_type": "client_credentials", "scope": client["scope"]},
-        headers=basic,
-    ).json()
-    return token["access_token"], own
+        oauth["token_endpoint"],
+        data={"grant_type": "authorization_code", "code": code[0], "code_verifier": verifier},
+        headers=_basic(client["client_id"], secret),
+    )
+    require(token.status_code == 200, f"code exchange failed: {token.text}")
+    return token.json()["access_token"], oauth
 
 
-def listing_rate(base_url: str, token: str, parallel: int) -> float:
-    per_worker = LISTING_REQUESTS // parallel
+def _basic(client_id: str, secret: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
 
-    def worker(_: int) -> None:
-        with httpx.Client(headers={"Authorization": f"Bearer {token}"}) as http:
-            for _ in range(per_worker):
-                assert http.get(base_url).status_code == 200
 
+def _basic_token(http: httpx.Client, url: str, reg: dict, scope: str) -> str:
+    r = http.post(
+        url,
+        data={"grant_type": "client_credentials", "scope": scope},
+        headers=_basic(reg["client_id"], reg["client_secret"]),
+    )
+    require(r.status_code == 200, f"token request failed: {r.text}")
+    return r.json()["access_token"]
+
+
+# -- the measured endpoints -------------------------------------------------------------------
+@dataclass
+class Target:
+    name: str
+    url: str
+    authorization: str
+    body_bytes: int
+
+
+def targets(http: httpx.Client, base: str, token: str, apis: dict) -> list[Target]:
+    """The three endpoints, each checked once: status, content and body size."""
+    auth = f"Bearer {token}"
+    meta_url = f"{base}/.well-known/cds-server-metadata.json"
+    meta = http.get(meta_url)
+    require(meta.status_code == 200 and "oauth_metadata" in meta.json(), "metadata document")
+    accounts_url = apis["cds_accounts_api"]
+    accounts = http.get(accounts_url, headers={"Authorization": auth})
+    require(
+        accounts.status_code == 200 and accounts.json()["accounts"],
+        f"the Accounts listing shows nothing: {accounts.status_code} {accounts.text[:300]}",
+    )
+    usage_url = f"{apis['cds_usagesegments_api']}?cds_meterdevice_ids={METER}"
+    usage = http.get(usage_url, headers={"Authorization": auth})
+    require(usage.status_code == 200, f"usage page: {usage.status_code} {usage.text[:300]}")
+    segments = usage.json()["usage_segments"]
+    require(
+        len(segments) > 1 and all(len(s["values"]) == 96 for s in segments),
+        f"the usage page has {len(segments)} segments, not full days of 15-minute values",
+    )
+    return [
+        Target("metadata", meta_url, "", len(meta.content)),
+        Target("accounts", accounts_url, auth, len(accounts.content)),
+        Target("usage page", usage_url, auth, len(usage.content)),
+    ]
+
+
+@dataclass
+class Cell:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+
+
+def run_wrk(target: Target, connections: int) -> Cell:
+    argv = [
+        shutil.which("wrk") or "wrk",
+        f"-t{min(connections, 2)}",
+        f"-c{connections}",
+        f"-d{SECONDS}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(HERE / "wrk_report.lua"),
+        target.url,
+    ]
+    env = {**os.environ, "BENCH_AUTHORIZATION": target.authorization}
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=SECONDS + 60)
+    found = re.search(r"^WRK-REPORT (\{.*\})$", proc.stdout, re.MULTILINE)
+    require(found, f"wrk printed no report for {target.name}: {proc.stdout}{proc.stderr}")
+    r = json.loads(found.group(1))
+    errors = {k: r[k] for k in ("connect", "read", "write", "status", "timeout") if r[k]}
+    where = f"{target.name} at concurrency {connections}"
+    require(r["requests"] > 0, f"wrk made no request to {where}")
+    require(not errors, f"wrk saw errors on {where}: {errors}")
+    require(
+        r["bytes"] / r["requests"] >= target.body_bytes,
+        f"{where}: {r['bytes'] / r['requests']:.0f} bytes per answer, body is {target.body_bytes}",
+    )
+    return Cell(r["requests"] / (r["duration_us"] / 1e6), r["p50_us"] / 1e3, r["p99_us"] / 1e3)
+
+
+def year_of_usage(http: httpx.Client, apis: dict, token: str) -> tuple[float, int, int, int]:
+    """Seconds to read every page of the meter's usage; pages, value sets and bytes read."""
     start = time.perf_counter()
-    with ThreadPoolExecutor(parallel) as pool:
-        list(pool.map(worker, range(parallel)))
-    return per_worker * parallel / (time.perf_counter() - start)
-
-
-def year_of_usage(http: httpx.Client, url: str, token: str) -> tuple[float, int, int, int]:
-    start = time.perf_counter()
-    pages = sets = size = 0
-    next_url: str | None = url + "?cds_meterdevice_ids=md-elec-01"
+    pages = sets = size = segments = 0
+    next_url: str | None = f"{apis['cds_usagesegments_api']}?cds_meterdevice_ids={METER}"
     while next_url:
         r = http.get(next_url, headers={"Authorization": f"Bearer {token}"})
+        require(r.status_code == 200, f"usage page {pages + 1}: {r.status_code}")
         body = r.json()
         pages += 1
         size += len(r.content)
+        segments += len(body["usage_segments"])
         sets += sum(len(s["values"]) for s in body["usage_segments"])
         next_url = body["next"]
-    return time.perf_counter() - start, pages, sets, size
+    seconds = time.perf_counter() - start
+    require(
+        segments == YEAR_SEGMENTS and sets == YEAR_VALUE_SETS,
+        f"a year of usage is {YEAR_SEGMENTS} segments and {YEAR_VALUE_SETS} value sets; "
+        f"the token saw {segments} and {sets}",
+    )
+    return seconds, pages, sets, size
 
 
 def main() -> None:
+    require(shutil.which("wrk"), "wrk is not installed: run `make wrk`")
+    with tempfile.TemporaryDirectory(prefix="cdsgen-serve-bench-") as tmp:
+        server, base = start_server(Path(tmp, "bench.sqlite3"))
+        try:
+            with httpx.Client(timeout=60) as http:
+                token, apis = consent_token(http, base)
+                # the year first: its first read finds nothing computed yet for this token
+                year = [year_of_usage(http, apis, token) for _ in range(YEAR_RUNS + 1)]
+                endpoints = targets(http, base, token, apis)
+                cells: dict[tuple[str, int], list[Cell]] = {}
+                for _ in range(REPEATS):
+                    for c in CONCURRENCY:
+                        for t in endpoints:
+                            cells.setdefault((t.name, c), []).append(run_wrk(t, c))
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+    report(endpoints, cells, year)
+
+
+def report(endpoints: list[Target], cells: dict, year: list) -> None:
+    print(
+        f"cdsgen serve, {WORKERS} worker(s), wrk on loopback; median of {REPEATS} interleaved "
+        f"runs of {SECONDS}s per cell; {load_note()}"
+    )
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
-        server, base = serve(Path(tmp, "bench.sqlite3"))
-        startup = time.perf_counter() - start
-        with httpx.Client(timeout=120) as http:
-            token, own = data_token(http, base)
-            accounts = own["cds_accounts_api"]
-            listing_rate(accounts, token, 1)  # warm up
+    for t in endpoints:
+        for c in CONCURRENCY:
+            runs = cells[(t.name, c)]
             rows.append(
-                ("Accounts listing, 1 connection", f"{listing_rate(accounts, token, 1):,.0f} req/s")
+                [
+                    f"{t.name} ({t.body_bytes / 1000:,.1f} KB)",
+                    str(c),
+                    f"{median([r.rps for r in runs]):,.0f}",
+                    f"{median([r.p50_ms for r in runs]):.1f}",
+                    f"{median([r.p99_ms for r in runs]):.1f}",
+                ]
             )
-            rows.append(
-                (
-                    "Accounts listing, 4 connections",
-                    f"{listing_rate(accounts, token, 4):,.0f} req/s",
-                )
-            )
-            runs = [
-                year_of_usage(http, own["cds_usagesegments_api"], token) for _ in range(YEAR_RUNS)
-            ]
-            seconds = statistics.median(r[0] for r in runs)
-            _, pages, sets, size = runs[0]
-            rows.append(
-                (
-                    f"One year of 15-min usage ({sets:,} value sets, {pages} pages, "
-                    f"{size / 1e6:.1f} MB)",
-                    f"{seconds * 1000:,.0f} ms",
-                )
-            )
-            rows.append(
-                ("First start of cdsgen serve (seeds the database)", f"{startup * 1000:,.0f} ms")
-            )
-        server.terminate()
-        server.wait()
-    width = max(len(r[0]) for r in rows)
-    print(f"{'measure'.ljust(width)}  result")
-    print(f"{'-' * width}  ------")
-    for name, value in rows:
-        print(f"{name.ljust(width)}  {value}")
+    print_table(["endpoint", "conc.", "req/s", "p50 ms", "p99 ms"], rows)
+    first, pages, sets, size = year[0]
+    seconds = median([y[0] for y in year[1:]])
+    print(
+        f"one year of 15-min usage for {METER}: {sets:,} value sets, {pages} pages, "
+        f"{size / 1e6:.2f} MB: first read {first * 1000:,.0f} ms (cold: nothing computed "
+        f"for the token yet), then {seconds * 1000:,.0f} ms (median of {len(year) - 1})"
+    )
+    print("aims at concurrency 8:")
+    for name, aim in AIMS.items():
+        rps = median([r.rps for r in cells[(name, 8)]])
+        print(f"  {name}: {rps:,.0f} req/s >= {aim:,}: {verdict(rps, aim, higher_is_better=True)}")
+    p99 = median([r.p99_ms for r in cells[("usage page", 8)]])
+    print(f"  usage page p99 {p99:.0f} ms <= {AIM_USAGE_P99_MS}: {verdict(p99, AIM_USAGE_P99_MS)}")
+    year_ms = seconds * 1000
+    print(f"  year of usage {year_ms:.0f} ms <= {AIM_YEAR_MS}: {verdict(year_ms, AIM_YEAR_MS)}")
 
 
 if __name__ == "__main__":

@@ -33,10 +33,13 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    from cdsgen.emit.codegen import PendingCodegen
+
+    codegen = PendingCodegen()  # started before the imports below: it imports meanwhile
     from cdsgen import writer
     from cdsgen.generate import TREES, generate, project_root
 
-    diags, outputs = generate(_root(args))
+    diags, outputs = generate(_root(args), codegen)
     for d in diags.sorted():
         if d.severity is Severity.ERROR:
             print(d, file=sys.stderr)
@@ -97,11 +100,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"cdsgen serve: --public-url: {exc}", file=sys.stderr)
         return 2
-    try:
+    try:  # in this process even with workers: a bad key file is reported here, once
         app = create_app(args.db, page_size=args.page_size, public_url=public_url)
     except ValueError as exc:  # KeyMismatch, or an unreadable key file
         print(f"cdsgen serve: {exc}", file=sys.stderr)
         return 2
+    if args.workers > 1:
+        return _serve_workers(args, public_url)
     print(
         f"cdsgen reference Server on http://{host}:{args.port}/ as {public_url} "
         f"(database {args.db})",
@@ -117,6 +122,35 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_level="warning",
     )
     return 0
+
+
+def _serve_workers(args: argparse.Namespace, public_url: str) -> int:
+    """``cdsgen serve --workers N``: the same Server in N processes (cdsgen.server.workers)."""
+    from cdsgen.server.workers import serve_workers
+
+    where = f"http://{args.host}:{args.port}/ as {public_url} ({args.workers} workers)"
+    print(f"cdsgen reference Server on {where} (database {args.db})", file=sys.stderr)
+    serve_workers(
+        args.db,
+        {**vars(args), "public_url": public_url},
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=args.proxy_headers,
+        log_level="warning",
+    )
+    return 0
+
+
+def _positive(text: str) -> int:
+    """An integer of at least 1, for ``--workers``."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def cmd_outline(args: argparse.Namespace) -> int:
@@ -344,6 +378,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="behind a reverse proxy: take the client address from X-Forwarded-For (from "
         "the addresses in FORWARDED_ALLOW_IPS, default 127.0.0.1); URLs still follow --public-url",
+    )
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="worker processes answering on the port (default: 1)",
     )
     p.set_defaults(func=cmd_serve)
 

@@ -12,6 +12,7 @@ from cdsgen import model as m
 from cdsgen.diagnostics import Diagnostics
 from cdsgen.drafts import DRAFT_GENERATED_DIR, build_draft
 from cdsgen.emit.client import CLIENT_DIR, emit_client
+from cdsgen.emit.codegen import PendingCodegen
 from cdsgen.emit.jsonschema import JSONSCHEMA_DIR, emit_jsonschema
 from cdsgen.emit.models import MODELS_DIR, PendingModels, start_models
 from cdsgen.emit.openapi import OPENAPI_DIR, build_openapi, emit_openapi
@@ -35,17 +36,27 @@ TREES = [
 ]
 
 
-def generate(root: Path) -> tuple[Diagnostics, dict[str, str] | None]:
+def generate(
+    root: Path, codegen: PendingCodegen | None = None
+) -> tuple[Diagnostics, dict[str, str] | None]:
     """Load and lint the source and run every emitter; ``None`` outputs when it has errors.
 
-    datamodel-code-generator, the slowest step, starts as soon as the model is loaded, so it
-    runs while the examples are validated and the other emitters work."""
+    datamodel-code-generator, the slowest step, starts first (``codegen``, if the caller
+    started it even earlier): its process imports the generator while the source loads,
+    gets the OpenAPI as soon as the model is loaded, and runs while the examples are
+    validated and the other emitters work."""
+    codegen = codegen or PendingCodegen()
     diags = Diagnostics()
-    spec = load_spec(root, diags)
+    try:
+        spec = load_spec(root, diags)
+    except BaseException:
+        codegen.cancel()
+        raise
     if diags.errors:
+        codegen.cancel()
         return diags, None
     combined = build_openapi(spec, None)
-    models = start_models(combined)
+    models = start_models(combined, codegen)
     check_spec(spec, diags, root)
     if diags.errors:
         models.cancel()

@@ -50,15 +50,24 @@ class Document:
     edition: str = "latest"
     #: References to other documents: anchor → ``<document>@<version>[#<anchor>]``.
     links_to: dict[str, str] = field(default_factory=dict)
+    _sections_index: tuple[tuple[int, ...], dict[str, Section]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def all_sections(self) -> list[Section]:
         return [s for top in self.sections for s in top.walk()]
 
     def section_by_anchor(self) -> dict[str, Section]:
-        return {s.anchor: s for s in self.all_sections()}
+        """Every section by its anchor. Emitters ask for this once per link, so the index is
+        built once per list of top-level sections (which the loader sets, then leaves)."""
+        key = tuple(map(id, self.sections))
+        if self._sections_index is None or self._sections_index[0] != key:
+            self._sections_index = (key, {s.anchor: s for s in self.all_sections()})
+        return self._sections_index[1]
 
-    def all_anchors(self) -> set[str]:
-        return {s.anchor for s in self.all_sections()} | set(self.anchors)
+    def all_anchors(self) -> frozenset[str]:
+        """Every anchor (headings and others); the loader asks once per reference."""
+        return frozenset(self.section_by_anchor()).union(self.anchors)
 
     def link(self, anchor: str) -> str:
         """URL of an anchor in the published text."""

@@ -20,15 +20,11 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from cdsgen.emit import TEMPLATES_DIR
+from cdsgen.emit.codegen import PendingCodegen
 from cdsgen.emit.pysource import python_environment, ruff_format_package
 
 TEMPLATES = TEMPLATES_DIR / "models"
@@ -136,9 +132,10 @@ class PendingModels:
     """datamodel-code-generator running in a child process (it takes most of a generation),
     so the other emitters can run meanwhile; :meth:`result` finishes the models."""
 
-    def __init__(self, openapi: dict[str, Any]):
+    def __init__(self, openapi: dict[str, Any], codegen: PendingCodegen | None = None):
         self.openapi = openapi
-        self.codegen = PendingCodegen(codegen_input(openapi))
+        self.codegen = codegen or PendingCodegen()
+        self.codegen.feed(codegen_input(openapi), CODEGEN_OPTIONS)
 
     def result(self) -> dict[str, str]:
         return _finish_models(self.codegen.result(), self.openapi)
@@ -147,8 +144,9 @@ class PendingModels:
         self.codegen.cancel()
 
 
-def start_models(openapi: dict[str, Any]) -> PendingModels:
-    return PendingModels(openapi)
+def start_models(openapi: dict[str, Any], codegen: PendingCodegen | None = None) -> PendingModels:
+    """Models of ``openapi``, made by ``codegen`` if one was started earlier."""
+    return PendingModels(openapi, codegen)
 
 
 def _finish_models(source: str, openapi: dict[str, Any]) -> dict[str, str]:
@@ -256,49 +254,6 @@ def ruff_format(code: str) -> str:
 
 def run_codegen(openapi: dict[str, Any]) -> str:
     """Run datamodel-code-generator on ``openapi``; raise with its output if it fails."""
-    return PendingCodegen(openapi).result()
-
-
-class PendingCodegen:
-    """One datamodel-code-generator run in a child process, in its own temporary folder
-    (so no configuration lying around changes its output)."""
-
-    def __init__(self, openapi: dict[str, Any]):
-        self._tmp = tempfile.TemporaryDirectory(prefix="cdsgen-codegen-")
-        src = Path(self._tmp.name, "openapi.json")
-        self._dst = Path(self._tmp.name, "models.py")
-        src.write_text(json.dumps(openapi, indent=1), encoding="utf-8")
-        env = {**os.environ, "PYTHONHASHSEED": "0"}
-        self._proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-W",
-                "error::UserWarning",
-                "-m",
-                "datamodel_code_generator",
-                "--input",
-                str(src),
-                "--output",
-                str(self._dst),
-                *CODEGEN_OPTIONS,
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            cwd=self._tmp.name,
-        )
-
-    def cancel(self) -> None:
-        self._proc.kill()
-        self._proc.communicate()
-        self._tmp.cleanup()
-
-    def result(self) -> str:
-        try:
-            out, err = self._proc.communicate()
-            if self._proc.returncode != 0 or not self._dst.exists():
-                raise RuntimeError(f"datamodel-code-generator failed:\n{err or out}")
-            return self._dst.read_text(encoding="utf-8")
-        finally:
-            self._tmp.cleanup()
+    codegen = PendingCodegen()
+    codegen.feed(openapi, CODEGEN_OPTIONS)
+    return codegen.result()

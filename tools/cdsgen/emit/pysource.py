@@ -11,10 +11,14 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import orjson
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from cdsgen.cache import cache_templates, cached_text
 
 
 def py_literal(value: Any) -> str:
@@ -78,22 +82,37 @@ def python_environment(templates: Path) -> Environment:
     env.filters["py"] = py_literal
     env.filters["docstring"] = docstring
     env.filters["docentry"] = docstring_entry
-    return env
+    return cache_templates(env)
+
+
+#: The ruff runs of :func:`ruff_format_package`, in order, and the options they share.
+RUFF_STEPS = (["check", "--select", "I,F401", "--fix", "--quiet"], ["format", "--quiet"])
+RUFF_COMMON = ["--isolated", "--line-length", "100", "--target-version", "py311"]
 
 
 def ruff_format_package(package: str, files: dict[str, str]) -> dict[str, str]:
     """Sort imports, drop unused ones and format the files of ``package`` with the pinned ruff.
 
-    The files are laid out as the package in a temporary folder, so that import sorting sees
-    the same first-party package wherever generation runs."""
+    The result is a function of the files and ruff's version and options only, so the same
+    files formatted in an earlier run come from the user cache (:mod:`cdsgen.cache`)."""
+    kind = f"ruff_format_package {version('ruff')} {RUFF_STEPS} {RUFF_COMMON} {package}"
+    given = orjson.dumps(files, option=orjson.OPT_SORT_KEYS)
+    made = cached_text(kind, given, lambda: orjson.dumps(_run_ruff(package, files)).decode())
+    formatted = orjson.loads(made)
+    return {rel: formatted[rel] for rel in files}
+
+
+def _run_ruff(package: str, files: dict[str, str]) -> dict[str, str]:
+    """The files are laid out as the package in a temporary folder, so that import sorting
+    sees the same first-party package wherever generation runs."""
     ruff = str(Path(sys.executable).parent / "ruff")
-    common = ["--isolated", "--line-length", "100", "--target-version", "py311"]
+    common = RUFF_COMMON
     with tempfile.TemporaryDirectory(prefix=f"cdsgen-{package}-") as tmp:
         root = Path(tmp, package)
         for rel, text in files.items():
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             (root / rel).write_text(text, encoding="utf-8")
-        for args in (["check", "--select", "I,F401", "--fix", "--quiet"], ["format", "--quiet"]):
+        for args in RUFF_STEPS:
             proc = subprocess.run(
                 [ruff, *args, *common, package],
                 cwd=tmp,

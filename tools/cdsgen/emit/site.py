@@ -27,6 +27,7 @@ import jinja2
 from markupsafe import Markup
 
 from cdsgen import model as m
+from cdsgen.cache import cache_templates
 from cdsgen.emit import TEMPLATES_DIR
 from cdsgen.rules import Choices, Constraint, ScopeCondition
 from cdsgen.types import AnyOf, ArrayOf, MapOf, Named, TypeExpr, names_in
@@ -154,7 +155,7 @@ def markdown_environment(templates: Path) -> jinja2.Environment:
         autoescape=True,
     )
     env.filters.update(text=md_text, code=md_code, inline=md_inline)
-    return env
+    return cache_templates(env)
 
 
 def environment() -> jinja2.Environment:

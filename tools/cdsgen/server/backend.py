@@ -77,6 +77,7 @@ from cdsgen.server.catalog import (
     OfferedScope,
     localize,
 )
+from cdsgen.server.read_cache import ReadCache
 from cdsgen.server.seed import FILES
 from cdsgen.server.store import Store, dumps, loads
 from cdsgen.server.vault import Vault
@@ -136,6 +137,8 @@ class ReferenceBackend(Backend):
         self._visibilities: dict[tuple, access.Visibility] = {}
         self._lock = threading.Lock()
         self._purged = 0.0
+        self._reads = ReadCache()
+        self._metadata: dict[str, m.ServerMetadata] = {}
 
     # -- authentication ------------------------------------------------------------------------
     def scope_type(self, scope_id: str) -> str | None:
@@ -249,7 +252,14 @@ class ReferenceBackend(Backend):
 
     # -- metadata --------------------------------------------------------------------------------
     def get_server_metadata(self, ctx: RequestContext) -> m.ServerMetadata:
-        return m.ServerMetadata.model_validate(catalog.server_metadata(ctx.base_url))
+        """The same document for every request to one Server URL: validated once per URL."""
+        found = self._metadata.get(ctx.base_url)
+        if found is None:
+            found = m.ServerMetadata.model_validate(catalog.server_metadata(ctx.base_url))
+            if len(self._metadata) >= 16:  # the Host header chooses the URL: keep a few
+                self._metadata.clear()
+            self._metadata[ctx.base_url] = found
+        return found
 
     def list_coverage(self, ctx: RequestContext, query: ListCoverageQuery) -> Page[m.CoverageEntry]:
         docs = access.order(
@@ -1444,28 +1454,47 @@ class ReferenceBackend(Backend):
         self, ctx: RequestContext, kind: str, operation_id: str, query: Any, model: type[Any]
     ) -> Page[Any]:
         vis = self._visibility(ctx)
+        listing = self._reads.listing(
+            vis, operation_id, query, lambda: self._listing(vis, kind, operation_id, query)
+        )
+
+        def render() -> tuple[list[Any], str | None, str | None]:
+            chunk, following, preceding = access.page(listing.docs, query.cursor, self.page_size)
+            docs = [localize(d, ctx.base_url) for d in chunk]  # before the (URL-free) values
+            if kind == "usage_segments":
+                items = [_segment(model, d) for d in self._with_values(docs)]
+                return items, following, preceding
+            return [model.model_validate(d) for d in docs], following, preceding
+
+        items, following, preceding = self._reads.page(
+            listing, query.cursor, ctx.base_url, self.page_size, render
+        )
+        return Page(items=list(items), next=following, previous=preceding)
+
+    def _listing(
+        self, vis: access.Visibility, kind: str, operation_id: str, query: Any
+    ) -> list[dict[str, Any]]:
+        """Every object of ``kind`` the visibility shows, filtered by ``query``, in order."""
         objects = self.sandbox.objects[kind]
         shown = (access.present(kind, objects[i], vis) for i in objects if i in vis.listable[kind])
         docs = [d for d in shown if d is not None]
         docs = access.apply_filters(operation_id, query, docs, self.sandbox)
-        docs = access.order(operation_id, docs, lambda related: self.sandbox.objects[related])
-        chunk, following, preceding = access.page(docs, query.cursor, self.page_size)
-        if kind == "usage_segments":
-            chunk = self._with_values(chunk)
-        items = [model.model_validate(localize(d, ctx.base_url)) for d in chunk]
-        return Page(items=items, next=following, previous=preceding)
+        return access.order(operation_id, docs, lambda related: self.sandbox.objects[related])
 
     def _with_values(self, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Usage Segments with the Value Sets their :class:`access.ValueCut` names."""
         if not docs:
             return docs
-        ids = sorted({d["values"].source for d in docs})
+        values = self._reads.values(sorted({d["values"].source for d in docs}), self._load_values)
+        return [{**d, "values": d["values"].apply(values[d["values"].source])} for d in docs]
+
+    def _load_values(self, ids: list[str]) -> dict[str, list[Any]]:
+        """Stored value sets of the segments ``ids``, parsed (written once, when seeded)."""
         marks = ",".join("?" * len(ids))
         rows = self.store.db().execute(
             f"SELECT id, data FROM usage_values WHERE id IN ({marks})", ids
         )
-        values = {r[0]: loads(r[1]) for r in rows}
-        return [{**d, "values": d["values"].apply(values[d["values"].source])} for d in docs]
+        return {r[0]: loads(r[1]) for r in rows}
 
     def list_accounts(self, ctx: RequestContext, query: ListAccountsQuery) -> Page[m.Account]:
         return self._customer_data(ctx, "accounts", "listAccounts", query, m.Account)
@@ -1526,6 +1555,15 @@ class ReferenceBackend(Backend):
         return Page(
             items=[model.model_validate(d) for d in chunk], next=following, previous=preceding
         )
+
+
+def _segment(model: type[Any], doc: dict[str, Any]) -> Any:
+    """A Usage Segment validated as ``model``, all but its Value Sets: the Server wrote those
+    itself when it seeded the database (lists of value objects or ``None``, what validation
+    would copy one by one), and they are nine tenths of the validation's work."""
+    item = model.model_validate({**doc, "values": []})
+    item.values = doc["values"]
+    return item
 
 
 def _no_wider(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> bool:

@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS tokens (
     family TEXT
 );
 CREATE INDEX IF NOT EXISTS tokens_credential ON tokens (credential_id);
+CREATE INDEX IF NOT EXISTS tokens_client ON tokens (client_id, kind);
 CREATE TABLE IF NOT EXISTS pending (
     id TEXT PRIMARY KEY,
     kind TEXT NOT NULL,

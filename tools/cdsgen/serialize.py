@@ -1,0 +1,130 @@
+"""JSON and YAML text of the generated descriptions, at C speed.
+
+Every emitter that writes JSON or YAML goes through these two functions, so the bytes of
+``generated/`` depend on one place. Both produce exactly what the standard library
+(``json.dumps(indent=2, ensure_ascii=False)``) and PyYAML (``yaml.dump(sort_keys=False,
+allow_unicode=True, width=100)``) produced before, only faster:
+
+* JSON: ``orjson`` with two-space indentation (the same separators and escaping for the
+  plain dict/list/str/number trees the emitters build; see :func:`to_json` for the one
+  spelling that differs).
+* YAML: the libyaml emitter (``CSafeDumper``) is fed a node graph built by one tight function
+  instead of PyYAML's general representer (which dispatches on type through several Python
+  calls per node), and the resolver's tag guess is memoised per scalar text, since the same
+  keys and words recur thousands of times. Every value is written where it stands: no
+  ``&id``/``*id`` anchors and aliases for sub-trees the emitters share, which some OpenAPI
+  tools do not resolve.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+from typing import Any
+
+import orjson
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from cdsgen.cache import cached_text
+
+_Dumper: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+
+
+def to_json(data: Any) -> str:
+    """Indented JSON text with a final newline; non-ASCII characters are kept as they are.
+
+    orjson spells a float below 1e-4 with a short exponent (``1e-7``, not ``1e-07``); both
+    are the same JSON number. Integers beyond 64 bits, which orjson refuses, go through the
+    standard library."""
+    try:
+        return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
+    except TypeError:
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def to_yaml(data: Any, width: int = 100) -> str:
+    """Block-style YAML of a JSON-like tree, keys in their order, as ``yaml.dump`` wrote it.
+
+    The libyaml emitter is the floor of this function, so a tree dumped in an earlier run is
+    taken from the user cache: the same JSON text (one C pass of orjson) is the same YAML."""
+    try:
+        given = orjson.dumps(data)
+    except TypeError:
+        return _yaml_text(data, width)
+    kind = f"to_yaml width={width} PyYAML {yaml.__version__} {_Dumper.__name__}"
+    return cached_text(kind, given, lambda: _yaml_text(data, width))
+
+
+def _yaml_text(data: Any, width: int) -> str:
+    stream = io.StringIO()
+    dumper = _FastDumper(stream, allow_unicode=True, width=width, sort_keys=False)
+    try:
+        dumper.open()
+        dumper.serialize(_NodeBuilder().node(data))
+        dumper.close()
+    finally:
+        dumper.dispose()
+    return stream.getvalue()
+
+
+class _FastDumper(_Dumper):  # type: ignore[misc, valid-type]
+    """The C dumper with the resolver's answer memoised per text."""
+
+    def __init__(self, stream: io.StringIO, **kwargs: Any) -> None:
+        super().__init__(stream, **kwargs)
+        # An instance attribute hides the method. The emitter asks twice per scalar; a hit
+        # in ``lru_cache`` runs no Python code. Collections have one tag each (no path
+        # resolvers are registered), and their values are unhashable lists.
+        scalar = functools.lru_cache(maxsize=None)(functools.partial(super().resolve, ScalarNode))
+        collection = {MappingNode: _MAP, SequenceNode: _SEQ}
+
+        def resolve(kind: type, value: Any, implicit: Any) -> str:
+            return scalar(value, implicit) if kind is ScalarNode else collection[kind]
+
+        self.resolve = resolve
+
+
+class _NodeBuilder:
+    """The node tree ``SafeRepresenter`` would build (block style, no sorting), in one
+    recursive function; a dict or list object met twice is written twice (no alias)."""
+
+    def node(self, data: Any) -> Node:
+        kind = type(data)
+        if kind is str:
+            return ScalarNode(_STR, data)
+        if kind is dict:
+            pairs = [(self.node(key), self.node(value)) for key, value in data.items()]
+            return MappingNode(_MAP, pairs, flow_style=False)
+        if kind is list:
+            return SequenceNode(_SEQ, [self.node(item) for item in data], flow_style=False)
+        if kind is bool:
+            return ScalarNode(_BOOL, "true" if data else "false")
+        if kind is int:
+            return ScalarNode(_INT, str(data))
+        if data is None:
+            return ScalarNode(_NULL, "null")
+        if kind is float:
+            return ScalarNode(_FLOAT, _float_text(data))
+        raise TypeError(f"cannot write {kind.__name__} as YAML")
+
+
+def _float_text(value: float) -> str:
+    """PyYAML's spelling of a float (``SafeRepresenter.represent_float``)."""
+    if value != value:
+        return ".nan"
+    if value in (float("inf"), float("-inf")):
+        return ".inf" if value > 0 else "-.inf"
+    text = repr(value).lower()
+    if "." not in text and "e" in text:
+        text = text.replace("e", ".0e", 1)
+    return text
