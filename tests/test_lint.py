@@ -7,6 +7,7 @@ Every file in ``lint_cases/`` is added to a small valid spec (``fixtures/minispe
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -49,7 +50,11 @@ def test_lint_reports_each_problem_once_with_its_position(case, tmp_path):
     proc = _run_lint(tmp_path, case)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     prefix = "spec/cds-test-01/zz-case.yaml:"
-    got = [line[len(prefix) :] for line in proc.stdout.splitlines() if line.startswith(prefix)]
-    others = [line for line in proc.stdout.splitlines() if not line.startswith(prefix)]
+    got = [line[len(prefix) :] for line in proc.stderr.splitlines() if line.startswith(prefix)]
+    others = [
+        line
+        for line in proc.stderr.splitlines()
+        if not line.startswith(prefix) and not re.match(r"\d+ error\(s\), \d+ warning", line)
+    ]
     assert got == _expected(case)
     assert others == [], "problems reported in other files: " + "\n".join(others)

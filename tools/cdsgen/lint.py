@@ -45,7 +45,7 @@ def check_spec(spec: m.Spec, diags: Diagnostics) -> None:
         # their problems would only repeat the ones already reported
         check_examples(spec, diags)
     for er in spec.errata:
-        diags.warning(er.pos, f"erratum {er.id}: {er.problem}")
+        diags.warning(er.pos, f"erratum {er.id}: {er.problem}", rule="erratum")
 
 
 def check_examples(spec: m.Spec, diags: Diagnostics) -> None:
@@ -61,7 +61,7 @@ def check_examples(spec: m.Spec, diags: Diagnostics) -> None:
             if any(c in problem for e in errata for c in e.covers):
                 continue  # accounted for; the erratum itself is reported as a warning
             diags.error(
-                _body_pos(ex), f"example '{ex.id}': {problem} (fix it or record an erratum)"
+                _body_pos(ex), f"example '{ex.id}': {problem} (fix it or record an erratum)", rule="example-invalid"
             )
         for e in errata:
             for c in e.covers:
@@ -69,7 +69,7 @@ def check_examples(spec: m.Spec, diags: Diagnostics) -> None:
                     diags.error(
                         e.pos,
                         f"erratum '{e.id}' covers '{c}', "
-                        f"which is not a problem of example '{ex.id}'",
+                        f"which is not a problem of example '{ex.id}'", rule="erratum-covers",
                     )
 
 

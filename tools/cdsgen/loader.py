@@ -21,10 +21,11 @@ import yaml
 from jsonschema.exceptions import best_match
 
 from cdsgen import model as m
-from cdsgen.diagnostics import Diagnostics, Pos, relpath
+from cdsgen.diagnostics import Diagnostics, Pos
 from cdsgen.http_example import parse_exchange, parse_json_body
+from cdsgen.sourcefiles import find_source_files, read_source_bytes
 from cdsgen.types import TypeSyntaxError, names_in, parse_type
-from cdsgen.yamlpos import LoadedYaml, load_yaml
+from cdsgen.yamlpos import LoadedYaml, decode_source, load_yaml
 
 #: The meta-schema's one source; ``cdsgen generate`` also publishes it as JSON for editors
 #: (generated/jsonschema/cdsgen-source.schema.json).
@@ -64,47 +65,90 @@ class _File:
     broken: set[tuple[str, str]] = field(default_factory=set)  # (kind, name) with schema errors
 
 
-def source_files(root: Path) -> list[Path]:
-    """The source files in a stable order: shared files, then each document folder."""
-    shared = sorted(p for p in root.glob("*.yaml"))
-    docs = sorted(p for p in root.glob("*/*.yaml"))
-    return shared + docs
-
-
 def load_spec(root: Path, diags: Diagnostics) -> m.Spec:
     """Load and resolve the source under ``root``; problems go to ``diags``."""
     files = _read_files(root, diags)
     return _Builder(files, diags).build()
 
 
+#: Schema problems reported per file; beyond it the file is cut short with a note, so a file
+#: of a million broken objects costs seconds, not hours.
+MAX_SCHEMA_ERRORS_PER_FILE = 200
+
+#: The kinds a shared file (at the top of ``spec/``) may hold; the rest belong to a document.
+_SHARED_KINDS = {"primitives"}
+
+
 def _read_files(root: Path, diags: Diagnostics) -> list[_File]:
     validator = jsonschema.Draft202012Validator(meta_schema())
     out: list[_File] = []
-    if not root.is_dir():
-        diags.error(Pos(str(root)), "source folder not found")
-        return out
-    for path in source_files(root):
-        name = relpath(path, root)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            diags.error(Pos(name), f"cannot read file: {exc}")
+    for source in find_source_files(root, diags):
+        raw = read_source_bytes(source, diags)
+        if raw is None:
             continue
-        y = load_yaml(text, name, diags)
+        text = decode_source(raw, source.name, diags)
+        if text is None:
+            continue
+        y = load_yaml(text, source.name, diags)
         if y is None:
             continue
         if not isinstance(y.data, dict):
-            diags.error(Pos(name), "a source file must be a mapping of kinds (objects, enums, …)")
+            diags.error(
+                Pos(source.name),
+                "a source file must be a mapping of kinds (objects, enums, …)",
+                rule="not-a-mapping",
+            )
             continue
-        doc = path.parent.name if path.parent != root else None
-        f = _File(path, name, doc, y)
+        if not y.data:
+            diags.error(
+                Pos(source.name),
+                "file defines nothing (empty or only comments): add its items or remove it",
+                rule="empty-file",
+            )
+            continue
+        f = _File(source.path, source.name, source.doc, y)
         try:
             _fast_meta_validator()(y.data)
         except fastjsonschema.JsonSchemaException:
-            for err in validator.iter_errors(y.data):
+            for count, err in enumerate(validator.iter_errors(y.data)):
+                if count == MAX_SCHEMA_ERRORS_PER_FILE:
+                    diags.error(
+                        Pos(source.name),
+                        f"more than {MAX_SCHEMA_ERRORS_PER_FILE} problems in this file; "
+                        "the rest are not checked",
+                        rule="schema",
+                    )
+                    _mark_all_broken(f)
+                    break
                 _report_schema_error(err, f, diags)
+        if source.doc is None:
+            _check_shared_kinds(f, diags)
         out.append(f)
     return out
+
+
+def _mark_all_broken(f: _File) -> None:
+    """Leave every item of a file cut short out of the model."""
+    for kind in (*_NAMED_KINDS, "extensions", "errata"):
+        table = f.y.data.get(kind)
+        if isinstance(table, dict):
+            f.broken.update((kind, str(name)) for name in table)
+        elif isinstance(table, list):
+            f.broken.update((kind, str(i)) for i in range(len(table)))
+
+
+def _check_shared_kinds(f: _File, diags: Diagnostics) -> None:
+    """A shared file outside any document folder may hold primitives only; anything else in
+    it would belong to no document and be left out of every artefact."""
+    for kind in f.y.data:
+        if kind in _SHARED_KINDS or kind == "document":
+            continue
+        diags.error(
+            f.y.pos((kind,)),
+            f"'{kind}' in a shared file belongs to no document: move it into a document "
+            "folder (spec/<document-id>/); shared files hold primitives only",
+            rule="misplaced-kind",
+        )
 
 
 def _report_schema_error(err: jsonschema.ValidationError, f: _File, diags: Diagnostics) -> None:
@@ -117,24 +161,55 @@ def _report_schema_error(err: jsonschema.ValidationError, f: _File, diags: Diagn
         f.broken.add((str(path[0]), str(path[1])))  # left out of the model
     message = err.message
     pos = f.y.value_pos(path)
+    rule = "schema"
     if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        rule = "unknown-key"
         known = err.schema.get("properties", {})
         key = next((k for k in err.instance if k not in known), None)
         if key is not None:
             pos = f.y.pos(path + (key,))
             message = f"unknown key '{key}'" + _where(path)
     elif err.validator == "required":
+        rule = "missing-key"
         missing = re.findall(r"'([^']+)' is a required property", message)
         pos = f.y.pos(path) if path else Pos(f.name)
         if missing:
             message = f"missing required key '{missing[0]}'" + _where(path)
     elif err.validator == "minLength" and path and path[-1] == "summary":
+        rule = "missing-description"
         message = "missing description (empty summary)"
-    elif err.validator in ("pattern",) and isinstance(err.instance, str):
-        message = f"'{err.instance}' is not a valid {path[-1] if path else 'value'}" + _where(path)
+    elif err.validator == "pattern" and isinstance(err.instance, str):
+        rule = "invalid-name"
+        words = _PATTERN_WORDS.get(err.validator_value, f"must match {err.validator_value}")
+        if "propertyNames" in err.schema_path:
+            pos = f.y.pos(path + (err.instance,))
+            where = str(path[-1]) if path else "the file"
+            message = f"'{err.instance}' is not a valid name in {where}: names {words}"
+        else:
+            what = path[-1] if path else "value"
+            message = f"'{err.instance}' is not a valid {what}: it must {words}" + _where(path)
     else:
         message = f"{message}{_where(path)}"
-    diags.error(pos, message)
+    diags.error(pos, message, rule=rule)
+
+
+#: The meta-schema's patterns in words, so a message says what is allowed.
+_PATTERN_WORDS = {
+    "^[a-z][A-Za-z0-9]*$": "start with a lower-case letter, then letters and digits (camelCase)",
+    "^[a-z0-9][a-z0-9-]*$": "use lower-case letters, digits and hyphens",
+    "^[a-z][a-z0-9_]*$": "start with a lower-case letter, then lower-case letters, digits and "
+    "underscores (snake_case, no spaces)",
+    "^[A-Z][A-Za-z0-9]*$": "start with an upper-case letter, then letters and digits "
+    "(PascalCase)",
+    "^[A-Za-z0-9][A-Za-z0-9_.-]*$": "use letters, digits, '_', '.' and '-'",
+    "^[A-Za-z_][A-Za-z0-9_]*$": "use letters, digits and underscores, not starting with a digit "
+    "(no spaces)",
+    "^/": "start with '/'",
+    "^cds-[a-z0-9]+-[0-9]+$": "look like cds-wg1-01",
+    "^[1-5][0-9][0-9]$": "be HTTP status codes (100-599)",
+    "^[0-9]+(\\.[0-9]+)*$|^$": "be a section number such as 7.2.1",
+    "^[A-Z][A-Za-z0-9]*\\.[a-z_][a-z0-9_]*$": "be Object.field",
+}
 
 
 def _where(path: tuple) -> str:
@@ -187,7 +262,7 @@ class _Builder:
             if f.doc is None:
                 if data is not None:
                     self.d.error(
-                        f.y.pos(("document",)), "a document belongs in spec/<id>/document.yaml"
+                        f.y.pos(("document",)), "a document belongs in spec/<id>/document.yaml", rule="document"
                     )
                 continue
             self.doc_files.setdefault(f.doc, []).append(f)
@@ -198,17 +273,17 @@ class _Builder:
             if data.get("id") != f.doc:
                 self.d.error(
                     f.y.value_pos(("document", "id")),
-                    f"document id '{data.get('id')}' does not match its folder '{f.doc}'",
+                    f"document id '{data.get('id')}' does not match its folder '{f.doc}'", rule="document",
                 )
             if f.doc in found:
-                self.d.error(f.y.pos(("document",)), f"second document definition for '{f.doc}'")
+                self.d.error(f.y.pos(("document",)), f"second document definition for '{f.doc}'", rule="document")
                 continue
             found[f.doc] = (f, data)
         for doc in self.doc_files:
             if doc not in found and not any("document" in fl.y.data for fl in self.doc_files[doc]):
                 first = self.doc_files[doc][0]
                 self.d.error(
-                    Pos(first.name), f"folder '{doc}' has no document.yaml with a `document` key"
+                    Pos(first.name), f"folder '{doc}' has no document.yaml with a `document` key", rule="document"
                 )
         # dependency order (stable: by id), reporting unknown dependencies and cycles
         order: list[str] = []
@@ -220,7 +295,7 @@ class _Builder:
             if doc in visiting:
                 f, _ = found[doc]
                 self.d.error(
-                    f.y.pos(("document", "depends_on")), f"dependency cycle through '{doc}'"
+                    f.y.pos(("document", "depends_on")), f"dependency cycle through '{doc}'", rule="dependency-cycle"
                 )
                 return
             visiting.add(doc)
@@ -228,7 +303,7 @@ class _Builder:
             for i, dep in enumerate(data.get("depends_on", [])):
                 if dep not in found:
                     self.d.error(
-                        f.y.value_pos(("document", "depends_on", i)), f"unknown document '{dep}'"
+                        f.y.value_pos(("document", "depends_on", i)), f"unknown document '{dep}'", rule="unknown-document"
                     )
                 else:
                     visit(dep)
@@ -267,12 +342,12 @@ class _Builder:
                 if section not in headings:
                     self.d.error(
                         f.y.value_pos(("document", "anchors", a, "section")),
-                        f"anchor '{a}' is placed in unknown section '{section}'",
+                        f"anchor '{a}' is placed in unknown section '{section}'", rule="unknown-anchor",
                     )
             seen: dict[str, int] = {}
             for i, s in enumerate(self.spec.documents[doc].all_sections()):
                 if s.anchor in seen:
-                    self.d.error(f.y.pos(("document",)), f"duplicate section anchor '{s.anchor}'")
+                    self.d.error(f.y.pos(("document",)), f"duplicate section anchor '{s.anchor}'", rule="duplicate-anchor")
                 seen[s.anchor] = i
 
     def _section(self, data: dict) -> m.Section:
@@ -303,7 +378,7 @@ class _Builder:
         if anchor not in document.all_anchors():
             self.d.error(
                 f.y.value_pos(path + ("anchor",)),
-                f"anchor '{anchor}' does not exist in the published {document.code}",
+                f"anchor '{anchor}' does not exist in the published {document.code}", rule="unknown-anchor",
             )
         if unique:
             key = (doc, kind, anchor)
@@ -311,14 +386,14 @@ class _Builder:
                 first = self.anchor_use[key]
                 self.d.error(
                     f.y.value_pos(path + ("anchor",)),
-                    f"duplicate anchor '{anchor}' for {kind} (also used at {first})",
+                    f"duplicate anchor '{anchor}' for {kind} (also used at {first})", rule="duplicate-anchor",
                 )
             else:
                 self.anchor_use[key] = f.y.value_pos(path + ("anchor",))
 
     def _claim_name(self, name: str, pos: Pos) -> bool:
         if name in self.defined_at:
-            self.d.error(pos, f"duplicate name '{name}' (also defined at {self.defined_at[name]})")
+            self.d.error(pos, f"duplicate name '{name}' (also defined at {self.defined_at[name]})", rule="duplicate-name")
             return False
         self.defined_at[name] = pos
         return True
@@ -327,7 +402,7 @@ class _Builder:
         try:
             return parse_type(str(text))
         except TypeSyntaxError as exc:
-            self.d.error(f.y.value_pos(path), str(exc))
+            self.d.error(f.y.value_pos(path), str(exc), rule="type-syntax")
             return None
 
     def _condition(self, data: dict | None) -> m.Condition | None:
@@ -403,7 +478,7 @@ class _Builder:
             if mapping and not data.get("discriminator") and not selected:
                 self.d.error(
                     f.y.pos(path + ("members",)),
-                    "members by value need a `discriminator` or `selected_by`",
+                    "members by value need a `discriminator` or `selected_by`", rule="union",
                 )
             self.spec.unions[name] = m.UnionType(
                 name=name,
@@ -508,26 +583,26 @@ class _Builder:
                 if target not in self.broken_names:
                     self.d.error(
                         f.y.value_pos(path + ("extends",)),
-                        f"extension of unknown object or enum '{target}'",
+                        f"extension of unknown object or enum '{target}'", rule="extension",
                     )
                 continue
             base = obj or enum
             if base.document == doc:
                 self.d.error(
                     f.y.value_pos(path + ("extends",)),
-                    f"'{target}' is defined by {doc} itself; add to it instead of extending it",
+                    f"'{target}' is defined by {doc} itself; add to it instead of extending it", rule="extension",
                 )
                 continue
             if base.document not in self._dependencies(doc):
                 self.d.error(
                     f.y.value_pos(path + ("extends",)),
-                    f"{doc} extends '{target}' of {base.document}, which it does not depend on",
+                    f"{doc} extends '{target}' of {base.document}, which it does not depend on", rule="extension",
                 )
             kind, wrong = ("fields", "values") if obj is not None else ("values", "fields")
             if data.get(wrong):
                 what = "an object" if obj is not None else "an enum"
                 self.d.error(
-                    f.y.pos(path + (wrong,)), f"'{target}' is {what}; extend it with `{kind}`"
+                    f.y.pos(path + (wrong,)), f"'{target}' is {what}; extend it with `{kind}`", rule="extension"
                 )
             if obj is not None:
                 added = self._fields(
@@ -550,7 +625,7 @@ class _Builder:
                 self.d.error(
                     item.pos,
                     f"duplicate {what} '{name}': '{target}' already has it "
-                    f"(defined at {existing[name].pos})",
+                    f"(defined at {existing[name].pos})", rule="duplicate-member",
                 )
             else:
                 existing[name] = item
@@ -573,7 +648,7 @@ class _Builder:
             if op in self.spec.endpoints:
                 self.d.error(
                     f.y.pos(path),
-                    f"duplicate operation '{op}' (also defined at {self.spec.endpoints[op].pos})",
+                    f"duplicate operation '{op}' (also defined at {self.spec.endpoints[op].pos})", rule="duplicate-item",
                 )
                 continue
             self._anchor(f, doc, "endpoint", data["anchor"], path)
@@ -654,7 +729,7 @@ class _Builder:
         doc = f.doc
         for sid, data, path in self._items(f, "scopes"):
             if sid in self.spec.scopes:
-                self.d.error(f.y.pos(path), f"duplicate scope '{sid}'")
+                self.d.error(f.y.pos(path), f"duplicate scope '{sid}'", rule="duplicate-item")
                 continue
             self._anchor(f, doc, "scope", data["anchor"], path)
             self.spec.scopes[sid] = m.Scope(
@@ -676,7 +751,7 @@ class _Builder:
             )
         for fid, data, path in self._items(f, "authorization_details_fields"):
             if fid in self.spec.authorization_details_fields:
-                self.d.error(f.y.pos(path), f"duplicate authorization details field '{fid}'")
+                self.d.error(f.y.pos(path), f"duplicate authorization details field '{fid}'", rule="duplicate-item")
                 continue
             self._anchor(f, doc, "authorization details field", data["anchor"], path)
             vt = data.get("value_type")
@@ -698,7 +773,7 @@ class _Builder:
         doc = f.doc
         for eid, data, path in self._items(f, "examples"):
             if eid in self.spec.examples:
-                self.d.error(f.y.pos(path), f"duplicate example '{eid}'")
+                self.d.error(f.y.pos(path), f"duplicate example '{eid}'", rule="duplicate-item")
                 continue
             self._anchor(f, doc, "example", data["anchor"], path, unique=False)
             request = response = json_body = None
@@ -732,7 +807,7 @@ class _Builder:
             if ("errata", str(i)) in f.broken or not isinstance(data, dict):
                 continue
             if any(e.id == data["id"] for e in self.spec.errata):
-                self.d.error(f.y.value_pos(path + ("id",)), f"duplicate erratum id '{data['id']}'")
+                self.d.error(f.y.value_pos(path + ("id",)), f"duplicate erratum id '{data['id']}'", rule="duplicate-item")
                 continue
             self._anchor(f, doc, "erratum", data["anchor"], path, unique=False)
             self.spec.errata.append(
@@ -758,7 +833,7 @@ class _Builder:
             return
         for name in names_in(t):
             if not self._known(name):
-                self.d.error(pos, f"unknown type '{name}' in {what}")
+                self.d.error(pos, f"unknown type '{name}' in {what}", rule="unknown-type")
 
     def _apply_bases(self) -> None:
         """An object with ``base`` starts from the base's fields (including fields later
@@ -771,7 +846,7 @@ class _Builder:
             base = self.spec.objects.get(obj.base)
             if base is None or obj.base in trail:
                 if base is not None:
-                    self.d.error(obj.pos, f"base cycle through '{obj.base}'")
+                    self.d.error(obj.pos, f"base cycle through '{obj.base}'", rule="unknown-type")
                 return
             apply(base, trail + (obj.name,))
             merged: dict[str, m.Field] = {}
@@ -794,19 +869,19 @@ class _Builder:
         self._apply_bases()
         for obj in s.objects.values():
             if obj.base and not self._known(obj.base):
-                self.d.error(obj.pos, f"unknown base object '{obj.base}'")
+                self.d.error(obj.pos, f"unknown base object '{obj.base}'", rule="unknown-type")
             for fd in obj.fields.values():
                 self._check_type(fd.type, fd.pos, f"field '{fd.name}' of {obj.name}")
                 self._check_field_values(obj, fd)
                 for cond in (fd.required_if, fd.forbidden_if, fd.only_if):
                     if cond and cond.field not in obj.fields:
                         self.d.error(
-                            fd.pos, f"condition on unknown field '{cond.field}' of {obj.name}"
+                            fd.pos, f"condition on unknown field '{cond.field}' of {obj.name}", rule="unknown-field"
                         )
             for rule in obj.rules:
                 for fname in [rule.when.field, *rule.require, *rule.require_any, *rule.forbid]:
                     if fname not in obj.fields:
-                        self.d.error(obj.pos, f"rule of {obj.name} names unknown field '{fname}'")
+                        self.d.error(obj.pos, f"rule of {obj.name} names unknown field '{fname}'", rule="unknown-field")
         for u in s.unions.values():
             for t in u.members:
                 self._check_type(t, u.pos, f"union {u.name}")
@@ -820,27 +895,27 @@ class _Builder:
                     disc = obj.fields.get(u.discriminator)
                     if disc is None:
                         self.d.error(
-                            u.pos, f"member {member} of {u.name} has no field '{u.discriminator}'"
+                            u.pos, f"member {member} of {u.name} has no field '{u.discriminator}'", rule="union"
                         )
                     elif disc.has_const and disc.const != value:
                         self.d.error(
                             u.pos,
                             f"member {member} of {u.name} fixes "
-                            f"{u.discriminator}='{disc.const}', not '{value}'",
+                            f"{u.discriminator}='{disc.const}', not '{value}'", rule="union",
                         )
         for ep in s.endpoints.values():
             self._resolve_endpoint(ep)
         for ex in s.examples.values():
             ex.errata = [e.id for e in s.errata_for(example=ex.id)]
             if ex.operation and ex.operation not in s.endpoints:
-                self.d.error(ex.pos, f"example '{ex.id}' names unknown operation '{ex.operation}'")
+                self.d.error(ex.pos, f"example '{ex.id}' names unknown operation '{ex.operation}'", rule="unknown-reference")
             self._check_type(ex.object_type, ex.pos, f"example '{ex.id}'")
         for sc in s.scopes.values():
             for fid in self._scope_field_ids(sc):
                 if fid not in s.authorization_details_fields:
                     self.d.error(
                         sc.pos,
-                        f"scope '{sc.type}' names unknown authorization details field '{fid}'",
+                        f"scope '{sc.type}' names unknown authorization details field '{fid}'", rule="unknown-reference",
                     )
         for er in s.errata:
             self._resolve_erratum(er)
@@ -853,7 +928,7 @@ class _Builder:
                 if str(v) not in enum.values:
                     self.d.error(
                         fd.pos,
-                        f"allowed value '{v}' of {obj.name}.{fd.name} is not a {enum.name} value",
+                        f"allowed value '{v}' of {obj.name}.{fd.name} is not a {enum.name} value", rule="allowed-value",
                     )
 
     def _resolve_endpoint(self, ep: m.Endpoint) -> None:
@@ -866,20 +941,20 @@ class _Builder:
             obj = s.objects.get(oname)
             if obj is None:
                 if oname not in self.broken_names:
-                    self.d.error(ep.pos, f"advertised_by names unknown object '{oname}'")
+                    self.d.error(ep.pos, f"advertised_by names unknown object '{oname}'", rule="unknown-field")
             elif fname not in obj.fields:
-                self.d.error(ep.pos, f"advertised_by names unknown field '{fname}' of {oname}")
+                self.d.error(ep.pos, f"advertised_by names unknown field '{fname}' of {oname}", rule="unknown-field")
         declared = set(re.findall(r"{([^}]+)}", ep.path))
         given = {p.name for p in ep.path_params}
         for missing in sorted(declared - given):
             self.d.error(
-                ep.pos, f"path parameter '{missing}' of {ep.operation_id} is not described"
+                ep.pos, f"path parameter '{missing}' of {ep.operation_id} is not described", rule="endpoint"
             )
         for extra in sorted(given - declared):
-            self.d.error(ep.pos, f"path parameter '{extra}' does not appear in {ep.path}")
+            self.d.error(ep.pos, f"path parameter '{extra}' does not appear in {ep.path}", rule="endpoint")
         for scope in ep.scopes:
             if s.scopes and scope not in s.scopes:
-                self.d.error(ep.pos, f"{ep.operation_id} names unknown scope type '{scope}'")
+                self.d.error(ep.pos, f"{ep.operation_id} names unknown scope type '{scope}'", rule="endpoint")
         item = self._listed_object(ep)
         if item is None:
             return
@@ -889,7 +964,7 @@ class _Builder:
                     self.d.error(
                         ep.pos,
                         f"filter '{flt.name}' of {ep.operation_id} "
-                        f"names unknown field '{fname}' of {item.name}",
+                        f"names unknown field '{fname}' of {item.name}", rule="unknown-field",
                     )
         for key in ep.ordering:
             self._check_order_key(ep, item, key)
@@ -902,18 +977,18 @@ class _Builder:
                 self.d.error(
                     ep.pos,
                     f"ordering of {ep.operation_id} goes through unknown field "
-                    f"'{key.through}' of {item.name}",
+                    f"'{key.through}' of {item.name}", rule="unknown-field",
                 )
                 return
             if related is None:
                 self.d.error(
-                    ep.pos, f"ordering of {ep.operation_id}: `through` needs a known `object`"
+                    ep.pos, f"ordering of {ep.operation_id}: `through` needs a known `object`", rule="unknown-field"
                 )
                 return
             target, where = related, f"{related.name} (through {key.through})"
         if key.by not in target.fields:
             self.d.error(
-                ep.pos, f"ordering of {ep.operation_id} names unknown field '{key.by}' of {where}"
+                ep.pos, f"ordering of {ep.operation_id} names unknown field '{key.by}' of {where}", rule="unknown-field"
             )
 
     def _has_field_path(self, obj: m.ObjectType, dotted: str) -> bool:
@@ -988,4 +1063,4 @@ class _Builder:
             )
         for p in problems:
             if not any(n in p for n in self.broken_names):
-                self.d.error(er.pos, f"erratum '{er.id}' targets {p}")
+                self.d.error(er.pos, f"erratum '{er.id}' targets {p}", rule="unknown-reference")
