@@ -309,8 +309,7 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         type=int,
         metavar="N",
         default=DEFAULT_MAX_DIAGNOSTICS if real else default,
-        help=f"print at most N problems, then a count (0: all; default "
-        f"{DEFAULT_MAX_DIAGNOSTICS})",
+        help=f"print at most N problems, then a count (0: all; default {DEFAULT_MAX_DIAGNOSTICS})",
     )
 
 

@@ -8,6 +8,7 @@ The list of rules, :data:`RULES`, is the one place a rule is named; the format g
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -93,7 +94,7 @@ class Diagnostic:
 
     def __str__(self) -> str:
         prefix = "warning: " if self.severity is Severity.WARNING else ""
-        return f"{self.pos}: {self.rule}: {prefix}{self.message}"
+        return printable(f"{self.pos}: {self.rule}: {prefix}{self.message}")
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -110,7 +111,21 @@ class Diagnostic:
         level = "error" if self.severity is Severity.ERROR else "warning"
         where = f"file={_gh_property(self.pos.path)},line={self.pos.line},col={self.pos.col}"
         title = f"title={_gh_property(self.rule)}"
-        return f"::{level} {where},{title}::{_gh_data(self.message)}"
+        return f"::{level} {where},{title}::{_gh_data(printable(self.message))}"
+
+
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters, bidi controls and lone surrogates escaped, so a
+    message quoting the source cannot drive the terminal or hide its own text."""
+    return _UNPRINTABLE.sub(
+        lambda m: (
+            f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}"
+        ),
+        text,
+    )
 
 
 def _gh_data(text: str) -> str:

@@ -61,16 +61,28 @@ def check_examples(spec: m.Spec, diags: Diagnostics) -> None:
             if any(c in problem for e in errata for c in e.covers):
                 continue  # accounted for; the erratum itself is reported as a warning
             diags.error(
-                _body_pos(ex), f"example '{ex.id}': {problem} (fix it or record an erratum)", rule="example-invalid"
+                _body_pos(ex),
+                f"example '{ex.id}': {problem} (fix it or record an erratum)",
+                rule="example-invalid",
             )
+        if _unreadable(ex):
+            continue  # what the erratum covers cannot be checked against a body not read
         for e in errata:
             for c in e.covers:
                 if not any(c in p for p in ex.problems):
                     diags.error(
                         e.pos,
                         f"erratum '{e.id}' covers '{c}', "
-                        f"which is not a problem of example '{ex.id}'", rule="erratum-covers",
+                        f"which is not a problem of example '{ex.id}'",
+                        rule="erratum-covers",
                     )
+
+
+def _unreadable(ex: m.Example) -> bool:
+    """True when a body of the example is not JSON at all, so it has no other problems."""
+    return any(
+        msg is not None and msg.parse_error for msg in (ex.request, ex.response, ex.json_body)
+    )
 
 
 def _body_pos(ex: m.Example) -> Pos:

@@ -180,11 +180,11 @@ def _report_schema_error(err: jsonschema.ValidationError, f: _File, diags: Diagn
         message = "missing description (empty summary)"
     elif err.validator == "pattern" and isinstance(err.instance, str):
         rule = "invalid-name"
-        words = _PATTERN_WORDS.get(err.validator_value, f"must match {err.validator_value}")
+        words = _PATTERN_WORDS.get(err.validator_value, f"match {err.validator_value}")
         if "propertyNames" in err.schema_path:
             pos = f.y.pos(path + (err.instance,))
             where = str(path[-1]) if path else "the file"
-            message = f"'{err.instance}' is not a valid name in {where}: names {words}"
+            message = f"'{err.instance}' is not a valid name in {where}: a name must {words}"
         else:
             what = path[-1] if path else "value"
             message = f"'{err.instance}' is not a valid {what}: it must {words}" + _where(path)
@@ -199,8 +199,7 @@ _PATTERN_WORDS = {
     "^[a-z0-9][a-z0-9-]*$": "use lower-case letters, digits and hyphens",
     "^[a-z][a-z0-9_]*$": "start with a lower-case letter, then lower-case letters, digits and "
     "underscores (snake_case, no spaces)",
-    "^[A-Z][A-Za-z0-9]*$": "start with an upper-case letter, then letters and digits "
-    "(PascalCase)",
+    "^[A-Z][A-Za-z0-9]*$": "start with an upper-case letter, then letters and digits (PascalCase)",
     "^[A-Za-z0-9][A-Za-z0-9_.-]*$": "use letters, digits, '_', '.' and '-'",
     "^[A-Za-z_][A-Za-z0-9_]*$": "use letters, digits and underscores, not starting with a digit "
     "(no spaces)",
@@ -226,6 +225,9 @@ class _Builder:
         self.d = diags
         self.spec = m.Spec({}, {}, {}, {}, {}, [], {}, {}, [], {}, {})
         self.broken_names: set[str] = set()
+        #: Every item left out for schema errors, by kind: references to them would only
+        #: repeat the schema error as follow-on errors, so they are not reported.
+        self.broken_items: set[tuple[str, str]] = set()
         self.defined_at: dict[str, Pos] = {}
         self.doc_files: dict[str, list[_File]] = {}
         self.anchor_use: dict[tuple[str, str, str], Pos] = {}  # (doc, kind, anchor)
@@ -233,6 +235,7 @@ class _Builder:
     # -- entry -------------------------------------------------------------------------------
     def build(self) -> m.Spec:
         for f in self.files:
+            self.broken_items |= f.broken
             for kind, name in f.broken:
                 if kind in ("objects", "enums", "unions", "primitives"):
                     self.broken_names.add(name)
@@ -262,7 +265,9 @@ class _Builder:
             if f.doc is None:
                 if data is not None:
                     self.d.error(
-                        f.y.pos(("document",)), "a document belongs in spec/<id>/document.yaml", rule="document"
+                        f.y.pos(("document",)),
+                        "a document belongs in spec/<id>/document.yaml",
+                        rule="document",
                     )
                 continue
             self.doc_files.setdefault(f.doc, []).append(f)
@@ -273,17 +278,24 @@ class _Builder:
             if data.get("id") != f.doc:
                 self.d.error(
                     f.y.value_pos(("document", "id")),
-                    f"document id '{data.get('id')}' does not match its folder '{f.doc}'", rule="document",
+                    f"document id '{data.get('id')}' does not match its folder '{f.doc}'",
+                    rule="document",
                 )
             if f.doc in found:
-                self.d.error(f.y.pos(("document",)), f"second document definition for '{f.doc}'", rule="document")
+                self.d.error(
+                    f.y.pos(("document",)),
+                    f"second document definition for '{f.doc}'",
+                    rule="document",
+                )
                 continue
             found[f.doc] = (f, data)
         for doc in self.doc_files:
             if doc not in found and not any("document" in fl.y.data for fl in self.doc_files[doc]):
                 first = self.doc_files[doc][0]
                 self.d.error(
-                    Pos(first.name), f"folder '{doc}' has no document.yaml with a `document` key", rule="document"
+                    Pos(first.name),
+                    f"folder '{doc}' has no document.yaml with a `document` key",
+                    rule="document",
                 )
         # dependency order (stable: by id), reporting unknown dependencies and cycles
         order: list[str] = []
@@ -295,7 +307,9 @@ class _Builder:
             if doc in visiting:
                 f, _ = found[doc]
                 self.d.error(
-                    f.y.pos(("document", "depends_on")), f"dependency cycle through '{doc}'", rule="dependency-cycle"
+                    f.y.pos(("document", "depends_on")),
+                    f"dependency cycle through '{doc}'",
+                    rule="dependency-cycle",
                 )
                 return
             visiting.add(doc)
@@ -303,7 +317,9 @@ class _Builder:
             for i, dep in enumerate(data.get("depends_on", [])):
                 if dep not in found:
                     self.d.error(
-                        f.y.value_pos(("document", "depends_on", i)), f"unknown document '{dep}'", rule="unknown-document"
+                        f.y.value_pos(("document", "depends_on", i)),
+                        f"unknown document '{dep}'",
+                        rule="unknown-document",
                     )
                 else:
                     visit(dep)
@@ -342,12 +358,17 @@ class _Builder:
                 if section not in headings:
                     self.d.error(
                         f.y.value_pos(("document", "anchors", a, "section")),
-                        f"anchor '{a}' is placed in unknown section '{section}'", rule="unknown-anchor",
+                        f"anchor '{a}' is placed in unknown section '{section}'",
+                        rule="unknown-anchor",
                     )
             seen: dict[str, int] = {}
             for i, s in enumerate(self.spec.documents[doc].all_sections()):
                 if s.anchor in seen:
-                    self.d.error(f.y.pos(("document",)), f"duplicate section anchor '{s.anchor}'", rule="duplicate-anchor")
+                    self.d.error(
+                        f.y.pos(("document",)),
+                        f"duplicate section anchor '{s.anchor}'",
+                        rule="duplicate-anchor",
+                    )
                 seen[s.anchor] = i
 
     def _section(self, data: dict) -> m.Section:
@@ -378,7 +399,8 @@ class _Builder:
         if anchor not in document.all_anchors():
             self.d.error(
                 f.y.value_pos(path + ("anchor",)),
-                f"anchor '{anchor}' does not exist in the published {document.code}", rule="unknown-anchor",
+                f"anchor '{anchor}' does not exist in the published {document.code}",
+                rule="unknown-anchor",
             )
         if unique:
             key = (doc, kind, anchor)
@@ -386,14 +408,19 @@ class _Builder:
                 first = self.anchor_use[key]
                 self.d.error(
                     f.y.value_pos(path + ("anchor",)),
-                    f"duplicate anchor '{anchor}' for {kind} (also used at {first})", rule="duplicate-anchor",
+                    f"duplicate anchor '{anchor}' for {kind} (also used at {first})",
+                    rule="duplicate-anchor",
                 )
             else:
                 self.anchor_use[key] = f.y.value_pos(path + ("anchor",))
 
     def _claim_name(self, name: str, pos: Pos) -> bool:
         if name in self.defined_at:
-            self.d.error(pos, f"duplicate name '{name}' (also defined at {self.defined_at[name]})", rule="duplicate-name")
+            self.d.error(
+                pos,
+                f"duplicate name '{name}' (also defined at {self.defined_at[name]})",
+                rule="duplicate-name",
+            )
             return False
         self.defined_at[name] = pos
         return True
@@ -478,7 +505,8 @@ class _Builder:
             if mapping and not data.get("discriminator") and not selected:
                 self.d.error(
                     f.y.pos(path + ("members",)),
-                    "members by value need a `discriminator` or `selected_by`", rule="union",
+                    "members by value need a `discriminator` or `selected_by`",
+                    rule="union",
                 )
             self.spec.unions[name] = m.UnionType(
                 name=name,
@@ -583,26 +611,31 @@ class _Builder:
                 if target not in self.broken_names:
                     self.d.error(
                         f.y.value_pos(path + ("extends",)),
-                        f"extension of unknown object or enum '{target}'", rule="extension",
+                        f"extension of unknown object or enum '{target}'",
+                        rule="extension",
                     )
                 continue
             base = obj or enum
             if base.document == doc:
                 self.d.error(
                     f.y.value_pos(path + ("extends",)),
-                    f"'{target}' is defined by {doc} itself; add to it instead of extending it", rule="extension",
+                    f"'{target}' is defined by {doc} itself; add to it instead of extending it",
+                    rule="extension",
                 )
                 continue
             if base.document not in self._dependencies(doc):
                 self.d.error(
                     f.y.value_pos(path + ("extends",)),
-                    f"{doc} extends '{target}' of {base.document}, which it does not depend on", rule="extension",
+                    f"{doc} extends '{target}' of {base.document}, which it does not depend on",
+                    rule="extension",
                 )
             kind, wrong = ("fields", "values") if obj is not None else ("values", "fields")
             if data.get(wrong):
                 what = "an object" if obj is not None else "an enum"
                 self.d.error(
-                    f.y.pos(path + (wrong,)), f"'{target}' is {what}; extend it with `{kind}`", rule="extension"
+                    f.y.pos(path + (wrong,)),
+                    f"'{target}' is {what}; extend it with `{kind}`",
+                    rule="extension",
                 )
             if obj is not None:
                 added = self._fields(
@@ -625,7 +658,8 @@ class _Builder:
                 self.d.error(
                     item.pos,
                     f"duplicate {what} '{name}': '{target}' already has it "
-                    f"(defined at {existing[name].pos})", rule="duplicate-member",
+                    f"(defined at {existing[name].pos})",
+                    rule="duplicate-member",
                 )
             else:
                 existing[name] = item
@@ -648,7 +682,8 @@ class _Builder:
             if op in self.spec.endpoints:
                 self.d.error(
                     f.y.pos(path),
-                    f"duplicate operation '{op}' (also defined at {self.spec.endpoints[op].pos})", rule="duplicate-item",
+                    f"duplicate operation '{op}' (also defined at {self.spec.endpoints[op].pos})",
+                    rule="duplicate-item",
                 )
                 continue
             self._anchor(f, doc, "endpoint", data["anchor"], path)
@@ -751,7 +786,11 @@ class _Builder:
             )
         for fid, data, path in self._items(f, "authorization_details_fields"):
             if fid in self.spec.authorization_details_fields:
-                self.d.error(f.y.pos(path), f"duplicate authorization details field '{fid}'", rule="duplicate-item")
+                self.d.error(
+                    f.y.pos(path),
+                    f"duplicate authorization details field '{fid}'",
+                    rule="duplicate-item",
+                )
                 continue
             self._anchor(f, doc, "authorization details field", data["anchor"], path)
             vt = data.get("value_type")
@@ -807,7 +846,11 @@ class _Builder:
             if ("errata", str(i)) in f.broken or not isinstance(data, dict):
                 continue
             if any(e.id == data["id"] for e in self.spec.errata):
-                self.d.error(f.y.value_pos(path + ("id",)), f"duplicate erratum id '{data['id']}'", rule="duplicate-item")
+                self.d.error(
+                    f.y.value_pos(path + ("id",)),
+                    f"duplicate erratum id '{data['id']}'",
+                    rule="duplicate-item",
+                )
                 continue
             self._anchor(f, doc, "erratum", data["anchor"], path, unique=False)
             self.spec.errata.append(
@@ -876,12 +919,18 @@ class _Builder:
                 for cond in (fd.required_if, fd.forbidden_if, fd.only_if):
                     if cond and cond.field not in obj.fields:
                         self.d.error(
-                            fd.pos, f"condition on unknown field '{cond.field}' of {obj.name}", rule="unknown-field"
+                            fd.pos,
+                            f"condition on unknown field '{cond.field}' of {obj.name}",
+                            rule="unknown-field",
                         )
             for rule in obj.rules:
                 for fname in [rule.when.field, *rule.require, *rule.require_any, *rule.forbid]:
                     if fname not in obj.fields:
-                        self.d.error(obj.pos, f"rule of {obj.name} names unknown field '{fname}'", rule="unknown-field")
+                        self.d.error(
+                            obj.pos,
+                            f"rule of {obj.name} names unknown field '{fname}'",
+                            rule="unknown-field",
+                        )
         for u in s.unions.values():
             for t in u.members:
                 self._check_type(t, u.pos, f"union {u.name}")
@@ -895,27 +944,36 @@ class _Builder:
                     disc = obj.fields.get(u.discriminator)
                     if disc is None:
                         self.d.error(
-                            u.pos, f"member {member} of {u.name} has no field '{u.discriminator}'", rule="union"
+                            u.pos,
+                            f"member {member} of {u.name} has no field '{u.discriminator}'",
+                            rule="union",
                         )
                     elif disc.has_const and disc.const != value:
                         self.d.error(
                             u.pos,
                             f"member {member} of {u.name} fixes "
-                            f"{u.discriminator}='{disc.const}', not '{value}'", rule="union",
+                            f"{u.discriminator}='{disc.const}', not '{value}'",
+                            rule="union",
                         )
         for ep in s.endpoints.values():
             self._resolve_endpoint(ep)
         for ex in s.examples.values():
             ex.errata = [e.id for e in s.errata_for(example=ex.id)]
-            if ex.operation and ex.operation not in s.endpoints:
-                self.d.error(ex.pos, f"example '{ex.id}' names unknown operation '{ex.operation}'", rule="unknown-reference")
+            broken = ("endpoints", ex.operation) in self.broken_items
+            if ex.operation and ex.operation not in s.endpoints and not broken:
+                self.d.error(
+                    ex.pos,
+                    f"example '{ex.id}' names unknown operation '{ex.operation}'",
+                    rule="unknown-reference",
+                )
             self._check_type(ex.object_type, ex.pos, f"example '{ex.id}'")
         for sc in s.scopes.values():
             for fid in self._scope_field_ids(sc):
                 if fid not in s.authorization_details_fields:
                     self.d.error(
                         sc.pos,
-                        f"scope '{sc.type}' names unknown authorization details field '{fid}'", rule="unknown-reference",
+                        f"scope '{sc.type}' names unknown authorization details field '{fid}'",
+                        rule="unknown-reference",
                     )
         for er in s.errata:
             self._resolve_erratum(er)
@@ -928,7 +986,8 @@ class _Builder:
                 if str(v) not in enum.values:
                     self.d.error(
                         fd.pos,
-                        f"allowed value '{v}' of {obj.name}.{fd.name} is not a {enum.name} value", rule="allowed-value",
+                        f"allowed value '{v}' of {obj.name}.{fd.name} is not a {enum.name} value",
+                        rule="allowed-value",
                     )
 
     def _resolve_endpoint(self, ep: m.Endpoint) -> None:
@@ -941,20 +1000,34 @@ class _Builder:
             obj = s.objects.get(oname)
             if obj is None:
                 if oname not in self.broken_names:
-                    self.d.error(ep.pos, f"advertised_by names unknown object '{oname}'", rule="unknown-field")
+                    self.d.error(
+                        ep.pos,
+                        f"advertised_by names unknown object '{oname}'",
+                        rule="unknown-field",
+                    )
             elif fname not in obj.fields:
-                self.d.error(ep.pos, f"advertised_by names unknown field '{fname}' of {oname}", rule="unknown-field")
+                self.d.error(
+                    ep.pos,
+                    f"advertised_by names unknown field '{fname}' of {oname}",
+                    rule="unknown-field",
+                )
         declared = set(re.findall(r"{([^}]+)}", ep.path))
         given = {p.name for p in ep.path_params}
         for missing in sorted(declared - given):
             self.d.error(
-                ep.pos, f"path parameter '{missing}' of {ep.operation_id} is not described", rule="endpoint"
+                ep.pos,
+                f"path parameter '{missing}' of {ep.operation_id} is not described",
+                rule="endpoint",
             )
         for extra in sorted(given - declared):
-            self.d.error(ep.pos, f"path parameter '{extra}' does not appear in {ep.path}", rule="endpoint")
+            self.d.error(
+                ep.pos, f"path parameter '{extra}' does not appear in {ep.path}", rule="endpoint"
+            )
         for scope in ep.scopes:
             if s.scopes and scope not in s.scopes:
-                self.d.error(ep.pos, f"{ep.operation_id} names unknown scope type '{scope}'", rule="endpoint")
+                self.d.error(
+                    ep.pos, f"{ep.operation_id} names unknown scope type '{scope}'", rule="endpoint"
+                )
         item = self._listed_object(ep)
         if item is None:
             return
@@ -964,7 +1037,8 @@ class _Builder:
                     self.d.error(
                         ep.pos,
                         f"filter '{flt.name}' of {ep.operation_id} "
-                        f"names unknown field '{fname}' of {item.name}", rule="unknown-field",
+                        f"names unknown field '{fname}' of {item.name}",
+                        rule="unknown-field",
                     )
         for key in ep.ordering:
             self._check_order_key(ep, item, key)
@@ -977,18 +1051,23 @@ class _Builder:
                 self.d.error(
                     ep.pos,
                     f"ordering of {ep.operation_id} goes through unknown field "
-                    f"'{key.through}' of {item.name}", rule="unknown-field",
+                    f"'{key.through}' of {item.name}",
+                    rule="unknown-field",
                 )
                 return
             if related is None:
                 self.d.error(
-                    ep.pos, f"ordering of {ep.operation_id}: `through` needs a known `object`", rule="unknown-field"
+                    ep.pos,
+                    f"ordering of {ep.operation_id}: `through` needs a known `object`",
+                    rule="unknown-field",
                 )
                 return
             target, where = related, f"{related.name} (through {key.through})"
         if key.by not in target.fields:
             self.d.error(
-                ep.pos, f"ordering of {ep.operation_id} names unknown field '{key.by}' of {where}", rule="unknown-field"
+                ep.pos,
+                f"ordering of {ep.operation_id} names unknown field '{key.by}' of {where}",
+                rule="unknown-field",
             )
 
     def _has_field_path(self, obj: m.ObjectType, dotted: str) -> bool:
@@ -1061,6 +1140,7 @@ class _Builder:
             problems.append(
                 f"unknown authorization details field '{t['authorization_details_field']}'"
             )
+        broken = {name for _, name in self.broken_items} | self.broken_names
         for p in problems:
-            if not any(n in p for n in self.broken_names):
+            if not any(f"'{n}'" in p for n in broken):
                 self.d.error(er.pos, f"erratum '{er.id}' targets {p}", rule="unknown-reference")

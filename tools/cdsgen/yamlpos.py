@@ -38,7 +38,9 @@ MAX_DEPTH = 64
 
 #: Characters YAML forbids or that only hide mistakes: C0 controls other than tab, line feed
 #: and carriage return, DEL, C1 controls other than NEL, lone surrogates, and U+FFFE/U+FFFF.
-_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+_FORBIDDEN = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]"
+)
 
 
 @dataclass
@@ -128,8 +130,8 @@ def load_yaml(text: str, file: str, diags: Diagnostics) -> LoadedYaml | None:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = exc.problem or exc.context or str(exc)
-        diags.error(Pos(file, line, col), f"YAML syntax error: {problem}", rule="yaml-syntax")
+        message = _syntax_message(exc, text, mark)
+        diags.error(Pos(file, line, col), f"YAML syntax error: {message}", rule="yaml-syntax")
         return None
     except yaml.YAMLError as exc:  # reader errors carry no line; report what we know
         diags.error(Pos(file), f"YAML error: {exc}", rule="yaml-syntax")
@@ -137,6 +139,20 @@ def load_yaml(text: str, file: str, diags: Diagnostics) -> LoadedYaml | None:
     finally:
         loader.dispose()
     return out
+
+
+def _syntax_message(exc: yaml.MarkedYAMLError, text: str, mark: Any) -> str:
+    """PyYAML's problem, with the character it stopped at and where the construct began."""
+    problem = exc.problem or exc.context or str(exc)
+    if "cannot start any token" in problem and mark is not None:
+        char = text[mark.index] if mark.index < len(text) else ""
+        problem = f"found character {char!r} that cannot start any token"
+        if char == "\t":
+            problem += " (a tab: indent with spaces)"
+    context, start = exc.context, exc.context_mark
+    if context and start is not None and exc.problem and start is not mark:
+        problem += f" ({context} at line {start.line + 1}, column {start.column + 1})"
+    return problem
 
 
 def _mark(mark: Any, file: str) -> Pos:
@@ -263,7 +279,13 @@ def _scalar(loader: Any, event: Any, pos: Pos) -> Any:
     """The Python value of a scalar, resolved exactly as ``yaml.safe_load`` would."""
     tag = event.tag
     if tag is None or tag == "!":
-        tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        value = event.value
+        # fast path for the common case: quoted text, or plain text no implicit type can match
+        if not event.implicit[0] or (value and value[0] not in loader.yaml_implicit_resolvers):
+            return value
+        tag = loader.resolve(yaml.ScalarNode, value, event.implicit)
+        if tag == "tag:yaml.org,2002:str":
+            return value
     node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
     construct = loader.yaml_constructors.get(tag)
     if construct is None:  # e.g. the merge key `<<`
@@ -272,7 +294,9 @@ def _scalar(loader: Any, event: Any, pos: Pos) -> Any:
         # called directly, not through construct_object, which would keep every node alive
         return construct(loader, node)
     except (yaml.YAMLError, ValueError, OverflowError) as exc:
-        raise _Refused(pos, "yaml-value", f"cannot read value {event.value[:40]!r}: {exc}") from None
+        raise _Refused(
+            pos, "yaml-value", f"cannot read value {event.value[:40]!r}: {exc}"
+        ) from None
 
 
 def _key_text(loader: Any, event: Any, pos: Pos) -> str:
