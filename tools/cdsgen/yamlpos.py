@@ -150,7 +150,8 @@ def _syntax_message(exc: yaml.MarkedYAMLError, text: str, mark: Any) -> str:
         if char == "\t":
             problem += " (a tab: indent with spaces)"
     context, start = exc.context, exc.context_mark
-    if context and start is not None and exc.problem and start is not mark:
+    elsewhere = start is not None and (start.line, start.column) != (mark.line, mark.column)
+    if context and exc.problem and elsewhere:
         problem += f" ({context} at line {start.line + 1}, column {start.column + 1})"
     return problem
 
