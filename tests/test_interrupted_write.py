@@ -20,7 +20,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from cdsgen import writer
 from cdsgen.generate import TREES, generate
 
