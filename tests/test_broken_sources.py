@@ -231,6 +231,11 @@ CASES: list[Case] = [
         ),
     ),
     Case(
+        "lone-surrogate-escape",
+        _p(CASE, 5, 19, "yaml-syntax", "YAML syntax error: found invalid Unicode character escape"),
+        {CASE: GADGET.replace("A gadget.", '"A \\ud800 gadget."')},
+    ),
+    Case(
         "crlf-line-endings-with-error",
         _p(CASE, 6, 5, "unknown-key", "unknown key 'colour'"),
         {CASE: GADGET.replace("    fields", "    colour: red\n    fields").replace("\n", "\r\n")},

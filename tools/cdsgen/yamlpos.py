@@ -42,6 +42,8 @@ _FORBIDDEN = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]"
 )
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 
 @dataclass
 class LoadedYaml:
@@ -237,6 +239,13 @@ def _compose(loader: Any, out: LoadedYaml, diags: Diagnostics) -> Any:
         out.value_positions[path] = pos
         if isinstance(event, yaml.ScalarEvent):
             value = _scalar(loader, event, pos)
+            if isinstance(value, str) and _SURROGATE.search(value):
+                raise _Refused(
+                    pos,
+                    "control-character",
+                    "an escape gives a lone surrogate (\\ud800-\\udfff), which is not a "
+                    "character and cannot be written as UTF-8; escape the code point itself",
+                )
         elif isinstance(event, yaml.MappingStartEvent):
             value = {}
         elif isinstance(event, yaml.SequenceStartEvent):
@@ -303,5 +312,7 @@ def _scalar(loader: Any, event: Any, pos: Pos) -> Any:
 def _key_text(loader: Any, event: Any, pos: Pos) -> str:
     key = _scalar(loader, event, pos)
     if isinstance(key, str):
+        if _SURROGATE.search(key):
+            raise _Refused(pos, "control-character", "a key holds a lone surrogate")
         return key
     return str(key).lower() if isinstance(key, bool) or key is None else str(key)

@@ -6,11 +6,11 @@ Each file embeds the definitions it references under ``$defs`` so it can be used
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from cdsgen import model as m
 from cdsgen.emit.schemas import SchemaBuilder
+from cdsgen.emit.textsafe import json_text
 
 JSONSCHEMA_DIR = "generated/jsonschema"
 BASE_ID = "https://cdsgen.dev/schemas/"
@@ -36,7 +36,7 @@ def emit_jsonschema(spec: m.Spec, meta_schema: dict[str, Any]) -> dict[str, str]
 
 
 def _dump(data: Any) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return json_text(data) + "\n"
 
 
 def _closure(name: str, defs: dict[str, Any]) -> list[str]:

@@ -29,7 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from cdsgen.emit import TEMPLATES_DIR
-from cdsgen.emit.pysource import python_environment, ruff_format_package
+from cdsgen.emit.pysource import (
+    protect_descriptions,
+    python_environment,
+    restore_descriptions,
+    ruff_format_package,
+)
 
 TEMPLATES = TEMPLATES_DIR / "models"
 
@@ -138,10 +143,12 @@ class PendingModels:
 
     def __init__(self, openapi: dict[str, Any]):
         self.openapi = openapi
-        self.codegen = PendingCodegen(codegen_input(openapi))
+        protected, self.texts = protect_descriptions(codegen_input(openapi))
+        self.codegen = PendingCodegen(protected)
 
     def result(self) -> dict[str, str]:
-        return _finish_models(self.codegen.result(), self.openapi)
+        source = restore_descriptions(self.codegen.result(), self.texts)
+        return _finish_models(source, self.openapi)
 
     def cancel(self) -> None:
         self.codegen.cancel()

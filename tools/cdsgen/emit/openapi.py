@@ -9,13 +9,13 @@ scope and authorization-details rules as ``x-cds-scopes`` and
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import yaml
 
 from cdsgen import model as m
 from cdsgen.emit.schemas import SchemaBuilder
+from cdsgen.emit.textsafe import json_text, yaml_text
 from cdsgen.emit.versions import combined_version
 
 OPENAPI_DIR = "generated/openapi"
@@ -47,10 +47,8 @@ def emit_openapi(spec: m.Spec, combined: dict[str, Any] | None = None) -> dict[s
 
 def _dump(stem: str, data: dict[str, Any]) -> dict[str, str]:
     return {
-        f"{stem}.json": json.dumps(data, indent=2, ensure_ascii=False) + "\n",
-        f"{stem}.yaml": yaml.dump(
-            data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100
-        ),
+        f"{stem}.json": json_text(data) + "\n",
+        f"{stem}.yaml": yaml_text(data, _Dumper, sort_keys=False, allow_unicode=True, width=100),
     }
 
 
