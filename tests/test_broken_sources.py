@@ -48,6 +48,8 @@ class Case:
     setup: Setup | None = None
     #: Regular expressions no stderr line may match (follow-on errors that must not appear).
     absent: tuple[str, ...] = ()
+    #: A follow-on error that must be printed after the expected one, marked as such.
+    follow: str | None = None
 
 
 def _write(root: Path, rel: str, content: str | bytes) -> None:
@@ -521,6 +523,18 @@ CASES: list[Case] = [
         absent=("unknown type 'Gizmo'",),
     ),
     Case(
+        "dangling-extension-referenced-earlier",
+        _p(CASE, 3, 14, "extension", "extension of unknown object or enum 'Thingg'"),
+        {
+            CASE: DANGLING_EXTENSION.replace("Gizmo", "Thingg"),
+            "spec/cds-test-01/aa-first.yaml": ENDPOINT_NO_SLASH.split("examples:")[0]
+            .replace("path: gadgets", "path: /gadgets")
+            .replace("anchor: thing-list", "anchor: examples")
+            .replace("    method: GET", "    advertised_by: Thing.size\n    method: GET"),
+        },
+        follow=r".*advertised_by names unknown field 'size' of Thing",
+    ),
+    Case(
         "example-json-broken-with-erratum",
         _p(CASE, 13, 1, "example-invalid", "example 'test-bad-json': response body is not JSON"),
         {CASE: EXAMPLE_BAD_JSON},
@@ -723,6 +737,13 @@ def test_broken_source_gives_a_positioned_message(case: Case, tmp_path):
     assert any(re.match(case.expect, line) for line in lines), (
         f"no line matches {case.expect!r}:\n" + "\n".join(lines[:40])
     )
+    if case.follow is not None:
+        cause = next(i for i, line in enumerate(lines) if re.match(case.expect, line))
+        after = [line for line in lines[cause + 1 :] if re.match(case.follow, line)]
+        assert after, f"no follow-on line matching {case.follow!r} after the cause"
+        assert all("(follows from " in line for line in after), after
+        early = [line for line in lines[:cause] if re.match(case.follow, line)]
+        assert not early, f"follow-on printed before its cause: {early}"
     for pattern in case.absent:
         follow = [line for line in lines if re.search(pattern, line)]
         assert not follow, "follow-on errors: " + "\n".join(follow)

@@ -159,6 +159,7 @@ def test_json_format(tmp_path):
         "rule": "unknown-type",
         "severity": "error",
         "message": "unknown type 'Nope0' in field 'f0' of Gadget",
+        "follows_from": None,
     }
 
 

@@ -91,10 +91,19 @@ class Diagnostic:
     message: str
     severity: Severity = Severity.ERROR
     rule: str = "source"
+    #: For a follow-on problem: where the problem it follows from is reported.
+    cause: Pos | None = None
 
     def __str__(self) -> str:
         prefix = "warning: " if self.severity is Severity.WARNING else ""
-        return printable(f"{self.pos}: {self.rule}: {prefix}{self.message}")
+        follows = f" (follows from {self.cause})" if self.cause is not None else ""
+        return printable(f"{self.pos}: {self.rule}: {prefix}{self.message}{follows}")
+
+    def sort_key(self) -> tuple:
+        """By position; a follow-on problem right after the problem it follows from."""
+        if self.cause is None:
+            return (self.pos, 0, self.pos, self.message)
+        return (self.cause, 1, self.pos, self.message)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -104,6 +113,7 @@ class Diagnostic:
             "rule": self.rule,
             "severity": str(self.severity),
             "message": self.message,
+            "follows_from": str(self.cause) if self.cause is not None else None,
         }
 
     def github(self) -> str:
@@ -151,8 +161,8 @@ class Diagnostics:
     dropped: dict[Severity, int] = field(default_factory=dict)
     _kept: dict[Severity, int] = field(default_factory=dict, repr=False)
 
-    def error(self, pos: Pos, message: str, rule: str = "source") -> None:
-        self._add(Diagnostic(pos, message, Severity.ERROR, rule))
+    def error(self, pos: Pos, message: str, rule: str = "source", cause: Pos | None = None) -> None:
+        self._add(Diagnostic(pos, message, Severity.ERROR, rule, cause))
 
     def warning(self, pos: Pos, message: str, rule: str = "source") -> None:
         self._add(Diagnostic(pos, message, Severity.WARNING, rule))
@@ -186,7 +196,7 @@ class Diagnostics:
         return len(self.warnings) + self.dropped.get(Severity.WARNING, 0)
 
     def sorted(self) -> list[Diagnostic]:
-        return sorted(self.items)
+        return sorted(self.items, key=Diagnostic.sort_key)
 
 
 #: Output formats of ``cdsgen lint --format``.

@@ -228,6 +228,9 @@ class _Builder:
         #: Every item left out for schema errors, by kind: references to them would only
         #: repeat the schema error as follow-on errors, so they are not reported.
         self.broken_items: set[tuple[str, str]] = set()
+        #: Fields and values of extensions whose target is unknown, with where that is
+        #: reported: a reference to one of them is a follow-on problem of that error.
+        self.orphans: dict[str, Pos] = {}
         self.defined_at: dict[str, Pos] = {}
         self.doc_files: dict[str, list[_File]] = {}
         self.anchor_use: dict[tuple[str, str, str], Pos] = {}  # (doc, kind, anchor)
@@ -609,11 +612,12 @@ class _Builder:
             obj, enum = self.spec.objects.get(target), self.spec.enums.get(target)
             if obj is None and enum is None:
                 if target not in self.broken_names:
+                    cause = f.y.value_pos(path + ("extends",))
                     self.d.error(
-                        f.y.value_pos(path + ("extends",)),
-                        f"extension of unknown object or enum '{target}'",
-                        rule="extension",
+                        cause, f"extension of unknown object or enum '{target}'", rule="extension"
                     )
+                    for member in [*(data.get("fields") or {}), *(data.get("values") or {})]:
+                        self.orphans.setdefault(str(member), cause)
                 continue
             base = obj or enum
             if base.document == doc:
@@ -922,6 +926,7 @@ class _Builder:
                             fd.pos,
                             f"condition on unknown field '{cond.field}' of {obj.name}",
                             rule="unknown-field",
+                            cause=self.orphans.get(cond.field),
                         )
             for rule in obj.rules:
                 for fname in [rule.when.field, *rule.require, *rule.require_any, *rule.forbid]:
@@ -930,6 +935,7 @@ class _Builder:
                             obj.pos,
                             f"rule of {obj.name} names unknown field '{fname}'",
                             rule="unknown-field",
+                            cause=self.orphans.get(fname),
                         )
         for u in s.unions.values():
             for t in u.members:
@@ -988,6 +994,7 @@ class _Builder:
                         fd.pos,
                         f"allowed value '{v}' of {obj.name}.{fd.name} is not a {enum.name} value",
                         rule="allowed-value",
+                        cause=self.orphans.get(str(v)),
                     )
 
     def _resolve_endpoint(self, ep: m.Endpoint) -> None:
@@ -1010,6 +1017,7 @@ class _Builder:
                     ep.pos,
                     f"advertised_by names unknown field '{fname}' of {oname}",
                     rule="unknown-field",
+                    cause=self.orphans.get(fname),
                 )
         declared = set(re.findall(r"{([^}]+)}", ep.path))
         given = {p.name for p in ep.path_params}
@@ -1039,6 +1047,7 @@ class _Builder:
                         f"filter '{flt.name}' of {ep.operation_id} "
                         f"names unknown field '{fname}' of {item.name}",
                         rule="unknown-field",
+                        cause=self.orphans.get(fname.split(".")[0]),
                     )
         for key in ep.ordering:
             self._check_order_key(ep, item, key)
@@ -1053,6 +1062,7 @@ class _Builder:
                     f"ordering of {ep.operation_id} goes through unknown field "
                     f"'{key.through}' of {item.name}",
                     rule="unknown-field",
+                    cause=self.orphans.get(key.through),
                 )
                 return
             if related is None:
@@ -1068,6 +1078,7 @@ class _Builder:
                 ep.pos,
                 f"ordering of {ep.operation_id} names unknown field '{key.by}' of {where}",
                 rule="unknown-field",
+                cause=self.orphans.get(key.by),
             )
 
     def _has_field_path(self, obj: m.ObjectType, dotted: str) -> bool:
