@@ -627,6 +627,30 @@ CASES: list[Case] = [
         ),
     ),
     Case(
+        "document-section-without-number",
+        _p("spec/cds-test-01/document.yaml", 12, 7, "missing-key", "missing required key 'number'"),
+        setup=lambda root: _write(
+            root,
+            "spec/cds-test-01/document.yaml",
+            (MINISPEC / "cds-test-01/document.yaml")
+            .read_text()
+            .replace('{number: "2", title: Thing Format', "{title: Thing Format"),
+        ),
+    ),
+    Case(
+        "errata-as-number",
+        _p(CASE, 1, 9, "schema", "5 is not of type 'array'"),
+        {CASE: "errata: 5\n"},
+    ),
+    Case(
+        "primitive-schema-not-a-schema",
+        _p("spec/zz-primitives.yaml", 4, 20, "schema", "not a valid JSON Schema: 1 is not valid"),
+        {
+            "spec/zz-primitives.yaml": "primitives:\n  odd:\n    summary: Odd.\n"
+            "    schema: {type: 1}\n"
+        },
+    ),
+    Case(
         "extension-of-own-object",
         _p(CASE, 3, 14, "extension", "'Thing' is defined by cds-test-01 itself"),
         {CASE: DANGLING_EXTENSION.replace("Gizmo", "Thing")},

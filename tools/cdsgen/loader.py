@@ -159,6 +159,8 @@ def _report_schema_error(err: jsonschema.ValidationError, f: _File, diags: Diagn
     path = tuple(err.absolute_path)
     if len(path) >= 2 and path[0] in (*_NAMED_KINDS, "extensions", "errata"):
         f.broken.add((str(path[0]), str(path[1])))  # left out of the model
+    elif path and path[0] == "document":
+        f.broken.add(("document", ""))  # the document with a broken definition is left out
     message = err.message
     pos = f.y.value_pos(path)
     rule = "schema"
@@ -209,6 +211,11 @@ _PATTERN_WORDS = {
     "^[0-9]+(\\.[0-9]+)*$|^$": "be a section number such as 7.2.1",
     "^[A-Z][A-Za-z0-9]*\\.[a-z_][a-z0-9_]*$": "be Object.field",
 }
+
+
+def _listed(value: Any) -> list:
+    """A kind that is a list (extensions, errata); anything else was reported by the schema."""
+    return value if isinstance(value, list) else []
 
 
 def _where(path: tuple) -> str:
@@ -446,6 +453,17 @@ class _Builder:
         for name, data, path in self._items(f, "primitives"):
             if not self._claim_name(name, f.y.pos(path)):
                 continue
+            try:
+                jsonschema.Draft202012Validator.check_schema(data["schema"])
+            except jsonschema.SchemaError as exc:
+                where = path + ("schema", *exc.absolute_path)
+                self.d.error(
+                    f.y.value_pos(where),
+                    f"not a valid JSON Schema: {exc.message}",
+                    rule="schema",
+                )
+                self.broken_names.add(name)
+                continue
             self.spec.primitives[name] = m.Primitive(
                 name, data["summary"], data["schema"], data.get("anchor"), f.y.pos(path)
             )
@@ -601,7 +619,7 @@ class _Builder:
         doc = f.doc
         if doc not in self.spec.documents:
             return
-        for i, data in enumerate(f.y.data.get("extensions") or []):
+        for i, data in enumerate(_listed(f.y.data.get("extensions"))):
             path = ("extensions", i)
             if ("extensions", str(i)) in f.broken or not isinstance(data, dict):
                 continue
@@ -845,7 +863,7 @@ class _Builder:
 
     def _errata(self, f: _File) -> None:
         doc = f.doc
-        for i, data in enumerate(f.y.data.get("errata") or []):
+        for i, data in enumerate(_listed(f.y.data.get("errata"))):
             path = ("errata", i)
             if ("errata", str(i)) in f.broken or not isinstance(data, dict):
                 continue
