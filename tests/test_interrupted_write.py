@@ -171,3 +171,16 @@ def test_generate_cli_killed_then_check_fails_then_next_run_repairs(new_outputs,
     assert repaired.returncode == 0, repaired.stderr
     assert writer.check(tmp_path, new_outputs, TREES).ok
     assert writer.leftovers(tmp_path, TREES) == []
+
+
+def test_temporary_folders_of_an_older_writer_are_reported_then_removed(new_outputs, tmp_path):
+    writer.write(tmp_path, new_outputs, TREES)
+    stale = tmp_path / "generated/.openapi.tmp-4242"
+    (stale / "sub").mkdir(parents=True)
+    (stale / "sub/cds.openapi.json").write_text("{}")
+    result = writer.check(tmp_path, new_outputs, TREES)
+    assert not result.ok
+    assert "left by an interrupted run: generated/.openapi.tmp-4242" in result.lines()
+    writer.write(tmp_path, new_outputs, TREES)
+    assert not stale.exists()
+    assert writer.check(tmp_path, new_outputs, TREES).ok
