@@ -33,7 +33,7 @@ CASE = "spec/cds-test-01/zz-case.yaml"
 THINGS = "spec/cds-test-01/things.yaml"
 
 #: Per case: wall-clock limit and address space the child may add to what it inherits.
-TIMEOUT_S = 20
+TIMEOUT_S = 60
 EXTRA_ADDRESS_SPACE = 1024 * 1024 * 1024
 
 Setup = Callable[[Path], None]
