@@ -595,6 +595,11 @@ CASES: list[Case] = [
         },
     ),
     Case(
+        "empty-document-folder",
+        _p("spec/cds-test-02", 1, 1, "document", "folder 'cds-test-02' holds no source files"),
+        {"spec/cds-test-02/published-facts.json": "{}"},
+    ),
+    Case(
         "document-id-mismatch",
         _p(
             "spec/cds-test-02/document.yaml",

@@ -87,6 +87,12 @@ def _document_folder(folder: Path, real_root: Path, diags: Diagnostics) -> list[
                 continue
             if _is_source_name(entry, diags):
                 out.append(SourceFile(entry, display_name(entry), folder.name))
+    if not out and not (folder / DRAFT_FOLDER).is_dir():
+        diags.error(
+            Pos(display_name(folder)),
+            f"folder '{folder.name}' holds no source files: add its document.yaml or remove it",
+            rule="document",
+        )
     return out
 
 
