@@ -535,6 +535,22 @@ CASES: list[Case] = [
         follow=r".*advertised_by names unknown field 'size' of Thing",
     ),
     Case(
+        "example-json-nested-100000-levels",
+        _p(
+            CASE,
+            13,
+            1,
+            "example-invalid",
+            "example 'test-bad-json': response body is not JSON: nested deeper than 64 levels",
+        ),
+        {
+            CASE: EXAMPLE_BAD_JSON.split("errata:")[0].replace(
+                '{"things": [{"id": "a", "kind": "big"}, "next": null',
+                "[" * 100_000 + "]" * 100_000,
+            )
+        },
+    ),
+    Case(
         "example-json-broken-with-erratum",
         _p(CASE, 13, 1, "example-invalid", "example 'test-bad-json': response body is not JSON"),
         {CASE: EXAMPLE_BAD_JSON},
