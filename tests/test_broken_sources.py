@@ -672,6 +672,16 @@ CASES: list[Case] = [
         },
     ),
     Case(
+        "invalid-extra-fields-regex",
+        _p(CASE, 6, 27, "schema", "'\\(\\[' is not a valid regex: unterminated character set"),
+        {
+            CASE: GADGET.replace(
+                "    summary: A gadget.\n",
+                '    summary: A gadget.\n    extra_fields_pattern: "(["\n',
+            )
+        },
+    ),
+    Case(
         "extension-of-own-object",
         _p(CASE, 3, 14, "extension", "'Thing' is defined by cds-test-01 itself"),
         {CASE: DANGLING_EXTENSION.replace("Gizmo", "Thing")},

@@ -442,6 +442,18 @@ class _Builder:
             self.d.error(f.y.value_pos(path), str(exc), rule="type-syntax")
             return None
 
+    def _valid_regex(self, f: _File, pattern: str, path: tuple) -> bool:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            self.d.error(
+                f.y.value_pos(path + ("extra_fields_pattern",)),
+                f"'{pattern}' is not a valid regex: {exc}",
+                rule="schema",
+            )
+            return False
+        return True
+
     def _condition(self, data: dict | None) -> m.Condition | None:
         if not data:
             return None
@@ -477,6 +489,9 @@ class _Builder:
                 continue
             # a variant (an object with a `base`) is defined by its base's section
             self._anchor(f, doc, "object", data["anchor"], path, unique=not data.get("base"))
+            pattern = data.get("extra_fields_pattern")
+            if pattern is not None and not self._valid_regex(f, pattern, path):
+                data = {**data, "extra_fields_pattern": None}
             fields = self._fields(f, doc, data.get("fields", {}), path + ("fields",), None)
             self.spec.objects[name] = m.ObjectType(
                 name=name,
