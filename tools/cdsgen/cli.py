@@ -306,7 +306,7 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     )
     parser.add_argument(
         "--max-diagnostics",
-        type=int,
+        type=_count,
         metavar="N",
         default=DEFAULT_MAX_DIAGNOSTICS if real else default,
         help=f"print at most N problems, then a count (0: all; default {DEFAULT_MAX_DIAGNOSTICS})",
@@ -324,6 +324,13 @@ class _Subcommands:
         group = p.add_argument_group("global options")
         _global_options(group, suppress=True)  # type: ignore[arg-type]
         return p
+
+
+def _count(text: str) -> int:
+    """A number of things: 0 or more."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of 0 or more")
+    return int(text)
 
 
 def _port(text: str) -> int:
