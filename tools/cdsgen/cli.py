@@ -212,7 +212,10 @@ def cmd_changelog(args: argparse.Namespace) -> int:
 
     text = changelog_markdown(_root(args), unreleased=args.unreleased)
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--output {args.output}: cannot write: {exc.strerror}") from None
     else:
         sys.stdout.write(text)
     return 0
