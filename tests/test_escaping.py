@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import yaml
 
@@ -102,3 +104,138 @@ def test_descriptions_render_as_text_on_the_site(root, tmp_path):
     cells = re.findall(r"<td>(.*?)</td>", html, re.S)
     shown = [Page.text_of(c) for c in cells]
     assert NASTY in shown
+
+
+# -- every artefact from a source full of hostile strings ------------------------------------
+
+#: Every C0 control but the line breaks, DEL and every C1 control.
+CONTROLS = "".join(chr(c) for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)] if c not in (10, 13))
+#: Text that ends strings, templates, scripts and markup early, reorders what a reader sees,
+#: and ends with a backslash.
+HOSTILE = (
+    'He said "hi" """ \'\'\' {{ x }} {% raw %} {% endraw %} {# c #} '
+    "</script><script>alert(1)</script> <!-- c --> ]]> `tick` *em* _u_ | pipe | "
+    "[x](javascript:alert(1)) \u202eevil\u202c \u2066iso\u2069 \u200fmark " + CONTROLS + " end\\"
+)
+#: A summary of 1 MB.
+HUGE = "Lorem ipsum dolor sit amet. " * 38000
+
+
+def _hostile_source(root: Path, target: Path) -> tuple[str, str]:
+    """The real source with every free text of CDS-WG1-01 (summaries and titles of objects,
+    fields, enums, values, endpoints, filters, parameters, responses, the document) replaced
+    by :data:`HOSTILE` and one field's by :data:`HUGE`, written back as YAML (which escapes
+    what YAML cannot hold raw). Returns an object of the document and one of its fields."""
+    shutil.copytree(root / "spec", target)
+    first: tuple[str, str] | None = None
+    for path in sorted((target / "cds-wg1-01").glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if "document" in data:
+            data["document"]["summary"] = HOSTILE
+        for table in ("objects", "enums", "endpoints"):
+            for name, item in (data.get(table) or {}).items():
+                item["summary"] = HOSTILE
+                if "title" in item:
+                    item["title"] = HOSTILE
+                for key in ("fields", "filters", "query_params", "path_params", "responses"):
+                    for sub_name, sub in (item.get(key) or {}).items():
+                        sub["summary"] = HOSTILE
+                        if table == "objects" and first is None:
+                            first = (name, sub_name)
+                            sub["summary"] = HUGE
+                for value, vd in (item.get("values") or {}).items():
+                    if isinstance(vd, dict):
+                        vd["summary"] = HOSTILE
+                    else:
+                        item["values"][value] = HOSTILE
+        path.write_text(yaml.safe_dump(data, allow_unicode=False, width=10**9, sort_keys=False))
+    assert first is not None
+    return first
+
+
+_IMPORT_ALL = """
+import importlib, json, pkgutil, sys
+hostile = json.load(open(sys.argv[1]))
+for name in ("cds_models", "cds_server", "cds_client"):
+    package = importlib.import_module(name)
+    for info in pkgutil.walk_packages(package.__path__, name + "."):
+        importlib.import_module(info.name)
+import cds_models
+model = getattr(cds_models, sys.argv[2])
+assert model.model_fields[sys.argv[3]].description.startswith("Lorem ipsum"), "huge description"
+assert hostile.split("{{")[0] in model.__doc__, "docstring"
+print("imported")
+"""
+
+#: Characters no generated text file may hold raw: controls other than tab and line feed,
+#: and the bidi overrides and isolates that make code read differently than it runs.
+_RAW_FORBIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def test_hostile_strings_survive_every_artefact(root, tmp_path):
+    obj, field_name = _hostile_source(root, tmp_path / "spec")
+    proc = subprocess.run(
+        [sys.executable, "-m", "cdsgen", "generate"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    for path in sorted((tmp_path / "generated").rglob("*")) + sorted(
+        (tmp_path / "site/spec").rglob("*")
+    ):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            found = _RAW_FORBIDDEN.search(text)
+            assert found is None, f"{path.relative_to(tmp_path)}: raw {found.group()!r}"
+
+    api = json.loads((tmp_path / "generated/openapi/cds.openapi.json").read_text())
+    schema = api["components"]["schemas"][obj]
+    assert schema["description"] == HOSTILE
+    assert schema["properties"][field_name]["description"] == HUGE
+    api_yaml = yaml.safe_load((tmp_path / "generated/openapi/cds.openapi.yaml").read_text())
+    assert api_yaml == api
+    for schema in (tmp_path / "generated/jsonschema").glob("*.json"):
+        json.loads(schema.read_text())
+
+    (tmp_path / "hostile.json").write_text(json.dumps(HOSTILE))
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "generated/python")}
+    imported = subprocess.run(
+        [sys.executable, "-c", _IMPORT_ALL, str(tmp_path / "hostile.json"), obj, field_name],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert imported.returncode == 0, imported.stderr[-3000:]
+    assert "imported" in imported.stdout
+
+    (tmp_path / "node_modules").symlink_to(root / "node_modules")
+    config = tmp_path / "mkdocs.yml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "INHERIT": str(root / "mkdocs.yml"),
+                "theme": {
+                    "name": "material",
+                    "custom_dir": str(root / "tools/cdsgen/templates/mkdocs"),
+                },
+                "hooks": [str(root / "tools/cdsgen/mkdocs_hooks.py")],
+                "nav": sorted(
+                    str(p.relative_to(tmp_path / "site")) for p in (tmp_path / "site").rglob("*.md")
+                ),
+            }
+        )
+    )
+    from conftest import build_site
+
+    built = build_site(config, tmp_path / "site_build")
+    assert built.returncode == 0, built.stderr[-3000:]
+    assert "WARNING" not in built.stderr, built.stderr[-3000:]
+    for page in (tmp_path / "site_build/spec").rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        assert "<script>alert" not in html, page
+        assert _RAW_FORBIDDEN.search(html) is None, page
+    from test_site import Page
+
+    text = Page(tmp_path / "site_build/spec/cds-wg1-01/index.html").all_text
+    for part in ('"""', "{{ x }}", "{% raw %}", "</script><script>alert(1)</script>", "end\\"):
+        assert part in text, part

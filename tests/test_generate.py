@@ -60,8 +60,8 @@ def test_check_names_stale_files_and_writes_nothing(project_copy):
     before = _digest(project_copy / "generated")
     proc = _cdsgen("generate", "--check", cwd=project_copy)
     assert proc.returncode == 1
-    assert "stale: generated/openapi/cds.openapi.json" in proc.stdout
-    assert "not generated any more: generated/openapi/old.json" in proc.stdout
+    assert "stale: generated/openapi/cds.openapi.json" in proc.stderr
+    assert "not generated any more: generated/openapi/old.json" in proc.stderr
     assert _digest(project_copy / "generated") == before
 
 
@@ -74,7 +74,10 @@ def test_broken_source_reports_position_and_leaves_outputs_untouched(project_cop
     proc = _cdsgen("generate", cwd=project_copy)
     assert proc.returncode == 1
     assert "nothing was written" in proc.stderr
-    assert f"spec/cds-wg1-01/coverage.yaml:{line - 1}:7: unknown type 'CoverageKind'" in proc.stderr
+    assert (
+        f"spec/cds-wg1-01/coverage.yaml:{line - 1}:7: unknown-type: unknown type 'CoverageKind'"
+        in proc.stderr
+    )
     assert _digest(project_copy / "generated") == before
 
 
@@ -89,6 +92,6 @@ def test_write_replaces_each_tree_atomically(project_copy):
         p.name
         for t in TREES
         for p in (project_copy / t).parent.iterdir()
-        if ".tmp-" in p.name or ".old-" in p.name
+        if ".tmp-" in p.name or ".old-" in p.name or ".cdsgen-" in p.name
     ]
     assert leftovers == []

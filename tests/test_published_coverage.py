@@ -38,8 +38,9 @@ def test_an_emptied_topic_file_fails_lint_naming_each_section(root, tmp_path):
     (copy / "cds-wg3-01/meter-devices.yaml").write_text("{}\n", encoding="utf-8")
     proc = lint(copy)
     assert proc.returncode == 1
-    lines = [line for line in proc.stdout.splitlines() if "has no source" in line]
-    assert all(line.startswith("spec/cds-wg3-01/document.yaml:") for line in lines), lines
+    lines = [line for line in proc.stderr.splitlines() if "has no source" in line]
+    assert all("spec/cds-wg3-01/document.yaml:2:1: " in line for line in lines), lines
+    assert all(": published-coverage: published " in line for line in lines), lines
     joined = "\n".join(lines)
     for expected in (
         "object (field section) §10.4.1 'Meter Device Object Format' (#meter-device-format)",
@@ -76,7 +77,7 @@ def test_a_document_without_a_snapshot_is_not_checked(tmp_path):
     assert not list(MINISPEC.glob("*/published-facts.json"))
     proc = lint(MINISPEC)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "has no source" not in proc.stdout
+    assert "has no source" not in proc.stdout + proc.stderr
 
 
 def test_a_broken_snapshot_is_a_lint_error_at_its_line(root, tmp_path):
@@ -85,5 +86,7 @@ def test_a_broken_snapshot_is_a_lint_error_at_its_line(root, tmp_path):
     (copy / "cds-wg1-01/published-facts.json").write_text('{\n  "format": 1,\n', "utf-8")
     proc = lint(copy)
     assert proc.returncode == 1
-    assert "spec/cds-wg1-01/published-facts.json:3:1: not JSON:" in proc.stdout
+    assert "spec/cds-wg1-01/published-facts.json:3:1: published-coverage: not JSON:" in (
+        proc.stderr
+    )
     assert "Traceback" not in proc.stderr

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import reference_facts as rf
-from cdsgen.loader import source_files
+from cdsgen.diagnostics import Diagnostics
 from cdsgen.published import (
     FactsError,
     dumps,
@@ -22,6 +22,7 @@ from cdsgen.published import (
     load_snapshot,
     stale_diff,
 )
+from cdsgen.sourcefiles import find_source_files
 
 FIXTURE = Path(__file__).parent / "fixtures/published/cds-test-01.md"
 
@@ -206,7 +207,9 @@ def test_committed_snapshot_holds_facts_not_prose(root, document):
 
 
 def test_loader_reads_no_snapshot_as_source(root):
-    assert all(p.suffix == ".yaml" for p in source_files(root / "spec"))
+    for draft in (False, True):
+        found = find_source_files(root / "spec", Diagnostics(), draft=draft)
+        assert found and all(f.path.suffix == ".yaml" for f in found)
     assert len(list((root / "spec").glob("*/published-facts.json"))) == 3
 
 

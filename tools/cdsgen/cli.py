@@ -7,7 +7,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cdsgen.diagnostics import Severity
+from cdsgen.diagnostics import FORMATS, Diagnostics, Severity, render
+
+#: Diagnostics printed by default; the rest are summarised as "… and N more".
+DEFAULT_MAX_DIAGNOSTICS = 200
+
+
+class UsageError(Exception):
+    """A command-line argument that cannot work; reported in one line, exit status 2."""
+
 
 if TYPE_CHECKING:
     from cdsgen.diff import DiffReport
@@ -17,47 +25,76 @@ def _root(args: argparse.Namespace) -> Path:
     return Path(args.spec)
 
 
+def output_root(args: argparse.Namespace) -> Path:
+    """Where ``generate`` writes ``generated/`` and ``site/spec/``.
+
+    ``--out DIR`` when given. Otherwise the current directory when the source folder is its
+    ``spec/`` (the usual case: run from the project root). Otherwise the folder holding the
+    source folder, but only when it already holds a ``generated/`` tree (an existing project);
+    anything else is refused rather than guessed."""
+    if args.out is not None:
+        return Path(args.out)
+    spec = _root(args).resolve()
+    cwd = Path.cwd().resolve()
+    if spec == cwd / "spec":
+        return cwd
+    if (spec.parent / "generated").is_dir():
+        return spec.parent
+    raise UsageError(
+        f"cannot tell where outputs of {args.spec} go: run from the folder holding it, "
+        "or give --out DIR (the project root that receives generated/ and site/spec/)"
+    )
+
+
+def _print_diagnostics(diags: Diagnostics, args: argparse.Namespace, *, warnings: bool) -> None:
+    """Print the (capped) diagnostics: text on standard error, like every other message;
+    ``json`` and ``github`` on standard output, where their readers look for them."""
+    shown = [d for d in diags.sorted() if warnings or d.severity is Severity.ERROR]
+    total = diags.error_count + (diags.warning_count if warnings else 0)
+    limit = args.max_diagnostics or None
+    fmt = getattr(args, "format", "text")
+    stream = sys.stderr if fmt == "text" else sys.stdout
+    for line in render(shown, fmt, limit, total):
+        print(line, file=stream)
+
+
 def cmd_lint(args: argparse.Namespace) -> int:
     from cdsgen.lint import lint
 
     result = lint(_root(args))
-    shown = [
-        d for d in result.diagnostics.sorted() if args.warnings or d.severity is Severity.ERROR
-    ]
-    for d in shown:
-        print(d)
-    errors, warnings = len(result.diagnostics.errors), len(result.diagnostics.warnings)
+    diags = result.diagnostics
+    _print_diagnostics(diags, args, warnings=args.warnings)
+    errors, warnings = diags.error_count, diags.warning_count
     hint = "" if args.warnings or not warnings else " (--warnings to list them)"
     print(f"{errors} error(s), {warnings} warning(s){hint}", file=sys.stderr)
     return 0 if result.ok else 1
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    base = output_root(args)  # a usage error before any work starts
     from cdsgen.emit.codegen import PendingCodegen
 
     codegen = PendingCodegen()  # started before the imports below: it imports meanwhile
     from cdsgen import writer
-    from cdsgen.generate import TREES, generate, project_root
+    from cdsgen.generate import TREES, generate
 
     diags, outputs = generate(_root(args), codegen)
-    for d in diags.sorted():
-        if d.severity is Severity.ERROR:
-            print(d, file=sys.stderr)
+    _print_diagnostics(diags, args, warnings=False)
     if outputs is None:
-        print(f"{len(diags.errors)} error(s) in the source; nothing was written", file=sys.stderr)
+        print(f"{diags.error_count} error(s) in the source; nothing was written", file=sys.stderr)
         return 1
-    base = project_root(_root(args))
     if args.check:
         stale = writer.check(base, outputs, TREES)
         for line in stale.lines():
-            print(line)
+            print(line, file=sys.stderr)
         if not stale.ok:
             print("generated outputs are out of date: run `cdsgen generate`", file=sys.stderr)
             return 1
         print(f"{len(outputs)} generated files are up to date", file=sys.stderr)
         return 0
     touched = writer.write(base, outputs, TREES)
-    print(f"{len(outputs)} files generated, {len(touched)} changed", file=sys.stderr)
+    where = "" if base.resolve() == Path.cwd().resolve() else f" under {base}"
+    print(f"{len(outputs)} files generated{where}, {len(touched)} changed", file=sys.stderr)
     return 0
 
 
@@ -87,7 +124,35 @@ def cmd_check_scopes(args: argparse.Namespace) -> int:
     return 1 if violations else 0
 
 
+def check_serve_args(args: argparse.Namespace) -> None:
+    """Refuse arguments ``serve`` cannot use, before any banner: a database in a missing
+    folder or that is not a file, a port that is out of range or already taken."""
+    import errno
+    import socket
+
+    db = Path(args.db)
+    if not db.parent.is_dir():
+        raise UsageError(f"--db {args.db}: folder {db.parent} does not exist")
+    if db.exists() and not db.is_file():
+        raise UsageError(f"--db {args.db}: not a regular file")
+    if args.page_size < 1:
+        raise UsageError(f"--page-size {args.page_size}: must be at least 1")
+    try:
+        infos = socket.getaddrinfo(args.host, args.port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UsageError(f"--host {args.host}: cannot be resolved ({exc})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            reason = "already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+            raise UsageError(f"cannot listen on {args.host}:{args.port}: {reason}") from None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    check_serve_args(args)
     import uvicorn
 
     from cdsgen.server import create_app
@@ -156,7 +221,15 @@ def _positive(text: str) -> int:
 def cmd_outline(args: argparse.Namespace) -> int:
     from cdsgen.outline import outline_yaml, read_outline
 
-    sys.stdout.write(outline_yaml(read_outline(Path(args.file))))
+    path = Path(args.file)
+    if not path.is_file():
+        raise UsageError(f"{args.file}: no such file")
+    try:
+        sys.stdout.write(outline_yaml(read_outline(path)))
+    except UnicodeDecodeError:
+        raise UsageError(f"{args.file}: not a UTF-8 text file (a published markdown)") from None
+    except OSError as exc:
+        raise UsageError(f"{args.file}: cannot read: {exc.strerror}") from None
     return 0
 
 
@@ -329,7 +402,10 @@ def cmd_changelog(args: argparse.Namespace) -> int:
 
     text = changelog_markdown(_root(args), unreleased=args.unreleased)
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--output {args.output}: cannot write: {exc.strerror}") from None
     else:
         sys.stdout.write(text)
     return 0
@@ -337,11 +413,19 @@ def cmd_changelog(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cdsgen", description=__doc__)
-    parser.add_argument("--spec", default="spec", help="source folder (default: spec)")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    _global_options(parser, suppress=False)
+    sub = _Subcommands(parser.add_subparsers(dest="command", required=True))
 
     p = sub.add_parser("lint", help="check the source; exit 1 on any error")
     p.add_argument("-w", "--warnings", action="store_true", help="also list warnings (errata)")
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="text (path:line:col: rule: message, on standard error), json, or github "
+        "(GitHub Actions annotations); default: text",
+    )
     p.set_defaults(func=cmd_lint)
 
     p = sub.add_parser("generate", help="regenerate every artefact from the source")
@@ -358,7 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="run the reference Server (embedded SQLite, sample data)")
     p.add_argument("--host", default="127.0.0.1", help="interface (default: 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    p.add_argument("--port", type=_port, default=8000, help="port (default: 8000)")
     p.add_argument(
         "--db",
         default="cds-reference.sqlite3",
@@ -459,6 +543,76 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """Options every subcommand accepts, before or after its name (as ruff and buf do).
+
+    The top-level parser holds the real defaults; the subcommands' copies default to
+    ``SUPPRESS`` so a value given before the subcommand is not overwritten."""
+    real, default = not suppress, argparse.SUPPRESS
+    parser.add_argument(
+        "--spec", default="spec" if real else default, help="source folder (default: spec)"
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default=None if real else default,
+        help="project root receiving generated/ and site/spec/ (default: the current "
+        "directory when the source is ./spec)",
+    )
+    parser.add_argument(
+        "--max-diagnostics",
+        type=_count,
+        metavar="N",
+        default=DEFAULT_MAX_DIAGNOSTICS if real else default,
+        help=f"print at most N problems, then a count (0: all; default {DEFAULT_MAX_DIAGNOSTICS})",
+    )
+
+
+class _Subcommands:
+    """``add_subparsers`` whose every subcommand also takes the global options."""
+
+    def __init__(self, action: argparse._SubParsersAction):
+        self.action = action
+
+    def add_parser(self, name: str, **kwargs: object) -> argparse.ArgumentParser:
+        p = self.action.add_parser(name, **kwargs)
+        group = p.add_argument_group("global options")
+        _global_options(group, suppress=True)  # type: ignore[arg-type]
+        return p
+
+
+def _count(text: str) -> int:
+    """A number of things: 0 or more."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of 0 or more")
+    return int(text)
+
+
+def _port(text: str) -> int:
+    """A TCP port number, refused by argparse with a clear message when out of range."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (0-65535)")
+    return port
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("cdsgen")
+    except PackageNotFoundError:  # run from a source checkout without installing
+        return "unknown"
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return args.func(args)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except UsageError as exc:
+        print(f"cdsgen {args.command}: error: {exc}", file=sys.stderr)
+        return 2

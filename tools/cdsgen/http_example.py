@@ -63,7 +63,36 @@ def _message(lines: list[str], start: int, end: int, first_line: int) -> HttpMes
     return msg
 
 
+#: Deepest JSON nesting of an example body; published bodies nest about 8 levels.
+MAX_JSON_DEPTH = 64
+
+
 def _parse_body(msg: HttpMessage, content_type: str) -> None:
+    """Parse the body; a body nested beyond :data:`MAX_JSON_DEPTH` is a parse error (it would
+    exhaust the recursion of the JSON parser or of the validator)."""
+    try:
+        _parse_body_text(msg, content_type)
+    except RecursionError:
+        msg.body, msg.parse_error = None, f"nested deeper than {MAX_JSON_DEPTH} levels"
+        return
+    if msg.body is not None and _depth(msg.body) > MAX_JSON_DEPTH:
+        msg.body, msg.parse_error = None, f"nested deeper than {MAX_JSON_DEPTH} levels"
+
+
+def _depth(value: object) -> int:
+    """Nesting depth of a JSON value, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(node, dict):
+            stack.extend((v, level + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, level + 1) for v in node)
+    return deepest
+
+
+def _parse_body_text(msg: HttpMessage, content_type: str) -> None:
     text = msg.body_text
     if not text:
         return

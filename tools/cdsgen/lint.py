@@ -36,22 +36,24 @@ class LintResult:
 
 def lint(root: Path) -> LintResult:
     """Lint the released version and, where documents have drafts, the draft version too
-    (its errors count; its warnings are shown for the drafts' own files only, so errata
-    shared by both versions are listed once)."""
+    (its errors count; a problem of a file both versions read, and the warnings of those
+    files, are listed once)."""
     diags = Diagnostics()
     spec = load_spec(root, diags)
     check_spec(spec, diags, root)
     if draft_documents(root):
         draft_diags = Diagnostics()
         draft = load_spec_version(root, DRAFT, draft_diags)
-        check_spec(draft, draft_diags)
+        check_spec(draft, draft_diags, root)
         versions = {RELEASED: spec, DRAFT: draft}
         check_cross_document_links(draft, versions, draft_diags)
+        seen = {(d.pos, d.message) for d in diags.errors}
         for d in draft_diags.errors:
-            diags.error(d.pos, d.message)
+            if (d.pos, d.message) not in seen:
+                diags.error(d.pos, d.message, rule=d.rule, cause=d.cause)
         for d in draft_diags.warnings:
             if f"/{DRAFT}/" in d.pos.path:
-                diags.warning(d.pos, d.message)
+                diags.warning(d.pos, d.message, rule=d.rule)
     else:
         versions = {RELEASED: spec, DRAFT: spec}
     check_cross_document_links(spec, versions, diags)
@@ -86,6 +88,7 @@ def check_cross_document_links(
                 diags.error(
                     _anchor_pos(doc, ref),
                     f"{problem}; fix it or record an erratum (target: {{link: {ref}}})",
+                    rule="cross-document-link",
                 )
 
 
@@ -121,7 +124,7 @@ def check_spec(spec: m.Spec, diags: Diagnostics, root: Path | None = None) -> No
         # their problems would only repeat the ones already reported
         check_examples(spec, diags)
     for er in spec.errata:
-        diags.warning(er.pos, f"erratum {er.id}: {er.problem}")
+        diags.warning(er.pos, f"erratum {er.id}: {er.problem}", rule="erratum")
 
 
 def check_examples(spec: m.Spec, diags: Diagnostics) -> None:
@@ -137,8 +140,12 @@ def check_examples(spec: m.Spec, diags: Diagnostics) -> None:
             if any(c in problem for e in errata for c in e.covers):
                 continue  # accounted for; the erratum itself is reported as a warning
             diags.error(
-                _body_pos(ex), f"example '{ex.id}': {problem} (fix it or record an erratum)"
+                _body_pos(ex),
+                f"example '{ex.id}': {problem} (fix it or record an erratum)",
+                rule="example-invalid",
             )
+        if _unreadable(ex):
+            continue  # what the erratum covers cannot be checked against a body not read
         for e in errata:
             for c in e.covers:
                 if not any(c in p for p in ex.problems):
@@ -146,7 +153,15 @@ def check_examples(spec: m.Spec, diags: Diagnostics) -> None:
                         e.pos,
                         f"erratum '{e.id}' covers '{c}', "
                         f"which is not a problem of example '{ex.id}'",
+                        rule="erratum-covers",
                     )
+
+
+def _unreadable(ex: m.Example) -> bool:
+    """True when a body of the example is not JSON at all, so it has no other problems."""
+    return any(
+        msg is not None and msg.parse_error for msg in (ex.request, ex.response, ex.json_body)
+    )
 
 
 def _body_pos(ex: m.Example) -> Pos:

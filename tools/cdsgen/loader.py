@@ -22,11 +22,12 @@ from jsonschema.exceptions import best_match
 
 from cdsgen import model as m
 from cdsgen.cache import cached_parse, cached_validator
-from cdsgen.diagnostics import Diagnostics, Pos, relpath
+from cdsgen.diagnostics import Diagnostics, Pos
 from cdsgen.http_example import parse_exchange, parse_json_body
 from cdsgen.rules import Requirements, ScopeRule
+from cdsgen.sourcefiles import DRAFT_FOLDER, find_source_files, read_source_bytes
 from cdsgen.types import TypeSyntaxError, names_in, parse_type
-from cdsgen.yamlpos import LoadedYaml, load_yaml
+from cdsgen.yamlpos import LoadedYaml, decode_source, load_yaml
 
 #: The meta-schema's one source; ``cdsgen generate`` also publishes it as JSON for editors
 #: (generated/jsonschema/cdsgen-source.schema.json).
@@ -73,28 +74,15 @@ class _File:
 #: The two versions a document can have: the released text and the editor's draft. The
 #: draft of ``spec/<id>/`` is the complete source in ``spec/<id>/dev/``; a document without
 #: that folder has no draft of its own, so its released text stands in the draft version.
-RELEASED, DRAFT = "latest", "dev"
+RELEASED, DRAFT = "latest", DRAFT_FOLDER
 VERSIONS = (RELEASED, DRAFT)
 
+#: Schema problems reported per file; beyond it the file is cut short with a note, so a file
+#: of a million broken objects costs seconds, not hours.
+MAX_SCHEMA_ERRORS_PER_FILE = 200
 
-def source_files(root: Path) -> list[Path]:
-    """The source files in a stable order: shared files, then each document folder."""
-    shared = sorted(p for p in root.glob("*.yaml"))
-    docs = sorted(p for p in root.glob("*/*.yaml"))
-    return shared + docs
-
-
-def version_source_files(root: Path, version: str) -> list[Path]:
-    """The source files of one version: the released folders, or for ``dev`` each
-    document's draft folder where it has one."""
-    if version == RELEASED:
-        return source_files(root)
-    shared = sorted(p for p in root.glob("*.yaml"))
-    docs: list[Path] = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
-        draft = folder / DRAFT
-        docs += sorted((draft if draft.is_dir() else folder).glob("*.yaml"))
-    return shared + docs
+#: The kinds a shared file (at the top of ``spec/``) may hold; the rest belong to a document.
+_SHARED_KINDS = {"primitives"}
 
 
 def draft_documents(root: Path) -> list[str]:
@@ -106,79 +94,92 @@ def draft_documents(root: Path) -> list[str]:
 
 def load_spec(root: Path, diags: Diagnostics) -> m.Spec:
     """Load and resolve the source under ``root``; problems go to ``diags``."""
-    files = _read_files(root, diags)
-    _check_document_folders(root, diags)
-    return _Builder(files, diags).build()
+    return _Builder(_read_files(root, diags), diags).build()
 
 
 def load_spec_version(root: Path, version: str, diags: Diagnostics) -> m.Spec:
     """Load one version of the source: ``latest`` (what :func:`load_spec` loads) or ``dev``,
     the editor's drafts with the released text of documents that have none."""
     if version not in VERSIONS:
-        diags.error(Pos(str(root)), f"unknown version '{version}' (expected one of {VERSIONS})")
+        diags.error(
+            Pos(str(root)),
+            f"unknown version '{version}' (expected one of {VERSIONS})",
+            rule="version",
+        )
         return _Builder([], diags).build()
-    files = _read_files(root, diags, version_source_files(root, version))
-    _check_document_folders(root, diags)
-    return _Builder(files, diags).build()
+    return _Builder(_read_files(root, diags, draft=version == DRAFT), diags).build()
 
 
-def _check_document_folders(root: Path, diags: Diagnostics) -> None:
-    """A document folder holds YAML, the facts snapshot and at most a ``dev/`` draft."""
-    if not root.is_dir():
-        return
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
-            if sub.name != DRAFT:
-                diags.error(
-                    Pos(relpath(sub, root)),
-                    f"unexpected folder '{sub.name}' in document '{folder.name}' "
-                    f"(only '{DRAFT}/', the editor's draft, is allowed)",
-                )
-            elif not (sub / "document.yaml").is_file():
-                diags.error(
-                    Pos(relpath(sub, root)),
-                    f"draft folder of '{folder.name}' has no document.yaml",
-                )
-
-
-def _document_of(path: Path, root: Path) -> str | None:
-    """The document id a source file belongs to (``spec/<id>/x.yaml``, ``spec/<id>/dev/x.yaml``)."""
-    parent = path.parent
-    if parent == root:
-        return None
-    if parent.name == DRAFT and parent.parent != root:
-        return parent.parent.name
-    return parent.name
-
-
-def _read_files(root: Path, diags: Diagnostics, paths: list[Path] | None = None) -> list[_File]:
+def _read_files(root: Path, diags: Diagnostics, *, draft: bool = False) -> list[_File]:
     validator = jsonschema.Draft202012Validator(meta_schema())
     out: list[_File] = []
-    if not root.is_dir():
-        diags.error(Pos(str(root)), "source folder not found")
-        return out
-    for path in source_files(root) if paths is None else paths:
-        name = relpath(path, root)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            diags.error(Pos(name), f"cannot read file: {exc}")
+    for source in find_source_files(root, diags, draft=draft):
+        raw = read_source_bytes(source, diags)
+        if raw is None:
             continue
-        y = cached_parse(text, name, diags, load_yaml)
+        text = decode_source(raw, source.name, diags)
+        if text is None:
+            continue
+        y = cached_parse(text, source.name, diags, load_yaml)
         if y is None:
             continue
         if not isinstance(y.data, dict):
-            diags.error(Pos(name), "a source file must be a mapping of kinds (objects, enums, …)")
+            diags.error(
+                Pos(source.name),
+                "a source file must be a mapping of kinds (objects, enums, …)",
+                rule="not-a-mapping",
+            )
             continue
-        doc = _document_of(path, root)
-        f = _File(path, name, doc, y)
+        if not y.data:
+            diags.error(
+                Pos(source.name),
+                "file defines nothing (empty or only comments): add its items or remove it",
+                rule="empty-file",
+            )
+            continue
+        f = _File(source.path, source.name, source.doc, y)
         try:
             _fast_meta_validator()(y.data)
         except fastjsonschema.JsonSchemaException:
-            for err in validator.iter_errors(y.data):
+            for count, err in enumerate(validator.iter_errors(y.data)):
+                if count == MAX_SCHEMA_ERRORS_PER_FILE:
+                    diags.error(
+                        Pos(source.name),
+                        f"more than {MAX_SCHEMA_ERRORS_PER_FILE} problems in this file; "
+                        "the rest are not checked",
+                        rule="schema",
+                    )
+                    _mark_all_broken(f)
+                    break
                 _report_schema_error(err, f, diags)
+        if source.doc is None:
+            _check_shared_kinds(f, diags)
         out.append(f)
     return out
+
+
+def _mark_all_broken(f: _File) -> None:
+    """Leave every item of a file cut short out of the model."""
+    for kind in (*_NAMED_KINDS, "extensions", "errata"):
+        table = f.y.data.get(kind)
+        if isinstance(table, dict):
+            f.broken.update((kind, str(name)) for name in table)
+        elif isinstance(table, list):
+            f.broken.update((kind, str(i)) for i in range(len(table)))
+
+
+def _check_shared_kinds(f: _File, diags: Diagnostics) -> None:
+    """A shared file outside any document folder may hold primitives only; anything else in
+    it would belong to no document and be left out of every artefact."""
+    for kind in f.y.data:
+        if kind in _SHARED_KINDS or kind == "document":
+            continue
+        diags.error(
+            f.y.pos((kind,)),
+            f"'{kind}' in a shared file belongs to no document: move it into a document "
+            "folder (spec/<document-id>/); shared files hold primitives only",
+            rule="misplaced-kind",
+        )
 
 
 def _report_schema_error(err: jsonschema.ValidationError, f: _File, diags: Diagnostics) -> None:
@@ -189,26 +190,63 @@ def _report_schema_error(err: jsonschema.ValidationError, f: _File, diags: Diagn
     path = tuple(err.absolute_path)
     if len(path) >= 2 and path[0] in (*_NAMED_KINDS, "extensions", "errata"):
         f.broken.add((str(path[0]), str(path[1])))  # left out of the model
+    elif path and path[0] == "document":
+        f.broken.add(("document", ""))  # the document with a broken definition is left out
     message = err.message
     pos = f.y.value_pos(path)
+    rule = "schema"
     if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        rule = "unknown-key"
         known = err.schema.get("properties", {})
         key = next((k for k in err.instance if k not in known), None)
         if key is not None:
             pos = f.y.pos(path + (key,))
             message = f"unknown key '{key}'" + _where(path)
     elif err.validator == "required":
+        rule = "missing-key"
         missing = re.findall(r"'([^']+)' is a required property", message)
         pos = f.y.pos(path) if path else Pos(f.name)
         if missing:
             message = f"missing required key '{missing[0]}'" + _where(path)
     elif err.validator == "minLength" and path and path[-1] == "summary":
+        rule = "missing-description"
         message = "missing description (empty summary)"
-    elif err.validator in ("pattern",) and isinstance(err.instance, str):
-        message = f"'{err.instance}' is not a valid {path[-1] if path else 'value'}" + _where(path)
+    elif err.validator == "pattern" and isinstance(err.instance, str):
+        rule = "invalid-name"
+        words = _PATTERN_WORDS.get(err.validator_value, f"match {err.validator_value}")
+        if "propertyNames" in err.schema_path:
+            pos = f.y.pos(path + (err.instance,))
+            where = str(path[-1]) if path else "the file"
+            message = f"'{err.instance}' is not a valid name in {where}: a name must {words}"
+        else:
+            what = path[-1] if path else "value"
+            message = f"'{err.instance}' is not a valid {what}: it must {words}" + _where(path)
     else:
         message = f"{message}{_where(path)}"
-    diags.error(pos, message)
+    diags.error(pos, message, rule=rule)
+
+
+#: The meta-schema's patterns in words, so a message says what is allowed.
+_PATTERN_WORDS = {
+    "^[a-z][A-Za-z0-9]*$": "start with a lower-case letter, then letters and digits (camelCase)",
+    "^[a-z0-9][a-z0-9-]*$": "use lower-case letters, digits and hyphens",
+    "^[a-z][a-z0-9_]*$": "start with a lower-case letter, then lower-case letters, digits and "
+    "underscores (snake_case, no spaces)",
+    "^[A-Z][A-Za-z0-9]*$": "start with an upper-case letter, then letters and digits (PascalCase)",
+    "^[A-Za-z0-9][A-Za-z0-9_.-]*$": "use letters, digits, '_', '.' and '-'",
+    "^[A-Za-z_][A-Za-z0-9_]*$": "use letters, digits and underscores, not starting with a digit "
+    "(no spaces)",
+    "^/": "start with '/'",
+    "^cds-[a-z0-9]+-[0-9]+$": "look like cds-wg1-01",
+    "^[1-5][0-9][0-9]$": "be HTTP status codes (100-599)",
+    "^[0-9]+(\\.[0-9]+)*$|^$": "be a section number such as 7.2.1",
+    "^[A-Z][A-Za-z0-9]*\\.[a-z_][a-z0-9_]*$": "be Object.field",
+}
+
+
+def _listed(value: Any) -> list:
+    """A kind that is a list (extensions, errata); anything else was reported by the schema."""
+    return value if isinstance(value, list) else []
 
 
 def _where(path: tuple) -> str:
@@ -225,6 +263,12 @@ class _Builder:
         self.d = diags
         self.spec = m.Spec({}, {}, {}, {}, {}, [], {}, {}, [], {}, {})
         self.broken_names: set[str] = set()
+        #: Every item left out for schema errors, by kind: references to them would only
+        #: repeat the schema error as follow-on errors, so they are not reported.
+        self.broken_items: set[tuple[str, str]] = set()
+        #: Fields and values of extensions whose target is unknown, with where that is
+        #: reported: a reference to one of them is a follow-on problem of that error.
+        self.orphans: dict[str, Pos] = {}
         self.defined_at: dict[str, Pos] = {}
         self.doc_files: dict[str, list[_File]] = {}
         self.anchor_use: dict[tuple[str, str, str], Pos] = {}  # (doc, kind, anchor)
@@ -232,6 +276,7 @@ class _Builder:
     # -- entry -------------------------------------------------------------------------------
     def build(self) -> m.Spec:
         for f in self.files:
+            self.broken_items |= f.broken
             for kind, name in f.broken:
                 if kind in ("objects", "enums", "unions", "primitives"):
                     self.broken_names.add(name)
@@ -261,7 +306,9 @@ class _Builder:
             if f.doc is None:
                 if data is not None:
                     self.d.error(
-                        f.y.pos(("document",)), "a document belongs in spec/<id>/document.yaml"
+                        f.y.pos(("document",)),
+                        "a document belongs in spec/<id>/document.yaml",
+                        rule="document",
                     )
                 continue
             self.doc_files.setdefault(f.doc, []).append(f)
@@ -273,16 +320,23 @@ class _Builder:
                 self.d.error(
                     f.y.value_pos(("document", "id")),
                     f"document id '{data.get('id')}' does not match its folder '{f.doc}'",
+                    rule="document",
                 )
             if f.doc in found:
-                self.d.error(f.y.pos(("document",)), f"second document definition for '{f.doc}'")
+                self.d.error(
+                    f.y.pos(("document",)),
+                    f"second document definition for '{f.doc}'",
+                    rule="document",
+                )
                 continue
             found[f.doc] = (f, data)
         for doc in self.doc_files:
             if doc not in found and not any("document" in fl.y.data for fl in self.doc_files[doc]):
                 first = self.doc_files[doc][0]
                 self.d.error(
-                    Pos(first.name), f"folder '{doc}' has no document.yaml with a `document` key"
+                    Pos(first.name),
+                    f"folder '{doc}' has no document.yaml with a `document` key",
+                    rule="document",
                 )
         # dependency order (stable: by id), reporting unknown dependencies and cycles
         order: list[str] = []
@@ -294,7 +348,9 @@ class _Builder:
             if doc in visiting:
                 f, _ = found[doc]
                 self.d.error(
-                    f.y.pos(("document", "depends_on")), f"dependency cycle through '{doc}'"
+                    f.y.pos(("document", "depends_on")),
+                    f"dependency cycle through '{doc}'",
+                    rule="dependency-cycle",
                 )
                 return
             visiting.add(doc)
@@ -302,7 +358,9 @@ class _Builder:
             for i, dep in enumerate(data.get("depends_on", [])):
                 if dep not in found:
                     self.d.error(
-                        f.y.value_pos(("document", "depends_on", i)), f"unknown document '{dep}'"
+                        f.y.value_pos(("document", "depends_on", i)),
+                        f"unknown document '{dep}'",
+                        rule="unknown-document",
                     )
                 else:
                     visit(dep)
@@ -348,11 +406,16 @@ class _Builder:
                     self.d.error(
                         f.y.value_pos(("document", "anchors", a, "section")),
                         f"anchor '{a}' is placed in unknown section '{section}'",
+                        rule="unknown-anchor",
                     )
             seen: dict[str, int] = {}
             for i, s in enumerate(self.spec.documents[doc].all_sections()):
                 if s.anchor in seen:
-                    self.d.error(f.y.pos(("document",)), f"duplicate section anchor '{s.anchor}'")
+                    self.d.error(
+                        f.y.pos(("document",)),
+                        f"duplicate section anchor '{s.anchor}'",
+                        rule="duplicate-anchor",
+                    )
                 seen[s.anchor] = i
 
     def _section(self, data: dict) -> m.Section:
@@ -384,6 +447,7 @@ class _Builder:
             self.d.error(
                 f.y.value_pos(path + ("anchor",)),
                 f"anchor '{anchor}' does not exist in the published {document.code}",
+                rule="unknown-anchor",
             )
         if unique:
             key = (doc, kind, anchor)
@@ -392,13 +456,18 @@ class _Builder:
                 self.d.error(
                     f.y.value_pos(path + ("anchor",)),
                     f"duplicate anchor '{anchor}' for {kind} (also used at {first})",
+                    rule="duplicate-anchor",
                 )
             else:
                 self.anchor_use[key] = f.y.value_pos(path + ("anchor",))
 
     def _claim_name(self, name: str, pos: Pos) -> bool:
         if name in self.defined_at:
-            self.d.error(pos, f"duplicate name '{name}' (also defined at {self.defined_at[name]})")
+            self.d.error(
+                pos,
+                f"duplicate name '{name}' (also defined at {self.defined_at[name]})",
+                rule="duplicate-name",
+            )
             return False
         self.defined_at[name] = pos
         return True
@@ -407,8 +476,20 @@ class _Builder:
         try:
             return parse_type(str(text))
         except TypeSyntaxError as exc:
-            self.d.error(f.y.value_pos(path), str(exc))
+            self.d.error(f.y.value_pos(path), str(exc), rule="type-syntax")
             return None
+
+    def _valid_regex(self, f: _File, pattern: str, path: tuple) -> bool:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            self.d.error(
+                f.y.value_pos(path + ("extra_fields_pattern",)),
+                f"'{pattern}' is not a valid regex: {exc}",
+                rule="schema",
+            )
+            return False
+        return True
 
     def _condition(self, data: dict | None) -> m.Condition | None:
         if not data:
@@ -420,6 +501,17 @@ class _Builder:
     def _primitives(self, f: _File) -> None:
         for name, data, path in self._items(f, "primitives"):
             if not self._claim_name(name, f.y.pos(path)):
+                continue
+            try:
+                jsonschema.Draft202012Validator.check_schema(data["schema"])
+            except jsonschema.SchemaError as exc:
+                where = path + ("schema", *exc.absolute_path)
+                self.d.error(
+                    f.y.value_pos(where),
+                    f"not a valid JSON Schema: {exc.message}",
+                    rule="schema",
+                )
+                self.broken_names.add(name)
                 continue
             self.spec.primitives[name] = m.Primitive(
                 name, data["summary"], data["schema"], data.get("anchor"), f.y.pos(path)
@@ -434,6 +526,9 @@ class _Builder:
                 continue
             # a variant (an object with a `base`) is defined by its base's section
             self._anchor(f, doc, "object", data["anchor"], path, unique=not data.get("base"))
+            pattern = data.get("extra_fields_pattern")
+            if pattern is not None and not self._valid_regex(f, pattern, path):
+                data = {**data, "extra_fields_pattern": None}
             fields = self._fields(f, doc, data.get("fields", {}), path + ("fields",), None)
             self.spec.objects[name] = m.ObjectType(
                 name=name,
@@ -484,6 +579,7 @@ class _Builder:
                 self.d.error(
                     f.y.pos(path + ("members",)),
                     "members by value need a `discriminator` or `selected_by`",
+                    rule="union",
                 )
             self.spec.unions[name] = m.UnionType(
                 name=name,
@@ -578,7 +674,9 @@ class _Builder:
         for doc in wanted:
             if doc not in self.spec.documents:
                 self.d.error(
-                    f.y.pos(path + ("when_version", doc)), f"when_version names unknown '{doc}'"
+                    f.y.pos(path + ("when_version", doc)),
+                    f"when_version names unknown '{doc}'",
+                    rule="version",
                 )
                 return False
         return all(self.spec.documents[d].edition == v for d, v in wanted.items())
@@ -587,7 +685,7 @@ class _Builder:
         doc = f.doc
         if doc not in self.spec.documents:
             return
-        for i, data in enumerate(f.y.data.get("extensions") or []):
+        for i, data in enumerate(_listed(f.y.data.get("extensions"))):
             path = ("extensions", i)
             if ("extensions", str(i)) in f.broken or not isinstance(data, dict):
                 continue
@@ -600,28 +698,34 @@ class _Builder:
             obj, enum = self.spec.objects.get(target), self.spec.enums.get(target)
             if obj is None and enum is None:
                 if target not in self.broken_names:
+                    cause = f.y.value_pos(path + ("extends",))
                     self.d.error(
-                        f.y.value_pos(path + ("extends",)),
-                        f"extension of unknown object or enum '{target}'",
+                        cause, f"extension of unknown object or enum '{target}'", rule="extension"
                     )
+                    for member in [*(data.get("fields") or {}), *(data.get("values") or {})]:
+                        self.orphans.setdefault(str(member), cause)
                 continue
             base = obj or enum
             if base.document == doc:
                 self.d.error(
                     f.y.value_pos(path + ("extends",)),
                     f"'{target}' is defined by {doc} itself; add to it instead of extending it",
+                    rule="extension",
                 )
                 continue
             if base.document not in self._dependencies(doc):
                 self.d.error(
                     f.y.value_pos(path + ("extends",)),
                     f"{doc} extends '{target}' of {base.document}, which it does not depend on",
+                    rule="extension",
                 )
             kind, wrong = ("fields", "values") if obj is not None else ("values", "fields")
             if data.get(wrong):
                 what = "an object" if obj is not None else "an enum"
                 self.d.error(
-                    f.y.pos(path + (wrong,)), f"'{target}' is {what}; extend it with `{kind}`"
+                    f.y.pos(path + (wrong,)),
+                    f"'{target}' is {what}; extend it with `{kind}`",
+                    rule="extension",
                 )
             if obj is not None:
                 added = self._fields(
@@ -645,6 +749,7 @@ class _Builder:
                     item.pos,
                     f"duplicate {what} '{name}': '{target}' already has it "
                     f"(defined at {existing[name].pos})",
+                    rule="duplicate-member",
                 )
             else:
                 existing[name] = item
@@ -668,6 +773,7 @@ class _Builder:
                 self.d.error(
                     f.y.pos(path),
                     f"duplicate operation '{op}' (also defined at {self.spec.endpoints[op].pos})",
+                    rule="duplicate-item",
                 )
                 continue
             self._anchor(f, doc, "endpoint", data["anchor"], path)
@@ -740,7 +846,7 @@ class _Builder:
         doc = f.doc
         for sid, data, path in self._items(f, "scopes"):
             if sid in self.spec.scopes:
-                self.d.error(f.y.pos(path), f"duplicate scope '{sid}'")
+                self.d.error(f.y.pos(path), f"duplicate scope '{sid}'", rule="duplicate-item")
                 continue
             self._anchor(f, doc, "scope", data["anchor"], path)
             self.spec.scopes[sid] = m.Scope(
@@ -764,7 +870,11 @@ class _Builder:
             )
         for fid, data, path in self._items(f, "authorization_details_fields"):
             if fid in self.spec.authorization_details_fields:
-                self.d.error(f.y.pos(path), f"duplicate authorization details field '{fid}'")
+                self.d.error(
+                    f.y.pos(path),
+                    f"duplicate authorization details field '{fid}'",
+                    rule="duplicate-item",
+                )
                 continue
             self._anchor(f, doc, "authorization details field", data["anchor"], path)
             vt = data.get("value_type")
@@ -787,7 +897,7 @@ class _Builder:
         doc = f.doc
         for eid, data, path in self._items(f, "examples"):
             if eid in self.spec.examples:
-                self.d.error(f.y.pos(path), f"duplicate example '{eid}'")
+                self.d.error(f.y.pos(path), f"duplicate example '{eid}'", rule="duplicate-item")
                 continue
             self._anchor(f, doc, "example", data["anchor"], path, unique=False)
             request = response = json_body = None
@@ -816,14 +926,18 @@ class _Builder:
 
     def _errata(self, f: _File) -> None:
         doc = f.doc
-        for i, data in enumerate(f.y.data.get("errata") or []):
+        for i, data in enumerate(_listed(f.y.data.get("errata"))):
             path = ("errata", i)
             if ("errata", str(i)) in f.broken or not isinstance(data, dict):
                 continue
             if not self._holds(f, path, data):
                 continue
             if any(e.id == data["id"] for e in self.spec.errata):
-                self.d.error(f.y.value_pos(path + ("id",)), f"duplicate erratum id '{data['id']}'")
+                self.d.error(
+                    f.y.value_pos(path + ("id",)),
+                    f"duplicate erratum id '{data['id']}'",
+                    rule="duplicate-item",
+                )
                 continue
             self._anchor(f, doc, "erratum", data["anchor"], path, unique=False)
             self.spec.errata.append(
@@ -850,7 +964,7 @@ class _Builder:
             return
         for name in names_in(t):
             if not self._known(name):
-                self.d.error(pos, f"unknown type '{name}' in {what}")
+                self.d.error(pos, f"unknown type '{name}' in {what}", rule="unknown-type")
 
     def _apply_bases(self) -> None:
         """An object with ``base`` starts from the base's fields (including fields later
@@ -863,7 +977,7 @@ class _Builder:
             base = self.spec.objects.get(obj.base)
             if base is None or obj.base in trail:
                 if base is not None:
-                    self.d.error(obj.pos, f"base cycle through '{obj.base}'")
+                    self.d.error(obj.pos, f"base cycle through '{obj.base}'", rule="unknown-type")
                 return
             apply(base, trail + (obj.name,))
             merged: dict[str, m.Field] = {}
@@ -886,19 +1000,27 @@ class _Builder:
         self._apply_bases()
         for obj in s.objects.values():
             if obj.base and not self._known(obj.base):
-                self.d.error(obj.pos, f"unknown base object '{obj.base}'")
+                self.d.error(obj.pos, f"unknown base object '{obj.base}'", rule="unknown-type")
             for fd in obj.fields.values():
                 self._check_type(fd.type, fd.pos, f"field '{fd.name}' of {obj.name}")
                 self._check_field_values(obj, fd)
                 for cond in (fd.required_if, fd.forbidden_if, fd.only_if):
                     if cond and cond.field not in obj.fields:
                         self.d.error(
-                            fd.pos, f"condition on unknown field '{cond.field}' of {obj.name}"
+                            fd.pos,
+                            f"condition on unknown field '{cond.field}' of {obj.name}",
+                            rule="unknown-field",
+                            cause=self.orphans.get(cond.field),
                         )
             for rule in obj.rules:
                 for fname in [rule.when.field, *rule.require, *rule.require_any, *rule.forbid]:
                     if fname not in obj.fields:
-                        self.d.error(obj.pos, f"rule of {obj.name} names unknown field '{fname}'")
+                        self.d.error(
+                            obj.pos,
+                            f"rule of {obj.name} names unknown field '{fname}'",
+                            rule="unknown-field",
+                            cause=self.orphans.get(fname),
+                        )
         for u in s.unions.values():
             for t in u.members:
                 self._check_type(t, u.pos, f"union {u.name}")
@@ -912,20 +1034,28 @@ class _Builder:
                     disc = obj.fields.get(u.discriminator)
                     if disc is None:
                         self.d.error(
-                            u.pos, f"member {member} of {u.name} has no field '{u.discriminator}'"
+                            u.pos,
+                            f"member {member} of {u.name} has no field '{u.discriminator}'",
+                            rule="union",
                         )
                     elif disc.has_const and disc.const != value:
                         self.d.error(
                             u.pos,
                             f"member {member} of {u.name} fixes "
                             f"{u.discriminator}='{disc.const}', not '{value}'",
+                            rule="union",
                         )
         for ep in s.endpoints.values():
             self._resolve_endpoint(ep)
         for ex in s.examples.values():
             ex.errata = [e.id for e in s.errata_for(example=ex.id)]
-            if ex.operation and ex.operation not in s.endpoints:
-                self.d.error(ex.pos, f"example '{ex.id}' names unknown operation '{ex.operation}'")
+            broken = ("endpoints", ex.operation) in self.broken_items
+            if ex.operation and ex.operation not in s.endpoints and not broken:
+                self.d.error(
+                    ex.pos,
+                    f"example '{ex.id}' names unknown operation '{ex.operation}'",
+                    rule="unknown-reference",
+                )
             self._check_type(ex.object_type, ex.pos, f"example '{ex.id}'")
         for sc in s.scopes.values():
             for fid in self._scope_field_ids(sc):
@@ -933,6 +1063,7 @@ class _Builder:
                     self.d.error(
                         sc.pos,
                         f"scope '{sc.type}' names unknown authorization details field '{fid}'",
+                        rule="unknown-reference",
                     )
         self._resolve_links()
         for er in s.errata:
@@ -948,22 +1079,40 @@ class _Builder:
                     continue
                 where = f"{obj.name}.{fd.name}"
                 if fd.refers_to not in s.objects:
-                    self.d.error(fd.pos, f"{where} refers to unknown object '{fd.refers_to}'")
+                    self.d.error(
+                        fd.pos,
+                        f"{where} refers to unknown object '{fd.refers_to}'",
+                        rule="object-link",
+                    )
                 if names_in(fd.type) != ["string"]:
-                    self.d.error(fd.pos, f"{where} refers to objects but is not an id string")
+                    self.d.error(
+                        fd.pos,
+                        f"{where} refers to objects but is not an id string",
+                        rule="object-link",
+                    )
         for adf in s.authorization_details_fields.values():
             for oname, fnames in adf.fills.items():
                 obj = s.objects.get(oname)
                 if obj is None:
-                    self.d.error(adf.pos, f"'{adf.id}' fills fields of unknown object '{oname}'")
+                    self.d.error(
+                        adf.pos,
+                        f"'{adf.id}' fills fields of unknown object '{oname}'",
+                        rule="object-link",
+                    )
                     continue
                 for fname in fnames:
                     fd = obj.fields.get(fname)
                     if fd is None:
-                        self.d.error(adf.pos, f"'{adf.id}' fills unknown field {oname}.{fname}")
+                        self.d.error(
+                            adf.pos,
+                            f"'{adf.id}' fills unknown field {oname}.{fname}",
+                            rule="object-link",
+                        )
                     elif fd.required:
                         self.d.error(
-                            adf.pos, f"'{adf.id}' fills {oname}.{fname}, which is REQUIRED"
+                            adf.pos,
+                            f"'{adf.id}' fills {oname}.{fname}, which is REQUIRED",
+                            rule="object-link",
                         )
 
     def _check_field_values(self, obj: m.ObjectType, fd: m.Field) -> None:
@@ -975,6 +1124,8 @@ class _Builder:
                     self.d.error(
                         fd.pos,
                         f"allowed value '{v}' of {obj.name}.{fd.name} is not a {enum.name} value",
+                        rule="allowed-value",
+                        cause=self.orphans.get(str(v)),
                     )
 
     def _resolve_endpoint(self, ep: m.Endpoint) -> None:
@@ -987,20 +1138,35 @@ class _Builder:
             obj = s.objects.get(oname)
             if obj is None:
                 if oname not in self.broken_names:
-                    self.d.error(ep.pos, f"advertised_by names unknown object '{oname}'")
+                    self.d.error(
+                        ep.pos,
+                        f"advertised_by names unknown object '{oname}'",
+                        rule="unknown-field",
+                    )
             elif fname not in obj.fields:
-                self.d.error(ep.pos, f"advertised_by names unknown field '{fname}' of {oname}")
+                self.d.error(
+                    ep.pos,
+                    f"advertised_by names unknown field '{fname}' of {oname}",
+                    rule="unknown-field",
+                    cause=self.orphans.get(fname),
+                )
         declared = set(re.findall(r"{([^}]+)}", ep.path))
         given = {p.name for p in ep.path_params}
         for missing in sorted(declared - given):
             self.d.error(
-                ep.pos, f"path parameter '{missing}' of {ep.operation_id} is not described"
+                ep.pos,
+                f"path parameter '{missing}' of {ep.operation_id} is not described",
+                rule="endpoint",
             )
         for extra in sorted(given - declared):
-            self.d.error(ep.pos, f"path parameter '{extra}' does not appear in {ep.path}")
+            self.d.error(
+                ep.pos, f"path parameter '{extra}' does not appear in {ep.path}", rule="endpoint"
+            )
         for scope in ep.scopes:
             if s.scopes and scope not in s.scopes:
-                self.d.error(ep.pos, f"{ep.operation_id} names unknown scope type '{scope}'")
+                self.d.error(
+                    ep.pos, f"{ep.operation_id} names unknown scope type '{scope}'", rule="endpoint"
+                )
         item = self._listed_object(ep)
         if item is None:
             return
@@ -1011,6 +1177,8 @@ class _Builder:
                         ep.pos,
                         f"filter '{flt.name}' of {ep.operation_id} "
                         f"names unknown field '{fname}' of {item.name}",
+                        rule="unknown-field",
+                        cause=self.orphans.get(fname.split(".")[0]),
                     )
         for key in ep.ordering:
             self._check_order_key(ep, item, key)
@@ -1024,17 +1192,24 @@ class _Builder:
                     ep.pos,
                     f"ordering of {ep.operation_id} goes through unknown field "
                     f"'{key.through}' of {item.name}",
+                    rule="unknown-field",
+                    cause=self.orphans.get(key.through),
                 )
                 return
             if related is None:
                 self.d.error(
-                    ep.pos, f"ordering of {ep.operation_id}: `through` needs a known `object`"
+                    ep.pos,
+                    f"ordering of {ep.operation_id}: `through` needs a known `object`",
+                    rule="unknown-field",
                 )
                 return
             target, where = related, f"{related.name} (through {key.through})"
         if key.by not in target.fields:
             self.d.error(
-                ep.pos, f"ordering of {ep.operation_id} names unknown field '{key.by}' of {where}"
+                ep.pos,
+                f"ordering of {ep.operation_id} names unknown field '{key.by}' of {where}",
+                rule="unknown-field",
+                cause=self.orphans.get(key.by),
             )
 
     def _has_field_path(self, obj: m.ObjectType, dotted: str) -> bool:
@@ -1107,6 +1282,7 @@ class _Builder:
             problems.append(
                 f"unknown authorization details field '{t['authorization_details_field']}'"
             )
+        broken = {name for _, name in self.broken_items} | self.broken_names
         for p in problems:
-            if not any(n in p for n in self.broken_names):
-                self.d.error(er.pos, f"erratum '{er.id}' targets {p}")
+            if not any(f"'{n}'" in p for n in broken):
+                self.d.error(er.pos, f"erratum '{er.id}' targets {p}", rule="unknown-reference")

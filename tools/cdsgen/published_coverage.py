@@ -23,7 +23,7 @@ ENUMERATION_TITLES = ("Types", "Statuses", "Formats")
 
 def check_published_coverage(spec: m.Spec, diags: Diagnostics, root: Path | None) -> None:
     for doc in spec.documents.values():
-        folder = root / doc.id if root is not None else Path(doc.pos.path).parent
+        folder = Path(doc.pos.path).parent  # the document's folder, or its draft's (dev/)
         path = snapshot_path(folder)
         if not path.is_file():
             continue
@@ -31,10 +31,10 @@ def check_published_coverage(spec: m.Spec, diags: Diagnostics, root: Path | None
         try:
             facts = load_snapshot(path)
         except FactsError as exc:
-            diags.error(Pos(shown, exc.line, exc.col), exc.problem)
+            diags.error(Pos(shown, exc.line, exc.col), exc.problem, rule="published-coverage")
             continue
         for message in uncovered_sections(spec, doc.id, facts, shown):
-            diags.error(doc.pos, message)
+            diags.error(doc.pos, message, rule="published-coverage")
 
 
 def uncovered_sections(

@@ -28,6 +28,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from cdsgen.cache import cached_text
+from cdsgen.emit.textsafe import INVISIBLE
 
 _Dumper: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
@@ -47,9 +48,17 @@ def to_json(data: Any) -> str:
     are the same JSON number. Integers beyond 64 bits, which orjson refuses, go through the
     standard library."""
     try:
-        return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
+        text = orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()
     except TypeError:
-        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return _escape_invisible(text)
+
+
+def _escape_invisible(text: str) -> str:
+    """Invisible characters (:data:`~cdsgen.emit.textsafe.INVISIBLE`: controls, line
+    separators, bidi overrides) as ``\\u`` escapes; outside strings there are none, and inside
+    a JSON or double-quoted YAML string the escape means the same character."""
+    return INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def to_yaml(data: Any, width: int = 100) -> str:
@@ -61,7 +70,7 @@ def to_yaml(data: Any, width: int = 100) -> str:
         given = orjson.dumps(data)
     except TypeError:
         return _yaml_text(data, width)
-    kind = f"to_yaml width={width} PyYAML {yaml.__version__} {_Dumper.__name__}"
+    kind = f"to_yaml-2 width={width} PyYAML {yaml.__version__} {_Dumper.__name__}"
     return cached_text(kind, given, lambda: _yaml_text(data, width))
 
 
@@ -74,7 +83,7 @@ def _yaml_text(data: Any, width: int) -> str:
         dumper.close()
     finally:
         dumper.dispose()
-    return stream.getvalue()
+    return _escape_invisible(stream.getvalue())
 
 
 class _FastDumper(_Dumper):  # type: ignore[misc, valid-type]
@@ -100,8 +109,8 @@ class _NodeBuilder:
 
     def node(self, data: Any) -> Node:
         kind = type(data)
-        if kind is str:
-            return ScalarNode(_STR, data)
+        if kind is str:  # only a double-quoted string can hold an escaped invisible character
+            return ScalarNode(_STR, data, style='"' if INVISIBLE.search(data) else None)
         if kind is dict:
             pairs = [(self.node(key), self.node(value)) for key, value in data.items()]
             return MappingNode(_MAP, pairs, flow_style=False)

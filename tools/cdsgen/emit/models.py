@@ -25,7 +25,12 @@ from typing import Any
 
 from cdsgen.emit import TEMPLATES_DIR
 from cdsgen.emit.codegen import PendingCodegen
-from cdsgen.emit.pysource import python_environment, ruff_format_package
+from cdsgen.emit.pysource import (
+    protect_descriptions,
+    python_environment,
+    restore_descriptions,
+    ruff_format_package,
+)
 
 TEMPLATES = TEMPLATES_DIR / "models"
 
@@ -134,11 +139,13 @@ class PendingModels:
 
     def __init__(self, openapi: dict[str, Any], codegen: PendingCodegen | None = None):
         self.openapi = openapi
+        protected, self.texts = protect_descriptions(codegen_input(openapi))
         self.codegen = codegen or PendingCodegen()
-        self.codegen.feed(codegen_input(openapi), CODEGEN_OPTIONS)
+        self.codegen.feed(protected, CODEGEN_OPTIONS)
 
     def result(self) -> dict[str, str]:
-        return _finish_models(self.codegen.result(), self.openapi)
+        source = restore_descriptions(self.codegen.result(), self.texts)
+        return _finish_models(source, self.openapi)
 
     def cancel(self) -> None:
         self.codegen.cancel()

@@ -7,10 +7,14 @@ formatted by the pinned ruff with :func:`ruff_format_package`.
 
 from __future__ import annotations
 
+import io
+import json
+import re
 import subprocess
 import sys
 import tempfile
 import textwrap
+import tokenize
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -19,6 +23,7 @@ import orjson
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from cdsgen.cache import cache_templates, cached_text
+from cdsgen.emit.textsafe import INVISIBLE, escape_char
 
 
 def py_literal(value: Any) -> str:
@@ -46,8 +51,15 @@ def docstring(text: str, indent: int = 4, width: int = 88) -> str:
             break_long_words=False,
             break_on_hyphens=False,
         )
-    body = ("\n" + " " * indent).join(lines)
+    return _escaped(("\n" + " " * indent).join(lines))
+
+
+def _escaped(body: str) -> str:
+    """Docstring text that cannot end the string early or hide characters: backslashes
+    doubled, ``\"\"\"`` and a closing ``"`` escaped, invisible characters as escapes (so the
+    docstring's value is still the text)."""
     body = body.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    body = INVISIBLE.sub(lambda m: escape_char(m.group()), body)
     return body[:-1] + '\\"' if body.endswith('"') else body
 
 
@@ -61,9 +73,67 @@ def docstring_entry(head: str, text: str, indent: int = 12, width: int = 88) -> 
         break_long_words=False,
         break_on_hyphens=False,
     )
-    body = ("\n" + " " * indent).join(lines)
-    body = body.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-    return body[:-1] + '\\"' if body.endswith('"') else body
+    return _escaped(("\n" + " " * indent).join(lines))
+
+
+def escape_invisible(source: str) -> str:
+    """Python ``source`` with every invisible character inside a string literal or comment
+    written as an escape (code that a third-party generator wrote, e.g. the models)."""
+    if not INVISIBLE.search(source):
+        return source
+    starts = [0]
+    for line in source.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    edits: list[tuple[int, int, str]] = []
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type not in (tokenize.STRING, tokenize.COMMENT) or not INVISIBLE.search(tok.string):
+            continue
+        prefix = re.match(r"[A-Za-z]*", tok.string).group().lower()
+        if "r" in prefix:
+            raise ValueError(f"invisible character in a raw string: {tok.string[:60]!r}")
+        start = starts[tok.start[0] - 1] + tok.start[1]
+        end = starts[tok.end[0] - 1] + tok.end[1]
+        edits.append((start, end, INVISIBLE.sub(lambda m: escape_char(m.group()), tok.string)))
+    for start, end, text in reversed(edits):
+        source = source[:start] + text + source[end:]
+    return source
+
+
+#: Text a third-party code generator may not quote correctly: backslashes, triple quotes and
+#: invisible characters (a trailing backslash, for one, ends up escaping the closing quote).
+_RISKY_TEXT = re.compile('\\\\|"""|' + INVISIBLE.pattern)
+_MARKER = "CDSGENTEXT{:06d}X"
+
+
+def protect_descriptions(data: Any) -> tuple[Any, list[str]]:
+    """A copy of a JSON-like ``data`` whose risky ``description`` strings are replaced by
+    plain markers, and the texts they stand for (see :func:`restore_descriptions`)."""
+    texts: list[str] = []
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {}
+            for key, value in node.items():
+                if key == "description" and isinstance(value, str) and _RISKY_TEXT.search(value):
+                    texts.append(value)
+                    out[key] = _MARKER.format(len(texts) - 1)
+                else:
+                    out[key] = walk(value)
+            return out
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(data), texts
+
+
+def restore_descriptions(source: str, texts: list[str]) -> str:
+    """Python ``source`` with each marker replaced by its text, escaped for the inside of a
+    double-quoted string or docstring (JSON's escapes are Python's)."""
+    for i, text in enumerate(texts):
+        escaped = json.dumps(" ".join(text.split()), ensure_ascii=False)[1:-1]
+        source = source.replace(_MARKER.format(i), escaped)
+    return source
 
 
 def python_environment(templates: Path) -> Environment:
@@ -111,7 +181,7 @@ def _run_ruff(package: str, files: dict[str, str]) -> dict[str, str]:
         root = Path(tmp, package)
         for rel, text in files.items():
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            (root / rel).write_text(text, encoding="utf-8")
+            (root / rel).write_text(escape_invisible(text), encoding="utf-8")
         for args in RUFF_STEPS:
             proc = subprocess.run(
                 [ruff, *args, *common, package],

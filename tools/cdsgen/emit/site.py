@@ -16,6 +16,7 @@ added to the site by ``tools/cdsgen/mkdocs_hooks.py`` from ``generated/`` and
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Iterable
@@ -29,6 +30,7 @@ from markupsafe import Markup
 from cdsgen import model as m
 from cdsgen.cache import cache_templates
 from cdsgen.emit import TEMPLATES_DIR
+from cdsgen.emit.textsafe import json_text, visible
 from cdsgen.rules import Choices, Constraint, ScopeCondition
 from cdsgen.types import AnyOf, ArrayOf, MapOf, Named, TypeExpr, names_in
 
@@ -54,7 +56,7 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 
 def md_text(text: Any, *, block_start: bool = True) -> Markup:
     """Plain text as inline markdown that renders as exactly that text (whitespace folded)."""
-    folded = re.sub(r"\s+", " ", str(text))
+    folded = visible(re.sub(r"\s+", " ", str(text)))
     out = _SPECIAL.sub(lambda mt: f"&#{ord(mt.group())};", folded)
     if block_start:  # "1. …" or "- …" at the start of a block would become a list item
         out = re.sub(r"^(\s*\d+)([.)])", lambda mt: f"{mt.group(1)}&#{ord(mt.group(2))};", out)
@@ -107,8 +109,10 @@ def html_id(anchor: str) -> Markup:
 
 
 def yaml_str(text: Any) -> Markup:
-    """A YAML scalar for front matter (JSON strings are YAML)."""
-    return Markup(json.dumps(" ".join(str(text).split()), ensure_ascii=False))
+    """A YAML scalar for front matter (JSON strings are YAML), HTML-escaped: the theme puts
+    front matter (``title``, ``description``) into the page's HTML as it is."""
+    text = html.escape(visible(" ".join(str(text).split())), quote=False).replace('"', "&quot;")
+    return Markup(json_text(text))
 
 
 def http_part(msg: m.HttpMessage) -> str:
@@ -536,6 +540,7 @@ class SitePages:
         labelled with every field that links them (``[ ]`` marks a list of ids)."""
 
         def label(text: str) -> str:
+            text = visible(" ".join(text.split()))
             return (
                 '"' + text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;") + '"'
             )
