@@ -2855,13 +2855,20 @@ class ClientRegistrationResponse(BaseModel):
         Literal["cds_client_admin"],
         Field(description="Always only the Client Admin scope."),
     ]
-    redirect_uris: Annotated[list[AnyUrl], Field(description="Always empty.")]
+    redirect_uris: Annotated[
+        list[AnyUrl], Field(description="Always empty.", max_length=0, min_length=0)
+    ]
     token_endpoint_auth_method: Annotated[
         Literal["client_secret_basic"],
         Field(description="Always HTTP Basic authentication with the client secret."),
     ]
-    grant_types: Annotated[list[str], Field(description="Only the client credentials grant.")]
-    response_types: Annotated[list[str], Field(description="Always empty.")]
+    grant_types: Annotated[
+        list[Literal["client_credentials"]],
+        Field(description="Only the client credentials grant.", max_length=1, min_length=1),
+    ]
+    response_types: Annotated[
+        list[str], Field(description="Always empty.", max_length=0, min_length=0)
+    ]
     client_name: Annotated[
         str,
         Field(description="Display name of the Client; falls back to `client_id` when never set."),

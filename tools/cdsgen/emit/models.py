@@ -84,10 +84,12 @@ def codegen_input(openapi: dict[str, Any]) -> dict[str, Any]:
     api = copy.deepcopy(openapi)
     schemas = api["components"]["schemas"]
     used: set[str] = set()
+    for name in [n for n, s in schemas.items() if "x-cds-unknown-member-of" in s]:
+        del schemas[name]  # the union's fallback member stands for it (see below)
     for name, schema in schemas.items():
-        if "discriminator" in schema and schema.get("x-cds-fallback"):
+        if "x-cds-discriminator" in schema and schema.get("x-cds-fallback"):
             # finished by _discriminated_unions; members listed so they are all generated
-            members = [{"$ref": ref} for ref in schema["discriminator"]["mapping"].values()]
+            members = [{"$ref": ref} for ref in schema["x-cds-discriminator"]["mapping"].values()]
             members.append({"$ref": f"#/components/schemas/{schema['x-cds-fallback']}"})
             schemas[name] = {"description": schema["description"], "anyOf": members}
         elif "anyOf" in schema and "type" not in schema and "x-cds-anchor" in schema:
@@ -184,19 +186,18 @@ def _discriminated_unions(source: str, schemas: dict[str, Any]) -> str:
     env = python_environment(TEMPLATES)
     template = env.get_template("discriminated_union.py.j2")
     for name, schema in schemas.items():
-        if "discriminator" not in schema or not schema.get("x-cds-fallback"):
+        if "x-cds-discriminator" not in schema or not schema.get("x-cds-fallback"):
             continue
         block = re.compile(rf"^{name} = TypeAliasType\(\n.*?\n\)\n", re.MULTILINE | re.DOTALL)
         if not block.search(source):
             raise RuntimeError(f"union {name} not found in datamodel-code-generator output")
-        mapping = {
-            v: ref.rsplit("/", 1)[-1] for v, ref in schema["discriminator"]["mapping"].items()
-        }
+        tagging = schema["x-cds-discriminator"]
+        mapping = {v: ref.rsplit("/", 1)[-1] for v, ref in tagging["mapping"].items()}
         rendered = template.render(
             name=name,
             const_name=_snake(name).upper(),
             func_name=_snake(name) + "_tag",
-            discriminator=schema["discriminator"]["propertyName"],
+            discriminator=tagging["propertyName"],
             mapping=mapping,
             fallback=schema["x-cds-fallback"],
             description=schema["description"],
@@ -210,7 +211,7 @@ def _discriminated_unions(source: str, schemas: dict[str, Any]) -> str:
 def _positional_unions(source: str, schemas: dict[str, Any]) -> str:
     """Turn each positional union (generated as an open model) into a ``dict`` alias."""
     for name, schema in schemas.items():
-        if "anyOf" not in schema or "discriminator" in schema or "type" in schema:
+        if "anyOf" not in schema or "x-cds-discriminator" in schema or "type" in schema:
             continue
         if "x-cds-anchor" not in schema:
             continue

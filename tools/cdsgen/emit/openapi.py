@@ -5,6 +5,10 @@ Structure is built in code as plain dicts (component schemas come from
 operation carries ``x-cds-anchor``/``x-cds-document``; the root carries the machine-readable
 scope and authorization-details rules as ``x-cds-scopes`` and
 ``x-cds-authorization-details-fields``.
+
+Every operation documents the error responses the documents define for it, as shared
+response components with the OAuth error body (:func:`error_responses`), so that generated
+clients type their errors.
 """
 
 from __future__ import annotations
@@ -76,19 +80,13 @@ def build_openapi(spec: m.Spec, document: str | None) -> dict[str, Any]:
     api: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": _info(spec, document, docs),
-        "servers": [
-            {
-                "url": "https://example.com",
-                "description": (
-                    "The conventional host of the published examples; "
-                    "real URLs come from the Server's metadata."
-                ),
-            }
-        ],
-        "tags": _tags(endpoints),
+        "servers": [_server()],
+        "tags": _tags(spec, endpoints),
         "paths": _paths(spec, endpoints),
         "components": {
-            "schemas": builder.components(),
+            "schemas": _with_error_schema(builder),
+            "responses": error_response_components(),
+            "headers": error_headers(),
             "securitySchemes": _security_schemes(spec, own),
         },
     }
@@ -101,6 +99,33 @@ def build_openapi(spec: m.Spec, document: str | None) -> dict[str, Any]:
         if f.document in own
     }
     return api
+
+
+def _server() -> dict[str, Any]:
+    """One templated server: each CDS Server has its own host, and its real URLs come from
+    its metadata; ``example.com`` is only the host the published examples use."""
+    return {
+        "url": "https://{host}",
+        "description": (
+            "A CDS Server. Paths here are the conventional ones of the published examples; a "
+            "Server's real URLs are the ones its metadata gives (`cds_metadata_url`, "
+            "`oauth_metadata` and the endpoint and `*_api` fields of its authorization server "
+            "metadata), and Clients follow those, not these paths."
+        ),
+        "variables": {
+            "host": {
+                "default": "example.com",
+                "description": "The Server's host (example.com in the published examples).",
+            }
+        },
+    }
+
+
+#: Who publishes the documents (their copyright section names LFESS).
+CONTACT = {
+    "name": "LF Energy Standards and Specifications Series (LFESS)",
+    "url": "https://lfess.energy/",
+}
 
 
 def _info(spec: m.Spec, document: str | None, docs: list[str]) -> dict[str, Any]:
@@ -122,6 +147,7 @@ def _info(spec: m.Spec, document: str | None, docs: list[str]) -> dict[str, Any]
             "to the section of the published document that defines it (`x-cds-anchor`)."
         ),
         "version": version,
+        "contact": dict(CONTACT),
         "license": {"name": "Apache 2.0", "identifier": "Apache-2.0"},
         "x-cds-documents": [
             {
@@ -137,9 +163,33 @@ def _info(spec: m.Spec, document: str | None, docs: list[str]) -> dict[str, Any]
     }
 
 
-def _tags(endpoints: list[m.Endpoint]) -> list[dict[str, str]]:
-    groups = sorted({ep.group for ep in endpoints})
-    return [{"name": g} for g in groups]
+def _tags(spec: m.Spec, endpoints: list[m.Endpoint]) -> list[dict[str, Any]]:
+    """One tag per API group, described by the published sections that define its
+    operations (so the description follows the source)."""
+    tags = []
+    for group in sorted({ep.group for ep in endpoints}):
+        sections: dict[tuple[str, str], str] = {}
+        for ep in endpoints:
+            if ep.group != group:
+                continue
+            doc = spec.documents[ep.document]
+            section = doc.section_by_anchor().get(ep.anchor)
+            title = section.title if section else ep.anchor
+            sections.setdefault(
+                (ep.document, ep.anchor), f"{doc.code} §{_number(doc, ep.anchor)} {title}"
+            )
+        first_doc, first_anchor = next(iter(sections))
+        tags.append(
+            {
+                "name": group,
+                "description": "Operations defined in " + "; ".join(sections.values()) + ".",
+                "externalDocs": {
+                    "url": spec.documents[first_doc].link(first_anchor),
+                    "description": next(iter(sections.values())),
+                },
+            }
+        )
+    return tags
 
 
 def _paths(spec: m.Spec, endpoints: list[m.Endpoint]) -> dict[str, Any]:
@@ -246,6 +296,9 @@ def _operation(spec: m.Spec, ep: m.Endpoint) -> dict[str, Any]:
                 }
             }
         op["responses"][str(r.status)] = resp
+    for status, response in error_responses(ep).items():
+        op["responses"].setdefault(status, response)
+    op["responses"] = dict(sorted(op["responses"].items()))
     security = _security(ep)
     if security is not None:
         op["security"] = security
@@ -269,6 +322,120 @@ def _examples(examples: list[m.Example], *, request: bool) -> dict[str, Any]:
             entry["x-cds-errata"] = list(ex.errata)
         out[ex.id] = entry
     return out
+
+
+#: The error responses every operation may give, as shared components (status → name).
+_ERROR_RESPONSES: dict[str, tuple[str, str]] = {
+    "400": (
+        "BadRequest",
+        "The request is malformed: `invalid_request` (or the operation's own OAuth error code); "
+        "`error_description` names the parameter or body field at fault.",
+    ),
+    "401": (
+        "Unauthorized",
+        "No, an unknown, expired or revoked credential (`invalid_token`, `invalid_client`); "
+        "`WWW-Authenticate` says which scheme to use and why.",
+    ),
+    "403": (
+        "Forbidden",
+        "The access token is valid but its scope or Grant does not cover this request "
+        "(`insufficient_scope`).",
+    ),
+    "404": (
+        "NotFound",
+        "No object with this id exists, or none the credential may see (`not_found`).",
+    ),
+    "413": (
+        "PayloadTooLarge",
+        "The request body is larger than the Server accepts (`invalid_request`).",
+    ),
+    "415": (
+        "UnsupportedMediaType",
+        "The request body is not of the media type the operation takes (`invalid_request`).",
+    ),
+    "429": (
+        "TooManyRequests",
+        "Too many requests (§ Rate Limiting of the documents): wait as `Retry-After` says, "
+        "then try again.",
+    ),
+    "503": (
+        "ServiceUnavailable",
+        "The Server is temporarily unable to answer: try again after `Retry-After` "
+        "(`temporarily_unavailable`).",
+    ),
+}
+
+
+#: The error body every error response carries (RFC 6749 §5.2, defined with CDS-WG1-02).
+ERROR_SCHEMA = "OAuthError"
+
+
+def _with_error_schema(builder: SchemaBuilder) -> dict[str, Any]:
+    """The view's component schemas, plus the error body when the view does not hold it
+    (CDS-WG1-01 alone: its operations answer errors in the same form)."""
+    schemas = builder.components()
+    if ERROR_SCHEMA not in schemas:
+        schemas[ERROR_SCHEMA] = builder.component(ERROR_SCHEMA)
+    return schemas
+
+
+def error_headers() -> dict[str, Any]:
+    """The headers of the error responses, as shared components."""
+    return {
+        "WWW-Authenticate": {
+            "description": (
+                "The authentication scheme (`Bearer` or `Basic`) with the realm and, for a "
+                "rejected token, the OAuth `error` (RFC 6750 §3)."
+            ),
+            "schema": {"type": "string"},
+        },
+        "Retry-After": {
+            "description": "Seconds to wait, or the HTTP date after which to try again.",
+            "schema": {
+                "anyOf": [
+                    {"type": "integer", "minimum": 0},
+                    {"type": "string", "description": "An HTTP date (RFC 9110 §5.6.7)."},
+                ]
+            },
+        },
+    }
+
+
+def error_response_components() -> dict[str, Any]:
+    """One shared response per error status: the OAuth error body (``OAuthError``, the
+    object the reference server and the client use), plus the headers the status needs."""
+    out: dict[str, Any] = {}
+    for status, (name, description) in _ERROR_RESPONSES.items():
+        response: dict[str, Any] = {
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": REF + ERROR_SCHEMA}}},
+        }
+        header = {"401": "WWW-Authenticate", "429": "Retry-After", "503": "Retry-After"}
+        if status in header:
+            response["headers"] = {
+                header[status]: {"$ref": f"#/components/headers/{header[status]}"}
+            }
+        out[name] = response
+    return out
+
+
+def error_responses(ep: m.Endpoint) -> dict[str, dict[str, str]]:
+    """The error responses of one operation (status → reference to a shared response):
+    400 and 429 and 503 always; 401 when it needs credentials and 403 when they are access
+    tokens with scopes; 404 with path parameters; 413 and 415 with a request body. A
+    response the source defines itself takes precedence (see ``_operation``)."""
+    statuses = ["400", "429", "503"]
+    if ep.auth != "none":
+        statuses.append("401")
+    if ep.auth == "bearer":
+        statuses.append("403")
+    if ep.path_params:
+        statuses.append("404")
+    if ep.request_type is not None:
+        statuses += ["413", "415"]
+    return {
+        s: {"$ref": f"#/components/responses/{_ERROR_RESPONSES[s][0]}"} for s in sorted(statuses)
+    }
 
 
 def _security(ep: m.Endpoint) -> list[dict[str, list[str]]] | None:
