@@ -746,6 +746,7 @@ class _Builder:
                     resolution=data["resolution"],
                     pos=f.y.pos(path),
                     covers=list(data.get("covers", [])),
+                    correction=dict(data["correction"]) if data.get("correction") else None,
                 )
             )
 
@@ -963,6 +964,8 @@ class _Builder:
         problems = []
         if "example" in t and t["example"] not in s.examples:
             problems.append(f"unknown example '{t['example']}'")
+        if er.correction is not None and "example" not in t:
+            self.d.error(er.pos, f"erratum '{er.id}' has a correction but targets no example")
         if "object" in t:
             obj = s.objects.get(t["object"])
             if obj is None:

@@ -334,6 +334,9 @@ class Erratum:
     pos: Pos
     #: Substrings of the example problems this erratum accounts for.
     covers: list[str] = field(default_factory=list)
+    #: For an example erratum: how the example reads once corrected (``part``, ``fill_from``,
+    #: ``patch``; see :mod:`cdsgen.corrections`), or None when it corrects nothing.
+    correction: dict[str, Any] | None = None
 
 
 @dataclass

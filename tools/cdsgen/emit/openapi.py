@@ -19,8 +19,10 @@ from typing import Any
 import yaml
 
 from cdsgen import model as m
+from cdsgen.corrections import corrected_parts
 from cdsgen.emit.schemas import SchemaBuilder
 from cdsgen.emit.versions import combined_version
+from cdsgen.validate import PayloadValidator
 
 OPENAPI_DIR = "generated/openapi"
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # the C dumper is ~10x faster
@@ -82,7 +84,7 @@ def build_openapi(spec: m.Spec, document: str | None) -> dict[str, Any]:
         "info": _info(spec, document, docs),
         "servers": [_server()],
         "tags": _tags(spec, endpoints),
-        "paths": _paths(spec, endpoints),
+        "paths": _paths(spec, endpoints, docs),
         "components": {
             "schemas": _with_error_schema(builder),
             "responses": error_response_components(),
@@ -192,10 +194,11 @@ def _tags(spec: m.Spec, endpoints: list[m.Endpoint]) -> list[dict[str, Any]]:
     return tags
 
 
-def _paths(spec: m.Spec, endpoints: list[m.Endpoint]) -> dict[str, Any]:
+def _paths(spec: m.Spec, endpoints: list[m.Endpoint], docs: list[str]) -> dict[str, Any]:
     paths: dict[str, Any] = {}
+    view = PayloadValidator(spec, docs, strict=False)
     for ep in endpoints:
-        paths.setdefault(ep.path, {})[ep.method.lower()] = _operation(spec, ep)
+        paths.setdefault(ep.path, {})[ep.method.lower()] = _operation(spec, ep, view)
     return dict(sorted(paths.items()))
 
 
@@ -207,7 +210,7 @@ def _schema_of(t) -> dict[str, Any]:
     raise ValueError("operation bodies are named types")
 
 
-def _operation(spec: m.Spec, ep: m.Endpoint) -> dict[str, Any]:
+def _operation(spec: m.Spec, ep: m.Endpoint, view: PayloadValidator) -> dict[str, Any]:
     doc = spec.documents[ep.document]
     builder = SchemaBuilder(spec)
     op: dict[str, Any] = {
@@ -273,9 +276,11 @@ def _operation(spec: m.Spec, ep: m.Endpoint) -> dict[str, Any]:
             {k: v for k, v in vars(key).items() if v is not None} for key in ep.ordering
         ]
     examples = [ex for ex in spec.examples.values() if ex.operation == ep.operation_id]
+    elsewhere: dict[str, Any] = {}
     if ep.request_type is not None:
         content = {"schema": _schema_of(ep.request_type)}
-        req_examples = _examples(examples, request=True)
+        req_examples = _examples(spec, examples, request=True)
+        _set_aside(req_examples, ep.request_type, view, elsewhere, "request")
         if req_examples:
             content["examples"] = req_examples
         op["requestBody"] = {"required": True, "content": {ep.request_content_type: content}}
@@ -284,7 +289,10 @@ def _operation(spec: m.Spec, ep: m.Endpoint) -> dict[str, Any]:
         resp: dict[str, Any] = {"description": r.summary}
         if r.type is not None:
             content = {"schema": _schema_of(r.type)}
-            resp_examples = _examples([e for e in examples if e.status == r.status], request=False)
+            resp_examples = _examples(
+                spec, [e for e in examples if e.status == r.status], request=False
+            )
+            _set_aside(resp_examples, r.type, view, elsewhere, str(r.status))
             if resp_examples:
                 content["examples"] = resp_examples
             resp["content"] = {r.content_type: content}
@@ -299,6 +307,8 @@ def _operation(spec: m.Spec, ep: m.Endpoint) -> dict[str, Any]:
     for status, response in error_responses(ep).items():
         op["responses"].setdefault(status, response)
     op["responses"] = dict(sorted(op["responses"].items()))
+    if elsewhere:
+        op["x-cds-examples-of-earlier-documents"] = elsewhere
     security = _security(ep)
     if security is not None:
         op["security"] = security
@@ -310,16 +320,36 @@ def _number(doc: m.Document, anchor: str) -> str:
     return section.number if section and section.number else anchor
 
 
-def _examples(examples: list[m.Example], *, request: bool) -> dict[str, Any]:
+def _set_aside(
+    examples: dict[str, Any], t: Any, view: PayloadValidator, aside: dict[str, Any], where: str
+) -> None:
+    """Move the examples that do not satisfy this view's schema into ``aside``: examples of an
+    earlier document, right for a Server of that document alone, that the later documents of
+    the view extend with REQUIRED fields (e.g. the CDS-WG1-01 metadata example, which has no
+    CDS-WG1-02 `oauth_metadata`). They stay in the earlier document's own OpenAPI."""
+    for name in list(examples):
+        if view.schema_problems(t, examples[name]["value"]):
+            aside[name] = {"in": where, **examples.pop(name)}
+
+
+def _examples(spec: m.Spec, examples: list[m.Example], *, request: bool) -> dict[str, Any]:
+    """The examples of one request or response body. A body an erratum corrects is given as
+    corrected (so every example validates against its schema); the published body and the
+    errata behind the change stay in ``x-cds-published-example``."""
     out: dict[str, Any] = {}
+    part = "request" if request else "response"
     for ex in examples:
         msg = ex.request if request else ex.response
         if msg is None or msg.body is None:
             continue
-        entry: dict[str, Any] = {"summary": ex.summary, "value": msg.body}
+        corrected = corrected_parts(spec, ex).get(part)
+        value = corrected[0] if corrected else msg.body
+        entry: dict[str, Any] = {"summary": ex.summary, "value": value}
         entry["x-cds-anchor"] = ex.anchor
         if ex.errata:
             entry["x-cds-errata"] = list(ex.errata)
+        if corrected:
+            entry["x-cds-published-example"] = {"value": msg.body, "errata": corrected[1]}
         out[ex.id] = entry
     return out
 

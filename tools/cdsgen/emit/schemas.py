@@ -29,6 +29,11 @@ from cdsgen.types import AnyOf, ArrayOf, MapOf, Named, TypeExpr, parse_type
 
 Schema = dict[str, Any]
 
+#: Said in every subschema of a conditional that names properties: it checks those and lets
+#: the others be. JSON Schema means that anyway; example validators that default to
+#: ``unevaluatedProperties: false`` (Redocly) would otherwise fail every other property.
+_OPEN: Schema = {"additionalProperties": True}
+
 
 class SchemaBuilder:
     """Builds component schemas for the documents in ``documents`` (a document's view:
@@ -226,7 +231,7 @@ class SchemaBuilder:
     def _requires(names: list[str]) -> Schema:
         """``required`` with the named properties declared (any value: the object's own
         ``properties`` say what each must be)."""
-        return {"properties": {n: True for n in names}, "required": names}
+        return {"properties": {n: True for n in names}, "required": names, **_OPEN}
 
     def _when(self, cond: m.Condition, fields: dict[str, m.Field]) -> Schema:
         prop: Schema
@@ -242,7 +247,7 @@ class SchemaBuilder:
             prop["minItems"] = 1
         else:  # present
             prop = {"not": {"type": "null"}}
-        return {"properties": {cond.field: prop}, "required": [cond.field]}
+        return {"properties": {cond.field: prop}, "required": [cond.field], **_OPEN}
 
     def _item_schema(self, fields: dict[str, m.Field], name: str) -> Schema:
         """The item schema of an array field, for the array checks of conditionals."""
@@ -298,24 +303,26 @@ class SchemaBuilder:
         return self._meta(union, schema)
 
     def unknown_member_schema(self, union: m.UnionType) -> Schema:
-        """The fallback object of an open discriminated union as a component of its own,
-        its discriminator restricted to values no document defines, so that exactly one member
-        of the ``oneOf`` matches any value and generators keep values of unknown types with
-        all their fields."""
-        fallback = self.spec.objects[union.fallback]
-        schema = self.object_schema(fallback)
+        """The union's fallback object, restricted to discriminator values no document
+        defines, as a component of its own: exactly one member of the ``oneOf`` matches any
+        value, and generators keep values of unknown types with all their fields."""
         known = sorted(union.mapping)
-        # said on the object, not on the property: linters that cannot reason about `not`
-        # then leave the pair alone instead of calling the members overlapping
-        schema["not"] = {"properties": {union.discriminator: {"enum": known}}}
-        schema["title"] = f"{union.title} of another type"
-        schema["description"] = (
-            f"A {union.title} whose `{union.discriminator}` no document defines "
-            f"(none of {', '.join(known)}): kept with all its fields, which a Client may ignore."
-        )
-        schema["additionalProperties"] = True
-        schema["x-cds-unknown-member-of"] = union.name
-        return schema
+        schema: Schema = {
+            "title": f"{union.title} of another type",
+            "description": (
+                f"A {union.title} whose `{union.discriminator}` no document defines (none of "
+                f"{', '.join(known)}): kept with all its fields, which a Client may ignore."
+            ),
+            "type": "object",
+            "allOf": [self._ref(union.fallback)],
+            # said on the object, not on the property: linters that cannot reason about `not`
+            # then leave the pair alone instead of calling the members overlapping
+            "not": {"properties": {union.discriminator: {"enum": known}}, **_OPEN},
+            "additionalProperties": True,
+            "x-cds-unknown-member-of": union.name,
+        }
+        fallback = self.spec.objects[union.fallback]
+        return self._meta(fallback, schema)
 
     # -- types ---------------------------------------------------------------------------------
     def _ref(self, name: str) -> Schema:
