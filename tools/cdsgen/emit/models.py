@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from cdsgen.emit import TEMPLATES_DIR
+from cdsgen.emit.model_layout import layout, split_long_strings
 from cdsgen.emit.pysource import python_environment, ruff_format_package
 
 TEMPLATES = TEMPLATES_DIR / "models"
@@ -160,7 +161,12 @@ def _finish_models(source: str, openapi: dict[str, Any]) -> dict[str, str]:
     body = source.split("\nfrom __future__", 1)
     code = HEADER + "\nfrom __future__" + body[1] if len(body) == 2 else HEADER + source
     code = code.replace(FUTURE, FUTURE + VERSIONS_IMPORT, 1)  # ruff sorts it into place
-    code = ruff_format(code)
+    code = ruff_format(layout(code, openapi["components"]["schemas"]))
+    for _ in range(3):  # formatting may indent a split string deeper: split what is still long
+        again = split_long_strings(code)
+        if again == code:
+            break
+        code = ruff_format(again)
     return {
         f"{MODELS_DIR}/__init__.py": code,
         f"{MODELS_DIR}/py.typed": "",
