@@ -262,3 +262,38 @@ def test_generated_package_is_ruff_clean(package):
     assert "per-file-ignores" not in config and "exclude" not in config.split("[tool.ruff")[1]
     for source in target.rglob("*.py"):
         assert "noqa" not in source.read_text(), source
+
+
+# -- cds_models reads like the client and the server --------------------------------------------
+def test_model_variants_derive_from_their_base_objects():
+    import cds_models
+
+    assert issubclass(
+        cds_models.ClientAuthorizationServerMetadata, cds_models.AuthorizationServerMetadata
+    )
+    assert issubclass(cds_models.ClientRegistrationResponse, cds_models.Client)
+    # the variant leaves out what its base requires, and only that
+    base = cds_models.AuthorizationServerMetadata.model_fields["registration_endpoint"]
+    variant = cds_models.ClientAuthorizationServerMetadata.model_fields["registration_endpoint"]
+    assert base.is_required() and not variant.is_required()
+    assert cds_models.ClientAuthorizationServerMetadata.model_fields["issuer"].is_required()
+
+
+def test_each_enum_member_is_documented_with_its_value_summary(openapi):
+    import ast
+
+    tree = ast.parse((ROOT / "generated/python/cds_models/__init__.py").read_text())
+    documented: dict[str, dict[str, str]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and any(
+            isinstance(b, ast.Name) and b.id in ("StrEnum", "Enum") for b in node.bases
+        ):
+            docs = documented.setdefault(node.name, {})
+            for stmt, after in zip(node.body, node.body[1:], strict=False):
+                if isinstance(stmt, ast.Assign) and isinstance(after, ast.Expr):
+                    docs[stmt.value.value] = " ".join(after.value.value.split())
+    enums = {n: s for n, s in openapi["components"]["schemas"].items() if "x-cds-values" in s}
+    assert len(enums) > 20
+    for name, schema in enums.items():
+        for value, summary in schema["x-cds-values"].items():
+            assert documented[name].get(value) == " ".join(summary.split()), (name, value)

@@ -126,9 +126,70 @@ def codegen_input(openapi: dict[str, Any]) -> dict[str, Any]:
             "description": f"A {name} value, or one this version of the documents does not define.",
             "anyOf": [{"$ref": f"#/components/schemas/{name}"}, {"type": "string"}],
         }
+    _derive_variants(schemas)
     # Operations are not needed for models; dropping them keeps codegen fast and focused.
     api["paths"] = {}
     return api
+
+
+def _shape(schema: Any) -> Any:
+    """A field schema without its wording, to tell a changed field from a re-described one."""
+    if isinstance(schema, dict):
+        return {
+            k: _shape(v)
+            for k, v in schema.items()
+            if k not in ("description", "title") and not k.startswith("x-cds-")
+        }
+    return schema
+
+
+def _derive_variants(schemas: dict[str, Any]) -> None:
+    """Give each variant of a base object (``x-cds-base``, e.g. the Client-specific
+    Authorization Server Metadata) to the generator as the base plus what differs, so its
+    class derives from the base class instead of repeating it field by field."""
+    for name, schema in list(schemas.items()):
+        base = schemas.get(schema.get("x-cds-base", ""))
+        if base is None or not set(base["properties"]) <= set(schema["properties"]):
+            continue
+        required = set(schema.get("required", []))
+        base_required = set(base.get("required", []))
+        own = {
+            field: prop
+            for field, prop in schema["properties"].items()
+            if field not in base["properties"]
+            or _shape(prop) != _shape(base["properties"][field])
+            or (field in required) != (field in base_required)
+        }
+        derived = {k: v for k, v in schema.items() if k in ("title", "description")}
+        relaxed = sorted(set(own) & base_required - required)
+        if relaxed:  # OPTIONAL here, REQUIRED in the base: finished by _relax_variant_fields
+            derived["x-cds-optional-here"] = relaxed
+        part: dict[str, Any] = {"type": "object", "properties": own}
+        if required & set(own):
+            part["required"] = [f for f in schema["required"] if f in own]
+        derived["allOf"] = [{"$ref": f"#/components/schemas/{schema['x-cds-base']}"}, part]
+        schemas[name] = derived
+
+
+def _relax_variant_fields(source: str, schemas: dict[str, Any]) -> str:
+    """Make the fields a variant leaves OPTIONAL (REQUIRED in its base) optional in its class:
+    datamodel-code-generator keeps the base's requirement for fields of a derived class."""
+    for name, schema in schemas.items():
+        for field in schema.get("x-cds-optional-here", []):
+            head = re.compile(
+                rf"(^class {name}\(.*?^    {field}: Annotated\[\n        )(?P<type>[^\n]+),\n"
+                rf"(?P<rest>.*?^    \])\n",
+                re.MULTILINE | re.DOTALL,
+            )
+            found = head.search(source)
+            if found is None:
+                raise RuntimeError(f"{name}.{field} not found in datamodel-code-generator output")
+            source = (
+                source[: found.start()]
+                + f"{found.group(1)}{found.group('type')} | None,\n{found.group('rest')} = None\n"
+                + source[found.end() :]
+            )
+    return source
 
 
 def emit_models(openapi: dict[str, Any]) -> dict[str, str]:
@@ -155,6 +216,7 @@ def start_models(openapi: dict[str, Any]) -> PendingModels:
 
 
 def _finish_models(source: str, openapi: dict[str, Any]) -> dict[str, str]:
+    source = _relax_variant_fields(source, codegen_input(openapi)["components"]["schemas"])
     source = _open_enum_aliases(source)
     source = _discriminated_unions(source, openapi["components"]["schemas"])
     source = _positional_unions(source, openapi["components"]["schemas"])

@@ -125,6 +125,8 @@ class SchemaBuilder:
         conditions = self._conditions(obj, fields)
         if conditions:
             schema["allOf"] = conditions
+        if obj.base:
+            schema["x-cds-base"] = obj.base
         if obj.kind != "data":
             schema["x-cds-kind"] = obj.kind
         if obj.origin:
