@@ -50,14 +50,25 @@ def corrected_body(spec: m.Spec, ex: m.Example, part: str, _seen: frozenset = fr
     """The body of ``part`` with every correction of the example's errata applied (the
     published body itself when none applies)."""
     body = published_body(ex, part)
+    for _, _, after in correction_steps(spec, ex, part, _seen):
+        body = after
+    return body
+
+
+def correction_steps(
+    spec: m.Spec, ex: m.Example, part: str, _seen: frozenset = frozenset()
+) -> list[tuple[m.Erratum, Any, Any]]:
+    """``(erratum, body before, body after)`` for each erratum correcting ``part``, in order."""
     if ex.id in _seen:
         raise CorrectionError(f"example '{ex.id}' fills itself in through `fill_from`")
+    body = published_body(ex, part)
+    steps: list[tuple[m.Erratum, Any, Any]] = []
     for er in corrections_of(spec, ex):
         corr = er.correction
         assert corr is not None
         if corr.get("part", default_part(ex)) != part:
             continue
-        body = copy.deepcopy(body)
+        after = copy.deepcopy(body)
         source_id = corr.get("fill_from")
         if source_id:
             source = spec.examples.get(source_id)
@@ -66,14 +77,46 @@ def corrected_body(spec: m.Spec, ex: m.Example, part: str, _seen: frozenset = fr
                     f"erratum '{er.id}': `fill_from` names unknown example '{source_id}'"
                 )
             filler = corrected_body(spec, source, part, _seen | {ex.id})
-            if not isinstance(filler, dict) or not isinstance(body, dict):
+            if not isinstance(filler, dict) or not isinstance(after, dict):
                 raise CorrectionError(f"erratum '{er.id}': `fill_from` needs two JSON objects")
-            body = {**copy.deepcopy(filler), **body}
+            after = {**copy.deepcopy(filler), **after}
         try:
-            body = apply_patch(body, corr.get("patch", []))
+            after = apply_patch(after, corr.get("patch", []))
         except CorrectionError as exc:
             raise CorrectionError(f"erratum '{er.id}': {exc}") from None
-    return body
+        steps.append((er, body, after))
+        body = after
+    return steps
+
+
+def differences(before: Any, after: Any, pointer: str = "") -> list[tuple[str, str, Any, Any]]:
+    """``(kind, JSON pointer, before, after)`` for each place ``after`` differs from
+    ``before``; kind is ``added``, ``removed`` or ``changed``."""
+    if before == after:
+        return []
+    if isinstance(before, dict) and isinstance(after, dict):
+        out: list[tuple[str, str, Any, Any]] = []
+        for key in before:
+            if key not in after:
+                out.append(("removed", f"{pointer}/{_escape(key)}", before[key], None))
+        for key in after:
+            here = f"{pointer}/{_escape(key)}"
+            if key not in before:
+                out.append(("added", here, None, after[key]))
+            else:
+                out += differences(before[key], after[key], here)
+        return out
+    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        return [
+            d
+            for i, (b, a) in enumerate(zip(before, after, strict=True))
+            for d in differences(b, a, f"{pointer}/{i}")
+        ]
+    return [("changed", pointer or "/", before, after)]
+
+
+def _escape(key: str) -> str:
+    return str(key).replace("~", "~0").replace("/", "~1")
 
 
 def corrected_parts(spec: m.Spec, ex: m.Example) -> dict[str, tuple[Any, list[str]]]:
