@@ -303,6 +303,8 @@ def _operation(spec: m.Spec, ep: m.Endpoint, view: PayloadValidator) -> dict[str
                     "schema": {"type": "string"},
                 }
             }
+        if r.status >= 400 and r.type is None and not _answers_a_browser(ep):
+            resp["content"] = {"application/json": {"schema": {"$ref": REF + ERROR_SCHEMA}}}
         op["responses"][str(r.status)] = resp
     for status, response in error_responses(ep).items():
         op["responses"].setdefault(status, response)
@@ -405,8 +407,17 @@ def _with_error_schema(builder: SchemaBuilder) -> dict[str, Any]:
     (CDS-WG1-01 alone: its operations answer errors in the same form)."""
     schemas = builder.components()
     if ERROR_SCHEMA not in schemas:
-        schemas[ERROR_SCHEMA] = builder.component(ERROR_SCHEMA)
+        home = view_documents(builder.spec, builder.spec.document_of(ERROR_SCHEMA))
+        schemas[ERROR_SCHEMA] = SchemaBuilder(builder.spec, documents=home).component(ERROR_SCHEMA)
     return schemas
+
+
+def _answers_a_browser(ep: m.Endpoint) -> bool:
+    """An operation a user's browser calls and that answers by redirecting (the
+    authorization endpoint): its errors go to the user or back through the redirect, not as
+    a JSON body to a Client."""
+    success = [r.status for r in ep.responses if r.status < 400]
+    return bool(success) and all(300 <= s < 400 for s in success)
 
 
 def error_headers() -> dict[str, Any]:
