@@ -62,6 +62,10 @@ class PayloadValidator:
         out += self.invariants(t, value)
         return out[:MAX_PROBLEMS]
 
+    def schema_valid(self, t: TypeExpr | str, value: Any) -> bool:
+        """Whether ``value`` satisfies the JSON Schema of ``t`` (no invariants)."""
+        return self._validator(parse_type(t) if isinstance(t, str) else t).is_valid(value)
+
     def schema_problems(self, t: TypeExpr | str, value: Any) -> list[str]:
         """The JSON Schema errors alone (no invariants), as ``$.path: message`` strings."""
         if isinstance(t, str):
