@@ -87,7 +87,7 @@ def build_openapi(spec: m.Spec, document: str | None) -> dict[str, Any]:
         "paths": _paths(spec, endpoints, docs),
         "components": {
             "schemas": _with_error_schema(builder),
-            "responses": error_response_components(),
+            "responses": error_response_components(spec),
             "headers": error_headers(),
             "securitySchemes": _security_schemes(spec, own),
         },
@@ -304,7 +304,7 @@ def _operation(spec: m.Spec, ep: m.Endpoint, view: PayloadValidator) -> dict[str
                 }
             }
         if r.status >= 400 and r.type is None and not _answers_a_browser(ep):
-            resp["content"] = {"application/json": {"schema": {"$ref": REF + ERROR_SCHEMA}}}
+            resp["content"] = {"application/json": {"schema": error_body(spec)}}
         op["responses"][str(r.status)] = resp
     for status, response in error_responses(ep).items():
         op["responses"].setdefault(status, response)
@@ -409,7 +409,7 @@ def _with_error_schema(builder: SchemaBuilder) -> dict[str, Any]:
     """The view's component schemas, plus the error body when the view does not hold it
     (CDS-WG1-01 alone: its operations answer errors in the same form)."""
     schemas = builder.components()
-    if ERROR_SCHEMA not in schemas:
+    if ERROR_SCHEMA not in schemas and ERROR_SCHEMA in builder.spec.objects:
         home = view_documents(builder.spec, builder.spec.document_of(ERROR_SCHEMA))
         schemas[ERROR_SCHEMA] = SchemaBuilder(builder.spec, documents=home).component(ERROR_SCHEMA)
     return schemas
@@ -445,14 +445,27 @@ def error_headers() -> dict[str, Any]:
     }
 
 
-def error_response_components() -> dict[str, Any]:
+def error_body(spec: m.Spec) -> dict[str, Any]:
+    """The schema of error bodies: ``OAuthError`` where the source defines it (it does, with
+    CDS-WG1-02), else the same object inline (sources without it, e.g. test fixtures)."""
+    if ERROR_SCHEMA in spec.objects:
+        return {"$ref": REF + ERROR_SCHEMA}
+    return {
+        "type": "object",
+        "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}},
+        "required": ["error"],
+        "additionalProperties": True,
+    }
+
+
+def error_response_components(spec: m.Spec) -> dict[str, Any]:
     """One shared response per error status: the OAuth error body (``OAuthError``, the
     object the reference server and the client use), plus the headers the status needs."""
     out: dict[str, Any] = {}
     for status, (name, description) in _ERROR_RESPONSES.items():
         response: dict[str, Any] = {
             "description": description,
-            "content": {"application/json": {"schema": {"$ref": REF + ERROR_SCHEMA}}},
+            "content": {"application/json": {"schema": error_body(spec)}},
         }
         header = {"401": "WWW-Authenticate", "429": "Retry-After", "503": "Retry-After"}
         if status in header:
