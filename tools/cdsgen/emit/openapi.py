@@ -87,11 +87,14 @@ def build_openapi(spec: m.Spec, document: str | None) -> dict[str, Any]:
         "paths": _paths(spec, endpoints, docs),
         "components": {
             "schemas": _with_error_schema(builder),
-            "responses": error_response_components(spec),
-            "headers": error_headers(),
+            "responses": {},
+            "headers": {},
             "securitySchemes": _security_schemes(spec, own),
         },
     }
+    responses = _used(api["paths"], "responses", error_response_components(spec))
+    api["components"]["responses"] = responses
+    api["components"]["headers"] = _used(responses, "headers", error_headers())
     api["x-cds-scopes"] = {
         s.type: scope_rules(spec, s) for s in spec.scopes.values() if s.document in own
     }
@@ -443,6 +446,13 @@ def error_headers() -> dict[str, Any]:
             },
         },
     }
+
+
+def _used(where: dict[str, Any], section: str, components: dict[str, Any]) -> dict[str, Any]:
+    """The shared components of ``section`` that ``where`` refers to (a document without
+    authenticated operations, e.g. CDS-WG1-01, has no use for 401 and 403)."""
+    text = json.dumps(where)
+    return {n: c for n, c in components.items() if f'"#/components/{section}/{n}"' in text}
 
 
 def error_body(spec: m.Spec) -> dict[str, Any]:
