@@ -14,6 +14,11 @@ and finished in its output, each in one function below:
   chosen by the matching entry of ``formats``) cannot be resolved by a model from the value
   alone, so they are plain ``dict`` values; a year of usage then parses about as fast as
   ``orjson`` (``bench/parse_usage.py``). Their typed members stay available as classes.
+* **Variants** of a base object (``x-cds-base``) are given as the base plus what differs, so
+  their classes derive from the base's (fields the variant leaves OPTIONAL made optional).
+
+The result is laid out by :mod:`cdsgen.emit.model_layout` (wrapped docstrings, documented
+enum members, no line over the project's length) and formatted by ruff.
 """
 
 from __future__ import annotations
