@@ -58,13 +58,26 @@ def test_spectral_config_is_the_oas_ruleset():
 @pytest.mark.parametrize("path", OPENAPI_FILES, ids=lambda p: p.name)
 def test_spectral_oas_finds_no_errors(path):
     proc = _run([_node_tool("spectral"), "lint", "--format", "json", "--quiet", path])
-    results = json.loads(proc.stdout or "[]")
+    assert proc.stdout.lstrip().startswith("["), proc.stdout + proc.stderr
+    results = json.loads(proc.stdout)
     errors = [
         f"{r['code']} {'.'.join(map(str, r['path']))}: {r['message']}"
         for r in results
         if r["severity"] == 0
     ]
     assert not errors, "\n".join(errors[:20])
+
+
+def test_spectral_run_is_live_it_catches_a_broken_example(tmp_path):
+    """The same run on a copy with one example emptied must fail: the ruleset is applied."""
+    api = json.loads(OPENAPI.read_text())
+    media = api["paths"]["/cds-coverage.json"]["get"]["responses"]["200"]["content"]
+    next(iter(media["application/json"]["examples"].values()))["value"] = {"next": 3}
+    broken = tmp_path / "broken.openapi.json"
+    broken.write_text(json.dumps(api))
+    proc = _run([_node_tool("spectral"), "lint", "--format", "json", "--quiet", broken])
+    codes = {r["code"] for r in json.loads(proc.stdout) if r["severity"] == 0}
+    assert "oas3-valid-media-example" in codes, proc.stdout[:2000]
 
 
 # -- Redocly -----------------------------------------------------------------------------------
