@@ -126,3 +126,114 @@ def test_operations_say_which_metadata_field_advertises_them(openapi):
     assert op["x-cds-advertised-by"] == "AuthorizationServerMetadata.cds_meterdevices_api"
     assert op["x-cds-anchor"] == "meter-device-list"
     assert {"oauth2": ["cds_query_meter_devices"]} in op["security"]
+
+
+# -- what peer tools need (issue 16) ------------------------------------------------------------
+def _ops(api):
+    for path, item in api["paths"].items():
+        for method, op in item.items():
+            yield path, method, op
+
+
+def _resolve(api, node):
+    while "$ref" in node:
+        section, name = node["$ref"].split("/")[-2:]
+        node = api["components"][section][name]
+    return node
+
+
+@pytest.mark.parametrize("name", ["cds", *DOCS])
+def test_every_operation_documents_its_error_responses(root, name):
+    """The contract with the server: 400 and 429 everywhere, 401 (WWW-Authenticate) when
+    authenticated, 403 for access tokens, 404 with path parameters, 413/415 with a body,
+    503 with Retry-After; bodies are the shared OAuth error object."""
+    api = json.loads((root / f"generated/openapi/{name}.openapi.json").read_text())
+    assert api["components"]["schemas"]["OAuthError"]["required"] == ["error"]
+    for path, method, op in _ops(api):
+        where = f"{method.upper()} {path}"
+        statuses = set(op["responses"])
+        expected = {"400", "429", "503"}
+        if op.get("security"):
+            expected.add("401")
+        if any("oauth2" in s for s in op.get("security", [])):
+            expected.add("403")
+        if any(p["in"] == "path" for p in op.get("parameters", [])):
+            expected.add("404")
+        if "requestBody" in op:
+            expected |= {"413", "415"}
+        assert expected <= statuses, (where, sorted(expected - statuses))
+        for status in expected:
+            response = _resolve(api, op["responses"][status])
+            if status == "400" and "content" not in response:
+                assert path == "/oauth/authorize"  # shown to the user, not sent to the Client
+                continue
+            body = next(iter(response["content"].values()))["schema"]
+            assert body == {"$ref": "#/components/schemas/OAuthError"}, (where, status)
+            headers = response.get("headers", {})
+            if status == "401":
+                assert "WWW-Authenticate" in headers, where
+            if status in ("429", "503"):
+                assert "Retry-After" in headers, where
+    shared = api["components"]["responses"]
+    bad_request = shared["BadRequest"]["description"]
+    assert "invalid_request" in bad_request and "names the parameter" in bad_request
+    assert name == "cds-wg1-01" or "insufficient_scope" in shared["Forbidden"]["description"]
+
+
+def test_info_tags_and_server_are_explained(openapi):
+    info = openapi["info"]
+    assert info["contact"]["url"].startswith("https://") and info["contact"]["name"]
+    assert info["license"]["identifier"] == "Apache-2.0"
+    tags = {t["name"]: t for t in openapi["tags"]}
+    used = {tag for _, _, op in _ops(openapi) for tag in op["tags"]}
+    assert used == set(tags)
+    assert all(t["description"].startswith("Operations defined in CDS-WG") for t in tags.values())
+    (server,) = openapi["servers"]
+    assert "metadata" in server["description"]
+    assert server["variables"]["host"]["default"] == "example.com"
+
+
+def test_open_union_has_a_named_member_for_unknown_types(openapi):
+    import jsonschema
+
+    schemas = openapi["components"]["schemas"]
+    union = schemas["ValueFormat"]
+    assert "discriminator" not in union
+    assert union["x-cds-fallback"] == "GenericValueFormat"
+    assert union["x-cds-discriminator"]["propertyName"] == "type"
+    assert union["oneOf"][-1] == {"$ref": "#/components/schemas/UnknownValueFormat"}
+    validator = jsonschema.Draft202012Validator({**union, "components": openapi["components"]})
+    assert validator.is_valid({"id": "x", "type": "acme_heat", "joules": 3})
+    assert validator.is_valid({"id": "x", "type": "electric_usage", "units": "kWh"})
+    # exactly one member matches: a known type is never also the unknown one
+    unknown = {**schemas["UnknownValueFormat"], "components": openapi["components"]}
+    assert not jsonschema.Draft202012Validator(unknown).is_valid({"id": "x", "type": "cost"})
+
+
+def test_peer_tool_forms_of_constants_objects_and_conditionals(openapi):
+    schemas = openapi["components"]["schemas"]
+    grant_types = schemas["ClientRegistrationResponse"]["properties"]["grant_types"]
+    assert "const" not in grant_types and grant_types["x-cds-const"] == ["client_credentials"]
+    assert grant_types["minItems"] == grant_types["maxItems"] == 1
+    assert grant_types["items"]["const"] == "client_credentials"
+    text = json.dumps(openapi)
+    assert '"const": []' not in text and '"const": ["' not in text
+
+    def walk(node, path=""):
+        if isinstance(node, dict):
+            if node.get("type") == "object" and "properties" not in node:
+                assert "additionalProperties" in node, path
+            if node.get("type") == "array":
+                assert "items" in node, path
+            for key, value in node.items():
+                walk(value, f"{path}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{path}/{i}")
+
+    walk(openapi["components"])
+    for name, schema in schemas.items():
+        for rule in schema.get("allOf", []):
+            then = rule.get("then", {})
+            for required in then.get("required", []):
+                assert required in then.get("properties", {}), name

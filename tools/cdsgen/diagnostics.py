@@ -70,6 +70,7 @@ RULES: dict[str, str] = {
     # whole-model checks
     "example-invalid": "every example is valid against what it illustrates",
     "erratum-covers": "an erratum covers only problems its example has",
+    "example-correction": "an erratum's correction applies to its example and leaves it valid",
     "erratum": "an erratum recorded against the published text (a warning)",
     "cross-document-link": "a link to another document names an anchor of the version it "
     "names, or is recorded as an erratum",

@@ -6,6 +6,9 @@
   warnings; every erratum is reported as a warning so maintainers keep seeing them;
 * every object, enumeration and listing of a document's published-facts snapshot has a
   source item anchored at its section (:mod:`cdsgen.published_coverage`).
+* an example body that does not satisfy its schema must be corrected by the ``correction``
+  of one of its errata, and the corrected body must satisfy the schema (the OpenAPI carries
+  the corrected body, so every example there is valid).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 from cdsgen import model as m
+from cdsgen.corrections import CorrectionError, corrected_body, corrections_of, default_part
 from cdsgen.diagnostics import Diagnostics, Pos
 from cdsgen.emit.openapi import view_documents
 from cdsgen.loader import DRAFT, RELEASED, draft_documents, load_spec, load_spec_version
@@ -131,14 +135,19 @@ def check_examples(spec: m.Spec, diags: Diagnostics) -> None:
     """Validate each example against its own document's view (the document and those it
     depends on), so a later document's additions do not break an earlier one's examples."""
     validators: dict[str, PayloadValidator] = {}
+    published: dict[str, PayloadValidator] = {}
     for ex in spec.examples.values():
         if ex.document not in validators:
-            validators[ex.document] = PayloadValidator(spec, view_documents(spec, ex.document))
+            view = view_documents(spec, ex.document)
+            validators[ex.document] = PayloadValidator(spec, view)
+            published[ex.document] = PayloadValidator(spec, view, strict=False)
         ex.problems = example_problems(spec, ex, validators[ex.document])
         errata = spec.errata_for(example=ex.id)
+        uncovered: set[str] = set()
         for problem in ex.problems:
             if any(c in problem for e in errata for c in e.covers):
                 continue  # accounted for; the erratum itself is reported as a warning
+            uncovered.add(problem)
             diags.error(
                 _body_pos(ex),
                 f"example '{ex.id}': {problem} (fix it or record an erratum)",
@@ -155,6 +164,64 @@ def check_examples(spec: m.Spec, diags: Diagnostics) -> None:
                         f"which is not a problem of example '{ex.id}'",
                         rule="erratum-covers",
                     )
+        check_corrected(spec, ex, published[ex.document], diags, reported=uncovered)
+
+
+def _typed_parts(spec: m.Spec, ex: m.Example) -> dict[str, object]:
+    """The JSON parts of an example with the type each must satisfy."""
+    if ex.json_body is not None:
+        return {"body": ex.object_type} if ex.object_type is not None else {}
+    ep = spec.endpoints.get(ex.operation or "")
+    if ep is None:
+        return {}
+    parts: dict[str, object] = {}
+    if ex.request is not None and ex.request.body_is_json and ep.request_type is not None:
+        parts["request"] = ep.request_type
+    resp = next((r for r in ep.responses if r.status == ex.status), None)
+    if ex.response is not None and ex.response.body_is_json and resp and resp.type is not None:
+        parts["response"] = resp.type
+    return parts
+
+
+def _part_of(er: m.Erratum, ex: m.Example) -> str:
+    return (er.correction or {}).get("part", default_part(ex))
+
+
+def check_corrected(
+    spec: m.Spec,
+    ex: m.Example,
+    v: PayloadValidator,
+    diags: Diagnostics,
+    reported: set[str] = frozenset(),  # type: ignore[assignment]
+) -> None:
+    """Each JSON part of the example, as corrected by its errata, satisfies its schema as
+    the OpenAPI publishes it (``v``: the published flavour, where Server-specific fields and
+    values are allowed), so that every example in the OpenAPI is valid. ``reported``: the
+    problems of the published body already reported as covered by no erratum."""
+    corrections = corrections_of(spec, ex)
+    for part, t in _typed_parts(spec, ex).items():
+        try:
+            body = corrected_body(spec, ex, part)
+        except CorrectionError as exc:
+            diags.error(
+                corrections[0].pos if corrections else ex.pos, str(exc), rule="example-correction"
+            )
+            continue
+        if body is None:
+            continue
+        for problem in v.schema_problems(t, body):  # type: ignore[arg-type]
+            if f"{part} {problem}" in reported:
+                continue  # the published body has it too, and no erratum covers it: said once
+            where = next(
+                (e.pos for e in corrections if _part_of(e, ex) == part),
+                _body_pos(ex),
+            )
+            diags.error(
+                where,
+                f"example '{ex.id}' as corrected: {part} {problem} "
+                "(give one of its errata a `correction` that fixes it)",
+                rule="example-correction",
+            )
 
 
 def _unreadable(ex: m.Example) -> bool:

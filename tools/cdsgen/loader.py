@@ -952,6 +952,7 @@ class _Builder:
                     pos=f.y.pos(path),
                     covers=list(data.get("covers", [])),
                     when_version=dict(data.get("when_version") or {}),
+                    correction=dict(data["correction"]) if data.get("correction") else None,
                 )
             )
 
@@ -1259,6 +1260,12 @@ class _Builder:
         problems = []
         if "example" in t and t["example"] not in s.examples:
             problems.append(f"unknown example '{t['example']}'")
+        if er.correction is not None and "example" not in t:
+            self.d.error(
+                er.pos,
+                f"erratum '{er.id}' has a correction but targets no example",
+                rule="example-correction",
+            )
         if "object" in t:
             obj = s.objects.get(t["object"])
             if obj is None:

@@ -357,6 +357,9 @@ class Erratum:
     covers: list[str] = field(default_factory=list)
     #: Versions of other documents this erratum holds with (e.g. ``{"cds-wg1-02": "latest"}``).
     when_version: dict[str, str] = field(default_factory=dict)
+    #: For an example erratum: how the example reads once corrected (``part``, ``fill_from``,
+    #: ``patch``; see :mod:`cdsgen.corrections`), or None when it corrects nothing.
+    correction: dict[str, Any] | None = None
 
 
 @dataclass

@@ -33,9 +33,11 @@ MAX_PROBLEMS = 50
 class PayloadValidator:
     """Validates values of model types strictly, within one document view."""
 
-    def __init__(self, spec: m.Spec, documents: list[str] | None = None):
+    def __init__(self, spec: m.Spec, documents: list[str] | None = None, *, strict: bool = True):
         self.spec = spec
-        self.builder = SchemaBuilder(spec, strict=True, ref_prefix="#/$defs/", documents=documents)
+        self.builder = SchemaBuilder(
+            spec, strict=strict, ref_prefix="#/$defs/", documents=documents
+        )
         self.format_checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
         self._validators: dict[str, jsonschema.Draft202012Validator] = {}
 
@@ -56,14 +58,24 @@ class PayloadValidator:
         """Schema errors, then invariant violations, as ``$.path: message`` strings."""
         if isinstance(t, str):
             t = parse_type(t)
-        out = [
+        out = self.schema_problems(t, value)
+        out += self.invariants(t, value)
+        return out[:MAX_PROBLEMS]
+
+    def schema_valid(self, t: TypeExpr | str, value: Any) -> bool:
+        """Whether ``value`` satisfies the JSON Schema of ``t`` (no invariants)."""
+        return self._validator(parse_type(t) if isinstance(t, str) else t).is_valid(value)
+
+    def schema_problems(self, t: TypeExpr | str, value: Any) -> list[str]:
+        """The JSON Schema errors alone (no invariants), as ``$.path: message`` strings."""
+        if isinstance(t, str):
+            t = parse_type(t)
+        return [
             f"{_path(err.absolute_path)}: {_short(err)}"
             for err in sorted(
                 self._validator(t).iter_errors(value), key=lambda e: list(e.absolute_path)
             )
         ]
-        out += self.invariants(t, value)
-        return out[:MAX_PROBLEMS]
 
     # -- invariants ------------------------------------------------------------------------------
     def invariants(self, t: TypeExpr, value: Any, path: str = "$") -> list[str]:

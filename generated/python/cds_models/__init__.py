@@ -22,80 +22,117 @@ from cds_models._versions import __version__ as __version__
 
 
 class CapabilityRole(StrEnum):
-    """
-    The Server's standing in providing the capabilities of a coverage entry.
-    """
+    """The Server's standing in providing the capabilities of a coverage entry."""
 
     authoritative = "authoritative"
+    """The Server is the source of truth for this coverage, typically the utility itself; only one
+    Server should claim this for the same coverage and capability.
+    """
     official = "official"
+    """The Server acts for the authoritative entity under a contract or mandate, such as a state
+    data hub; several Servers may hold this role.
+    """
     aggregator = "aggregator"
+    """The Server offers the capabilities by proxy, without an official arrangement with the
+    authoritative entity.
+    """
 
 
 class CommodityType(StrEnum):
-    """
-    Categories of service a covered entity provides to end customers.
-    """
+    """Categories of service a covered entity provides to end customers."""
 
     electricity = "electricity"
+    """Electric service."""
     natural_gas = "natural_gas"
+    """Natural gas service."""
     fuel_oil = "fuel_oil"
+    """Fuel oil delivery."""
     water = "water"
+    """Water service."""
     wastewater = "wastewater"
+    """Wastewater service."""
     trash = "trash"
+    """Trash collection."""
     distributed_energy = "distributed_energy"
+    """Distributed energy resource (DER) services."""
 
 
 class CoverageType(StrEnum):
-    """
-    What kind of grouping a coverage entry describes.
-    """
+    """What kind of grouping a coverage entry describes."""
 
     geographic = "geographic"
+    """A physical territory, such as an electric service area."""
     logical = "logical"
+    """A grouping that is not a place, such as a class of commercial customers."""
 
 
 class InfrastructureType(StrEnum):
-    """
-    Broad kinds of utility and grid entity a coverage entry can concern.
-    """
+    """Broad kinds of utility and grid entity a coverage entry can concern."""
 
     distribution_utility = "distribution_utility"
+    """Delivers electricity, gas or water to end customers over its own network."""
     metering_provider = "metering_provider"
+    """Owns or reads the customer meters."""
     supplier = "supplier"
+    """Sells energy to end customers."""
     generator = "generator"
+    """Owns or runs generation assets."""
     market_operator = "market_operator"
+    """Runs a wholesale energy or grid market."""
     distribution_service_operator = "distribution_service_operator"
+    """Controls one or more distribution grids (a DSO)."""
     transmission_service_operator = "transmission_service_operator"
+    """Controls a transmission system (a TSO or ISO)."""
     service_provider = "service_provider"
+    """Offers customer, utility or grid services, such as a virtual power plant."""
 
 
 class ServerCapability(StrEnum):
-    """
-    Capabilities a Server can announce in its metadata; other documents add more.
-    """
+    """Capabilities a Server can announce in its metadata; other documents add more."""
 
     coverage = "coverage"
+    """The Server publishes coverage entries; the metadata object must then carry `coverage`."""
     oauth = "oauth"
+    """The Server lets Clients register and obtain access through OAuth as this document describes;
+    a Server implementing it must list this value.
+    """
 
 
 class AuthorizationDetailsFieldFormats(StrEnum):
-    """
-    Data formats of values submitted for authorization details fields.
-    """
+    """Data formats of values submitted for authorization details fields."""
 
     int = "int"
+    """An integer."""
     decimal = "decimal"
+    """A decimal number whose precision must be kept (never handled as a float)."""
     string = "string"
+    """A text value."""
     string_or_null = "string_or_null"
+    """A text value or null."""
     string_list = "string_list"
+    """An array of text values."""
     boolean = "boolean"
+    """true or false."""
     relative_or_absolute_date = "relative_or_absolute_date"
+    """A date, a relative date or `"infinite"`; relative dates count from the day the user approved
+    (authorization code) or the token was first requested (client credentials), in the Server's
+    `cds_timezone`.
+    """
     relative_or_absolute_datetime = "relative_or_absolute_datetime"
+    """A datetime, a relative datetime or `"infinite"`; relative values count from the moment the
+    user approved (authorization code) or the token was first requested (client credentials), in
+    the Server's `cds_timezone`.
+    """
     choice = "choice"
+    """The `id` of one of the field's `choices`."""
     jwk_or_null = "jwk_or_null"
+    """A public JWK whose `use` is `enc`, or null."""
     string_list_or_null = "string_list_or_null"
+    """An array of strings, or null."""
     choice_list_or_null = "choice_list_or_null"
+    """An array of `id` values of the field's choices, or null."""
     choice_or_null = "choice_or_null"
+    """One `id` value of the field's choices, or null."""
 
 
 class CdsDefaultAuthorizationDetail(BaseModel):
@@ -113,15 +150,16 @@ class AuthorizationDetail(BaseModel):
 
 
 class ClientGrantRequest(BaseModel):
-    """
-    One Grant a Client asks the Server to issue through a `grant_request` Message.
-    """
+    """One Grant a Client asks the Server to issue through a `grant_request` Message."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#client-grant-request-format",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-02/"
+                    "latest#client-grant-request-format"
+                ),
                 "description": "CDS-WG1-02 Client Grant Request Object",
             }
         },
@@ -130,74 +168,129 @@ class ClientGrantRequest(BaseModel):
     authorization_details: Annotated[
         list[AuthorizationDetail],
         Field(
-            description="RFC 9396 entries narrowing the requested access, each of a type listed in the Client Object's `authorization_details_types`; empty when `scope` says enough."
+            description=(
+                "RFC 9396 entries narrowing the requested access, each of a type "
+                "listed in the Client Object's `authorization_details_types`; "
+                "empty when `scope` says enough."
+            )
         ),
     ]
 
 
 class ClientMessageRelatedType(StrEnum):
-    """
-    What a Message's `related_uri` points at. Links to Clients API, Grants API, Messages API and Credentials API resources need a `cds_client_admin` bearer token; information, documentation and support pages have Server-chosen authentication.
+    """What a Message's `related_uri` points at. Links to Clients API, Grants API, Messages API and
+    Credentials API resources need a `cds_client_admin` bearer token; information, documentation
+    and support pages have Server-chosen authentication.
     """
 
     more_info = "more_info"
+    """A page with further background, such as regulatory details."""
     documentation = "documentation"
+    """Technical documentation, such as API reference pages."""
     support = "support"
+    """A technical support resource, such as a contact form."""
     online_form = "online_form"
+    """A web form the Client must complete."""
     pdf_form = "pdf_form"
+    """A fillable PDF document for the Client."""
     payment_form = "payment_form"
+    """An online checkout where the Client pays."""
     payment_receipt = "payment_receipt"
+    """The receipt of a payment the Client made."""
     client_list = "client_list"
+    """A Clients API listing, possibly with filter parameters."""
     client = "client"
+    """One Client Object in the Clients API."""
     grant_list = "grant_list"
+    """A Grants API listing, possibly with filter parameters."""
     grant = "grant"
+    """One Grant in the Grants API."""
     message_list = "message_list"
+    """A Messages API listing, possibly with filter parameters."""
     message = "message"
+    """One Message in the Messages API."""
     credential_list = "credential_list"
+    """A Credentials API listing, possibly with filter parameters."""
     credential = "credential"
+    """One Credential in the Credentials API."""
 
 
 class ClientMessageStatus(StrEnum):
-    """
-    Progress of a Message; which values fit depends on its type.
-    """
+    """Progress of a Message; which values fit depends on its type."""
 
     complete = "complete"
+    """Always the status of notifications, private messages and client submissions; for requests,
+    the Server has granted or resolved them. A completed production request links the new
+    production Client Object, a completed grant request links the filtered Grant listing, and a
+    completed update on a payment links its receipt.
+    """
     open = "open"
+    """The Server's request (or its update) still awaits the Client's response."""
     pending = "pending"
+    """Awaiting the Server's decision on what the Client sent."""
     rejected = "rejected"
+    """The Server finished its review and refused; the rejecting Message's `description` gives the
+    reason.
+    """
     errored = "errored"
+    """Processing failed on the Server's side; the recommended follow-up is a support request whose
+    `related_uri` is this Message's `uri`.
+    """
 
 
 class ClientMessageType(StrEnum):
-    """
-    The kinds of Message, which decide who writes them and which fields they use.
-    """
+    """The kinds of Message, which decide who writes them and which fields they use."""
 
     notification = "notification"
+    """A general announcement from the Server addressed to every Client it concerns."""
     private_message = "private_message"
+    """A note tailored to one party, written by either the Server or the Client."""
     production_request = "production_request"
+    """The Client asks for a production counterpart of a sandbox Client Object."""
     support_request = "support_request"
+    """The Client asks the Server for technical help."""
     grant_request = "grant_request"
+    """The Client asks the Server to issue the Grants listed in `grants_requested`."""
     field_changes = "field_changes"
+    """Written by the Server (so `creator` is null) to track Client changes to other API objects
+    that await asynchronous review, listed in `updates_requested`.
+    """
     server_request = "server_request"
+    """The Server asks the Client to answer the items in `updates_requested` with a
+    `client_submission`.
+    """
     client_submission = "client_submission"
+    """The Client's answer to a `server_request`, supplying one or more requested items; either
+    party may create it.
+    """
     payment_request = "payment_request"
+    """A payment the Client owes; `related_uri` leads to the checkout (`payment_form`) and `amount`
+    with `currency` give the sum.
+    """
     online_form_request = "online_form_request"
+    """A web form the Client must fill in, linked by `related_uri` as `online_form`."""
     pdf_form_request = "pdf_form_request"
+    """A PDF form the Client must fill in; `related_uri` offers a blank copy (`pdf_form`)."""
     request_update = "request_update"
+    """The Server reports a new status for the request Message named by `previous_uri`; the latest
+    such reply's status supersedes the original's, and an unchanged status is purely
+    informational.
+    """
 
 
 class ClientRegistrationRequest(BaseModel):
-    """
-    An RFC 7591 registration request naming the scopes wanted, plus any registration field values the chosen scopes ask for, each under its `cds_`-prefixed `field_name`.
+    """An RFC 7591 registration request naming the scopes wanted, plus any registration field values
+    the chosen scopes ask for, each under its `cds_`-prefixed `field_name`.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#registration-request",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-02/"
+                    "latest#registration-request"
+                ),
                 "description": "CDS-WG1-02 Client Registration Request",
             }
         },
@@ -205,7 +298,11 @@ class ClientRegistrationRequest(BaseModel):
     scope: Annotated[
         str,
         Field(
-            description="Space-separated scopes to register; must include `cds_client_admin` (otherwise the request is not a CDS registration) and only scopes that have a scope description."
+            description=(
+                "Space-separated scopes to register; must include "
+                "`cds_client_admin` (otherwise the request is not a CDS "
+                "registration) and only scopes that have a scope description."
+            )
         ),
     ]
     client_name: Annotated[
@@ -214,13 +311,19 @@ class ClientRegistrationRequest(BaseModel):
     redirect_uris: Annotated[
         list[AnyUrl] | None,
         Field(
-            description="Redirect URIs (RFC 7591 field); the Server ignores them, and Clients set them later by modifying their Client Objects."
+            description=(
+                "Redirect URIs (RFC 7591 field); the Server ignores them, and "
+                "Clients set them later by modifying their Client Objects."
+            )
         ),
     ] = None
     contacts: Annotated[
         list[str] | None,
         Field(
-            description="Ways to reach the people responsible for the Client, usually email addresses (RFC 7591 field)."
+            description=(
+                "Ways to reach the people responsible for the Client, usually "
+                "email addresses (RFC 7591 field)."
+            )
         ),
     ] = None
     client_uri: Annotated[
@@ -240,19 +343,28 @@ class ClientRegistrationRequest(BaseModel):
     grant_types: Annotated[
         list[str] | None,
         Field(
-            description="Grant types the Client wants (RFC 7591 field); the Server decides them per created Client Object."
+            description=(
+                "Grant types the Client wants (RFC 7591 field); the Server decides "
+                "them per created Client Object."
+            )
         ),
     ] = None
     response_types: Annotated[
         list[str] | None,
         Field(
-            description="Response types the Client wants (RFC 7591 field); the Server decides them per created Client Object."
+            description=(
+                "Response types the Client wants (RFC 7591 field); the Server "
+                "decides them per created Client Object."
+            )
         ),
     ] = None
     token_endpoint_auth_method: Annotated[
         str | None,
         Field(
-            description="Token endpoint authentication method the Client wants (RFC 7591 field); the Server decides it per created Client Object."
+            description=(
+                "Token endpoint authentication method the Client wants (RFC 7591 "
+                "field); the Server decides it per created Client Object."
+            )
         ),
     ] = None
     jwks_uri: Annotated[
@@ -274,25 +386,33 @@ class ClientRegistrationRequest(BaseModel):
 
 
 class ClientStatus(StrEnum):
-    """
-    Availability of a Client Object and the environment it is meant for.
-    """
+    """Availability of a Client Object and the environment it is meant for."""
 
     production = "production"
+    """Usable against live systems; for user-authorized scopes, real customers may be asked for
+    consent.
+    """
     sandbox = "sandbox"
+    """Usable against the test environment only; user-authorized scopes work with the fictional
+    accounts described by the Server's `cds_test_accounts` documentation.
+    """
     disabled = "disabled"
+    """Switched off."""
 
 
 class ClientUpdateRequest(BaseModel):
-    """
-    One item of a Message's `updates_requested`: a field change under review, an item the Server asks the Client to supply, or the Client's answer to such an item.
+    """One item of a Message's `updates_requested`: a field change under review, an item the Server
+    asks the Client to supply, or the Client's answer to such an item.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#client-update-request-format",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-02/"
+                    "latest#client-update-request-format"
+                ),
                 "description": "CDS-WG1-02 Client Update Request Object",
             }
         },
@@ -300,51 +420,71 @@ class ClientUpdateRequest(BaseModel):
     field: Annotated[
         str,
         Field(
-            description="For field changes, the API field being changed; for Server requests and the answers to them, the Server's identifier of the requested item."
+            description=(
+                "For field changes, the API field being changed; for Server "
+                "requests and the answers to them, the Server's identifier of the "
+                "requested item."
+            )
         ),
     ]
     name: Annotated[
         str | None,
         Field(
-            description="Readable name of the requested item; expected on every item of a `server_request`."
+            description=(
+                "Readable name of the requested item; expected on every item of a `server_request`."
+            )
         ),
     ] = None
     description: Annotated[
         str | None,
         Field(
-            description="Explanation of the requested item in a `server_request`, or the Client's textual answer in a `client_submission`."
+            description=(
+                "Explanation of the requested item in a `server_request`, or the "
+                "Client's textual answer in a `client_submission`."
+            )
         ),
     ] = None
     uri: Annotated[
         AnyUrl | None,
         Field(
-            description="In a `client_submission`, a resource the Client supplies as its answer; in a `server_request`, a page where the Client can complete a step such as signing or paying."
+            description=(
+                "In a `client_submission`, a resource the Client supplies as its "
+                "answer; in a `server_request`, a page where the Client can "
+                "complete a step such as signing or paying."
+            )
         ),
     ] = None
     previous_value: Annotated[
         Any | None,
         Field(
-            description="For field changes, the field's value before the change; expected on every `field_changes` item."
+            description=(
+                "For field changes, the field's value before the change; expected "
+                "on every `field_changes` item."
+            )
         ),
     ] = None
     new_value: Annotated[
         Any | None,
         Field(
-            description="For field changes, the value the Client asked for; expected on every `field_changes` item."
+            description=(
+                "For field changes, the value the Client asked for; expected on "
+                "every `field_changes` item."
+            )
         ),
     ] = None
 
 
 class CredentialCreateRequest(BaseModel):
-    """
-    Ask the Server to issue a new Credential for one of the Client's Client Objects.
-    """
+    """Ask the Server to issue a new Credential for one of the Client's Client Objects."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-create",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-02/"
+                    "latest#credentials-create"
+                ),
                 "description": "CDS-WG1-02 Credential Creation Request",
             }
         },
@@ -355,15 +495,18 @@ class CredentialCreateRequest(BaseModel):
 
 
 class CredentialModifyRequest(BaseModel):
-    """
-    Partial update of a Credential; fields left out stay as they are, and fields a Client may not change are ignored.
+    """Partial update of a Credential; fields left out stay as they are, and fields a Client may not
+    change are ignored.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-modify",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-02/"
+                    "latest#credentials-modify"
+                ),
                 "description": "CDS-WG1-02 Credential Modification Request",
             }
         },
@@ -371,17 +514,21 @@ class CredentialModifyRequest(BaseModel):
     client_secret_expires_at: Annotated[
         int | None,
         Field(
-            description="New expiry, no earlier than now and no later than the current one (or 0 while the current one is 0). A value at or before now disables the secret at once and revokes every token obtained with it."
+            description=(
+                "New expiry, no earlier than now and no later than the current one "
+                "(or 0 while the current one is 0). A value at or before now "
+                "disables the secret at once and revokes every token obtained with "
+                "it."
+            )
         ),
     ] = None
 
 
 class CredentialType(StrEnum):
-    """
-    Kinds of Credential a Server issues.
-    """
+    """Kinds of Credential a Server issues."""
 
     client_secret = "client_secret"
+    """Authentication by a secret string known to both parties, held in `client_secret`."""
 
 
 class EnabledAuthorizationDetail(BaseModel):
@@ -392,36 +539,69 @@ class EnabledAuthorizationDetail(BaseModel):
 
 
 class GrantStatus(StrEnum):
-    """
-    States of a Grant. Under `future`, `disabled`, `suspended`, `revoked`, `closed` and `expired` nothing the Grant covered is accessible.
+    """States of a Grant. Under `future`, `disabled`, `suspended`, `revoked`, `closed` and `expired`
+    nothing the Grant covered is accessible.
     """
 
     active = "active"
+    """Access is on; for regularly refreshed data, the Server is also keeping to its update
+    schedule.
+    """
     future = "future"
+    """Access begins later, at `not_before`, when the Grant becomes active."""
     pending = "pending"
+    """Valid but still being processed or reviewed until about `eta`; granted features and data
+    become available as processing proceeds.
+    """
     partial = "partial"
+    """The Server enabled only part of the requested access, as shown by the `enabled_*` fields."""
     needs_authorization = "needs_authorization"
+    """Access is limited to the `enabled_*` fields until a user consents through an authorization
+    request whose `cds_grant_id` is this `grant_id` (§8.3). The Server checks that id against the
+    request before and again after user login, answering `cds_grant_id_invalid_value` or
+    `cds_grant_id_invalid_user`, ignores it when empty, rejects two non-empty ones, accepts it
+    through pushed requests, honours `prompt=login`, and updates the Grant on consent without
+    waiting for the token request.
+    """
     needs_sub_grants = "needs_sub_grants"
+    """Access is limited to the `enabled_*` fields until the sub-Grants in `children` reach statuses
+    the Server documents as sufficient for the scope.
+    """
     disabled = "disabled"
+    """Permanently switched off by the Server; Clients should not wait for it to come back."""
     suspended = "suspended"
+    """Paused by the Server or the consenting user; expected to change again."""
     revoked = "revoked"
+    """The consenting user withdrew a user-authorized Grant."""
     closed = "closed"
+    """The Client ended the Grant through the Grants API."""
     expired = "expired"
+    """Access ended at `not_after`."""
     delayed = "delayed"
+    """Recurring data updates are running late because of a problem on the Server's side, and resume
+    once it is fixed.
+    """
     stopped = "stopped"
+    """Regularly refreshed data no longer updates, by the Server's or the user's choice; data
+    already provided stays accessible.
+    """
     errored = "errored"
+    """An internal failure at the Server leaves the Client's access through
+    this Grant unconfirmed.
+    """
 
 
 class MessageAttachment(BaseModel):
-    """
-    A small file carried inside a Message.
-    """
+    """A small file carried inside a Message."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#message-attachment-format",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-02/"
+                    "latest#message-attachment-format"
+                ),
                 "description": "CDS-WG1-02 Message Attachment Object",
             }
         },
@@ -437,15 +617,17 @@ class MessageAttachment(BaseModel):
 
 
 class MessageModifyRequest(BaseModel):
-    """
-    Partial update of a Message; fields left out stay as they are, and fields a Client may not change are ignored.
+    """Partial update of a Message; fields left out stay as they are, and fields a Client may not
+    change are ignored.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-modify",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-modify"
+                ),
                 "description": "CDS-WG1-02 Message Modification Request",
             }
         },
@@ -457,15 +639,18 @@ class MessageModifyRequest(BaseModel):
 
 
 class OAuthError(BaseModel):
-    """
-    The JSON error body of the OAuth endpoints (RFC 6749 §5.2, RFC 7591 §3.2.2), e.g. for a rejected registration or token request.
+    """The JSON error body of the OAuth endpoints (RFC 6749 §5.2, RFC 7591 §3.2.2), e.g. for a
+    rejected registration or token request.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#client-registration-process",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-02/"
+                    "latest#client-registration-process"
+                ),
                 "description": "CDS-WG1-02 OAuth Error Response",
             }
         },
@@ -473,7 +658,10 @@ class OAuthError(BaseModel):
     error: Annotated[
         str,
         Field(
-            description="Error code, such as `invalid_request`, `invalid_client`, `invalid_grant`, `invalid_scope` or `invalid_client_metadata`.",
+            description=(
+                "Error code, such as `invalid_request`, `invalid_client`, "
+                "`invalid_grant`, `invalid_scope` or `invalid_client_metadata`."
+            ),
             examples=[
                 "invalid_request",
                 "invalid_client",
@@ -492,15 +680,18 @@ class OAuthError(BaseModel):
 
 
 class PushedAuthorizationRequest(BaseModel):
-    """
-    The parameters of an authorization request sent ahead over a form-encoded POST (RFC 9126 §2.1); the same parameters as the authorization endpoint's query.
+    """The parameters of an authorization request sent ahead over a form-encoded POST (RFC 9126
+    §2.1); the same parameters as the authorization endpoint's query.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#ref-rfc6749-auth-request",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-02/"
+                    "latest#ref-rfc6749-auth-request"
+                ),
                 "description": "CDS-WG1-02 Pushed Authorization Request",
             }
         },
@@ -511,7 +702,10 @@ class PushedAuthorizationRequest(BaseModel):
     client_id: Annotated[
         str | None,
         Field(
-            description="The Client Object identifier, when the Client does not authenticate with HTTP Basic."
+            description=(
+                "The Client Object identifier, when the Client does not "
+                "authenticate with HTTP Basic."
+            )
         ),
     ] = None
     redirect_uri: Annotated[
@@ -523,7 +717,10 @@ class PushedAuthorizationRequest(BaseModel):
     scope: Annotated[
         str | None,
         Field(
-            description="Space-separated scopes requested; the Client Object's default scope applies when absent."
+            description=(
+                "Space-separated scopes requested; the Client Object's default "
+                "scope applies when absent."
+            )
         ),
     ] = None
     state: Annotated[
@@ -532,7 +729,10 @@ class PushedAuthorizationRequest(BaseModel):
     code_challenge: Annotated[
         str | None,
         Field(
-            description="PKCE challenge (RFC 7636), needed for CDS scopes using the authorization code grant."
+            description=(
+                "PKCE challenge (RFC 7636), needed for CDS scopes using the "
+                "authorization code grant."
+            )
         ),
     ] = None
     code_challenge_method: Annotated[
@@ -541,13 +741,18 @@ class PushedAuthorizationRequest(BaseModel):
     authorization_details: Annotated[
         str | None,
         Field(
-            description="A JSON array of RFC 9396 authorization details entries, URL-encoded as a form value."
+            description=(
+                "A JSON array of RFC 9396 authorization details entries, "
+                "URL-encoded as a form value."
+            )
         ),
     ] = None
     cds_grant_id: Annotated[
         str | None,
         Field(
-            description="The `grant_id` of a Grant awaiting user authorization (CDS addition, §8.3)."
+            description=(
+                "The `grant_id` of a Grant awaiting user authorization (CDS addition, §8.3)."
+            )
         ),
     ] = None
     prompt: Annotated[
@@ -557,9 +762,7 @@ class PushedAuthorizationRequest(BaseModel):
 
 
 class PushedAuthorizationResponse(BaseModel):
-    """
-    The reference to a pushed authorization request (RFC 9126 §2.2).
-    """
+    """The reference to a pushed authorization request (RFC 9126 §2.2)."""
 
     model_config = ConfigDict(
         extra="allow",
@@ -578,50 +781,92 @@ class PushedAuthorizationResponse(BaseModel):
 
 
 class RegistrationFieldFormats(StrEnum):
-    """
-    Data formats of values submitted for registration fields.
-    """
+    """Data formats of values submitted for registration fields."""
 
     string = "string"
+    """A text value."""
     string_or_null = "string_or_null"
+    """A text value or null."""
     url = "url"
+    """A URL."""
     url_or_null = "url_or_null"
+    """A URL or null."""
     email = "email"
+    """An email address."""
     email_or_null = "email_or_null"
+    """An email address or null."""
     boolean = "boolean"
+    """true or false."""
     boolean_or_null = "boolean_or_null"
+    """true, false or null."""
     image = "image"
+    """A JPEG or PNG image, Base64-encoded."""
     image_or_null = "image_or_null"
+    """A Base64-encoded JPEG or PNG image, or null."""
     pdf = "pdf"
+    """A PDF file, Base64-encoded."""
     pdf_or_null = "pdf_or_null"
+    """A Base64-encoded PDF file, or null."""
     purposes = "purposes"
+    """One or more Purpose objects, each with `id` set to `""` and
+    `scopes_supported` set to `[]`.
+    """
     purposes_or_null = "purposes_or_null"
+    """Like `purposes`, or null when the Client submits no Purpose."""
 
 
 class RegistrationFieldType(StrEnum):
-    """
-    Kinds of registration requirement, from a submitted value to steps completed after registering.
+    """Kinds of registration requirement, from a submitted value to steps completed after
+    registering.
     """
 
     registration_field = "registration_field"
+    """A value the Client sends in the registration request under `field_name`; optional ones carry
+    a `default`.
+    """
     internal_review = "internal_review"
+    """The Server reviews the registration itself before production use and reports progress through
+    Messages.
+    """
     payment_required = "payment_required"
+    """A setup payment is due before production use; the Server opens a `payment_request` Message
+    with a reusable checkout link and answers it with `request_update` Messages as the payment is
+    submitted, accepted or rejected.
+    """
     email_verification = "email_verification"
+    """The Client proves its email address; the Server opens an `online_form_request` Message with a
+    reusable verification link and reports completion with a `request_update` Message.
+    """
     sso_verification = "sso_verification"
+    """The Client links an online account through single sign-on; the Server opens an
+    `online_form_request` Message with a reusable link and reports pending, complete or rejected
+    with `request_update` Messages.
+    """
     pdf_form = "pdf_form"
+    """The Client fills in PDF forms; the Server sends the blank form in a `pdf_form_request`
+    Message, the Client replies with a `client_submission`, and the Server reports the review
+    with `request_update` Messages.
+    """
     online_form = "online_form"
+    """The Client completes an online form, such as accepting terms or e-signing; the Server opens
+    an `online_form_request` Message with a reusable link and reports pending, complete or
+    rejected with `request_update` Messages.
+    """
 
 
 class ServerProvidedFile(BaseModel):
-    """
-    Description of one file the Server shares with the Client for ad-hoc purposes, such as connection settings or a one-off bulk extract, not for recurring structured data.
+    """Description of one file the Server shares with the Client for ad-hoc purposes, such as
+    connection settings or a one-off bulk extract, not for recurring structured data.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#server-provided-files-format",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-02/"
+                    "latest#server-provided-files-format"
+                ),
                 "description": "CDS-WG1-02 Server-Provided Files Object",
             }
         },
@@ -650,15 +895,18 @@ class ServerProvidedFile(BaseModel):
 
 
 class ServerProvidedFileListing(BaseModel):
-    """
-    One page of the files reachable through the Grants named in the token, most recently modified first.
+    """One page of the files reachable through the Grants named in the token, most recently modified
+    first.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#server-provided-files-list",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-02/"
+                    "latest#server-provided-files-list"
+                ),
                 "description": "CDS-WG1-02 Server-Provided Files Listing",
             }
         },
@@ -666,7 +914,10 @@ class ServerProvidedFileListing(BaseModel):
     files: Annotated[
         list[ServerProvidedFile],
         Field(
-            description="Files on this page; empty when none are reachable, and may stop at 100 with `next` set."
+            description=(
+                "Files on this page; empty when none are reachable, and may stop "
+                "at 100 with `next` set."
+            )
         ),
     ]
     next: Annotated[
@@ -680,8 +931,8 @@ class ServerProvidedFileListing(BaseModel):
 
 
 class TokenIntrospectionRequest(BaseModel):
-    """
-    A form-encoded request for the state of a token (RFC 7662 §2.1), which CDS Servers must support.
+    """A form-encoded request for the state of a token (RFC 7662 §2.1), which CDS Servers must
+    support.
     """
 
     model_config = ConfigDict(
@@ -697,22 +948,28 @@ class TokenIntrospectionRequest(BaseModel):
     token_type_hint: Annotated[
         str | None,
         Field(
-            description="What kind of token it is, `access_token` or `refresh_token`, to speed up the lookup.",
+            description=(
+                "What kind of token it is, `access_token` or `refresh_token`, to "
+                "speed up the lookup."
+            ),
             examples=["access_token", "refresh_token"],
         ),
     ] = None
 
 
 class TokenIntrospectionResponse(BaseModel):
-    """
-    The state of a token (RFC 7662 §2.2), as used to check the bearer tokens that protect the CDS APIs; only `active` is guaranteed.
+    """The state of a token (RFC 7662 §2.2), as used to check the bearer tokens that protect the CDS
+    APIs; only `active` is guaranteed.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#restricted-access",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-02/"
+                    "latest#restricted-access"
+                ),
                 "description": "CDS-WG1-02 Token Introspection Response",
             }
         },
@@ -752,15 +1009,19 @@ class TokenIntrospectionResponse(BaseModel):
 
 
 class TokenRequest(BaseModel):
-    """
-    A form-encoded token endpoint request (RFC 6749 §4.1.3, §4.4, §6) for the client credentials, authorization code or refresh token grant, optionally with RFC 9396 authorization details; Grant Admin requests carry exactly one such entry.
+    """A form-encoded token endpoint request (RFC 6749 §4.1.3, §4.4, §6) for the client credentials,
+    authorization code or refresh token grant, optionally with RFC 9396 authorization details;
+    Grant Admin requests carry exactly one such entry.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#scopes-grant-admin",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-02/"
+                    "latest#scopes-grant-admin"
+                ),
                 "description": "CDS-WG1-02 Access Token Request",
             }
         },
@@ -768,7 +1029,10 @@ class TokenRequest(BaseModel):
     grant_type: Annotated[
         str,
         Field(
-            description="The grant used, e.g. `client_credentials`, `authorization_code` or `refresh_token` (RFC 6749).",
+            description=(
+                "The grant used, e.g. `client_credentials`, `authorization_code` "
+                "or `refresh_token` (RFC 6749)."
+            ),
             examples=["client_credentials", "authorization_code", "refresh_token"],
         ),
     ]
@@ -782,13 +1046,20 @@ class TokenRequest(BaseModel):
     redirect_uri: Annotated[
         AnyUrl | None,
         Field(
-            description="The redirect URI of the authorization request, repeated when that request named one (RFC 6749)."
+            description=(
+                "The redirect URI of the authorization request, repeated when that "
+                "request named one (RFC 6749)."
+            )
         ),
     ] = None
     code_verifier: Annotated[
         str | None,
         Field(
-            description="The PKCE verifier matching the authorization request's challenge (RFC 7636), which CDS makes mandatory for scopes using the authorization code grant."
+            description=(
+                "The PKCE verifier matching the authorization request's challenge "
+                "(RFC 7636), which CDS makes mandatory for scopes using the "
+                "authorization code grant."
+            )
         ),
     ] = None
     refresh_token: Annotated[
@@ -797,27 +1068,37 @@ class TokenRequest(BaseModel):
     authorization_details: Annotated[
         str | None,
         Field(
-            description="A JSON array of RFC 9396 authorization details entries, URL-encoded as a form value; each entry's `type` is a scope description id."
+            description=(
+                "A JSON array of RFC 9396 authorization details entries, "
+                "URL-encoded as a form value; each entry's `type` is a scope "
+                "description id."
+            )
         ),
     ] = None
     client_id: Annotated[
         str | None,
         Field(
-            description="The Client Object identifier, for Clients that do not authenticate with HTTP Basic (RFC 6749)."
+            description=(
+                "The Client Object identifier, for Clients that do not "
+                "authenticate with HTTP Basic (RFC 6749)."
+            )
         ),
     ] = None
 
 
 class TokenResponse(BaseModel):
-    """
-    A successful token endpoint answer (RFC 6749 §5.1): the bearer token used on the CDS APIs, with the scope and authorization details it covers.
+    """A successful token endpoint answer (RFC 6749 §5.1): the bearer token used on the CDS APIs,
+    with the scope and authorization details it covers.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#ref-rfc6749-access-tokens",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-02/"
+                    "latest#ref-rfc6749-access-tokens"
+                ),
                 "description": "CDS-WG1-02 Access Token Response",
             }
         },
@@ -825,7 +1106,9 @@ class TokenResponse(BaseModel):
     access_token: Annotated[
         str,
         Field(
-            description="The token to send as `Authorization: Bearer` on authenticated APIs (RFC 6749)."
+            description=(
+                "The token to send as `Authorization: Bearer` on authenticated APIs (RFC 6749)."
+            )
         ),
     ]
     token_type: Annotated[
@@ -842,7 +1125,10 @@ class TokenResponse(BaseModel):
     scope: Annotated[
         str | None,
         Field(
-            description="Scopes the token covers; RFC 6749 requires it when they differ from those requested."
+            description=(
+                "Scopes the token covers; RFC 6749 requires it when they differ "
+                "from those requested."
+            )
         ),
     ] = None
     refresh_token: Annotated[
@@ -852,20 +1138,27 @@ class TokenResponse(BaseModel):
     authorization_details: Annotated[
         list[AuthorizationDetail] | None,
         Field(
-            description="The RFC 9396 authorization details the token covers, e.g. the Grant named in a Grant Admin request."
+            description=(
+                "The RFC 9396 authorization details the token covers, e.g. the "
+                "Grant named in a Grant Admin request."
+            )
         ),
     ] = None
     cds_grant_ids: Annotated[
         list[str] | None,
         Field(
-            description="Ids of the Grants the token gives access to; shown by the CDS-WG3-01 examples, which refer to a CDS-WG1-02 section that this revision does not contain."
+            description=(
+                "Ids of the Grants the token gives access to; shown by the "
+                "CDS-WG3-01 examples, which refer to a CDS-WG1-02 section that "
+                "this revision does not contain."
+            )
         ),
     ] = None
 
 
 class TokenRevocationRequest(BaseModel):
-    """
-    A form-encoded request to invalidate a token (RFC 7009 §2.1), which CDS Servers must support.
+    """A form-encoded request to invalidate a token (RFC 7009 §2.1), which
+    CDS Servers must support.
     """
 
     model_config = ConfigDict(
@@ -881,244 +1174,405 @@ class TokenRevocationRequest(BaseModel):
     token_type_hint: Annotated[
         str | None,
         Field(
-            description="What kind of token it is, `access_token` or `refresh_token`, to speed up the lookup.",
+            description=(
+                "What kind of token it is, `access_token` or `refresh_token`, to "
+                "speed up the lookup."
+            ),
             examples=["access_token", "refresh_token"],
         ),
     ] = None
 
 
 class AccountContactType(StrEnum):
-    """
-    Medium and qualifiers of an Account Contact.
-    """
+    """Medium and qualifiers of an Account Contact."""
 
     phone_number = "phone_number"
+    """The value is a phone number."""
     email = "email"
+    """The value is an email address."""
     home = "home"
+    """A home contact."""
     work = "work"
+    """A work contact."""
     mobile = "mobile"
+    """A mobile device contact."""
     preferred = "preferred"
+    """The Customer's preferred contact, usually paired with a medium type."""
     primary = "primary"
+    """The main contact for its medium, usually paired with a medium type."""
     secondary = "secondary"
+    """A backup contact, usually paired with a medium type."""
 
 
 class AccountProgramType(StrEnum):
-    """
-    The Account's standing in a program and the kind of program it is.
-    """
+    """The Account's standing in a program and the kind of program it is."""
 
     active = "active"
+    """The Account currently takes part."""
     inactive = "inactive"
+    """The Account took part before but no longer does."""
     eligible = "eligible"
+    """The Account may join."""
     ineligible = "ineligible"
+    """The Account may not join."""
     low_income = "low_income"
+    """Financial help for low-income Customers."""
     flat_rate = "flat_rate"
+    """The Customer pays a fixed amount regardless of usage or charges."""
     payment_plan = "payment_plan"
+    """Earlier charges are being paid off in instalments."""
     protected = "protected"
+    """The Account is flagged as protected or critical need, such as for medical reasons."""
     survey = "survey"
+    """A study or information-gathering effort."""
     pilot = "pilot"
+    """A limited or trial program, such as a VPP pilot."""
     rebate = "rebate"
+    """A utility rebate."""
     credit_bank = "credit_bank"
+    """Credits or debits build up and are settled against the bill at a true-up, as in some net
+    metering programs; such programs may report `balance` and `currency`.
+    """
 
 
 class AccountStatus(StrEnum):
-    """
-    Lifecycle state of an Account.
-    """
+    """Lifecycle state of an Account."""
 
     active = "active"
+    """In use."""
     suspended = "suspended"
+    """Inactive for now; may be reopened."""
     closed = "closed"
+    """Inactive for good."""
     unknown = "unknown"
+    """The Server cannot tell the state."""
 
 
 class AccountType(StrEnum):
-    """
-    Categories that can describe an Account; several may apply at once.
-    """
+    """Categories that can describe an Account; several may apply at once."""
 
     customer = "customer"
+    """An ordinary Customer's utility account."""
     thirdparty = "thirdparty"
+    """An account held by a contractor, vendor or other outside party."""
     internal = "internal"
+    """An account of the entity itself, e.g. for administration or testing."""
     parent = "parent"
+    """An account that groups sub-accounts, often billed together."""
     child = "child"
+    """A sub-account grouped under a parent account."""
     test = "test"
+    """A fictional account used for testing."""
     residential = "residential"
+    """An account for residential service."""
     commercial = "commercial"
+    """An account for commercial service."""
     industrial = "industrial"
+    """An account for industrial service."""
     agriculture = "agriculture"
+    """An account for agricultural service."""
     municipal = "municipal"
+    """An account for municipal service, such as a city government."""
     billed_monthly = "billed_monthly"
+    """Billed on a monthly cycle."""
     billed_quarterly = "billed_quarterly"
+    """Billed on a quarterly cycle."""
 
 
 Country = TypeAliasType("Country", Annotated[str, Field(max_length=2, min_length=2)])
 
 
 class AggregationRegionType(StrEnum):
-    """
-    What kind of territory an aggregation region is; each type adds fields.
-    """
+    """What kind of territory an aggregation region is; each type adds fields."""
 
     geographic = "geographic"
+    """A mapped territory; adds `map_resource`, `map_content_type` and `geojson_resource`."""
     postal_code = "postal_code"
+    """One or more postal code areas, listed in `postal_codes`."""
     county = "county"
+    """One or more counties (boroughs, parishes, shires), listed in `counties`."""
     neighborhood = "neighborhood"
+    """One or more neighborhoods within a municipality, listed in `neighborhoods`."""
     city_block = "city_block"
+    """One or more city blocks, listed in `city_blocks`."""
 
 
 class AggregationType(StrEnum):
-    """
-    How public an aggregation is, what kind of area it covers, and by which property its members were selected; several types add required fields.
+    """How public an aggregation is, what kind of area it covers, and by which property its members
+    were selected; several types add required fields.
     """
 
     public = "public"
+    """The aggregation and its data may be published by the Client."""
     listed = "listed"
+    """The aggregation itself may be published, but its data stays confidential under the Server's
+    disclosure terms.
+    """
     confidential = "confidential"
+    """Neither the aggregation nor its data may be disclosed beyond the
+    Server's disclosure terms.
+    """
     region = "region"
+    """Covers one or more geographic regions; `grouped_regions` should describe them."""
     country = "country"
+    """Covers one or more countries, listed in `countries`."""
     province = "province"
+    """Covers one or more provinces (states, territories), listed in `provinces`."""
     municipality = "municipality"
+    """Covers one or more cities or towns, listed in `municipalities`."""
     local = "local"
+    """Covers small local areas such as neighborhoods or city blocks; `grouped_regions` should
+    describe them.
+    """
     building = "building"
+    """Covers one or more buildings or campuses; `grouped_addresses` should list their addresses."""
     account_number = "account_number"
+    """Accounts picked by account number; their ids go in `grouped_accounts`, or, beyond 100, into
+    sub-aggregations in `grouped_aggregations`.
+    """
     account_type = "account_type"
+    """Accounts picked by account type, listed in `account_types`."""
     account_program_number = "account_program_number"
+    """Accounts picked by account program number, listed in `account_program_numbers`."""
     contract_number = "contract_number"
+    """Service contracts picked by contract number; their ids go in `grouped_servicecontracts`, or,
+    beyond 100, into sub-aggregations.
+    """
     service_type = "service_type"
+    """Service contracts picked by service type, listed in `service_types`."""
     rateplan_code = "rateplan_code"
+    """Service contracts picked by rate plan code, listed in `rateplan_code`."""
     service_program_number = "service_program_number"
+    """Service contracts picked by service program number, listed in `service_program_numbers`."""
     servicepoint_number = "servicepoint_number"
+    """Service points picked by service point number; their ids go in `grouped_servicepoints`, or,
+    beyond 100, into sub-aggregations.
+    """
     servicepoint_type = "servicepoint_type"
+    """Service points picked by service point type, listed in `servicepoint_types`."""
     premise_number = "premise_number"
+    """Service points picked by premise number, listed in `premise_numbers`."""
     meter_number = "meter_number"
+    """Meter devices picked by number; their ids go in `grouped_meterdevices`, or, beyond 100, into
+    sub-aggregations.
+    """
     meter_type = "meter_type"
+    """Meter devices picked by meter type, listed in `meter_types`."""
     meter_app_number = "meter_app_number"
+    """Meter devices picked by meter app number, listed in `meter_app_numbers`."""
 
 
 class BeneficiaryType(StrEnum):
-    """
-    To what, at the certificate's destination, an EAC is applied, and so which identifiers `beneficiaries` holds; only identifiers the Client may see are listed.
+    """To what, at the certificate's destination, an EAC is applied, and so which identifiers
+    `beneficiaries` holds; only identifiers the Client may see are listed.
     """
 
     customer = "customer"
+    """A power purchase agreement for a set of customers; `beneficiaries` holds their
+    `customer_number`s.
+    """
     account = "account"
+    """A power purchase agreement for a set of accounts; `beneficiaries` holds their
+    `cds_account_id`s.
+    """
     servicecontract = "servicecontract"
+    """A power purchase agreement for a set of service contracts; `beneficiaries` holds their
+    `cds_servicecontract_id`s.
+    """
     rateplan = "rateplan"
+    """The customers on a rate plan or tariff; `beneficiaries` holds the `rateplan_code`s."""
     program = "program"
+    """The participants of a special program; `beneficiaries` holds the programs' `program_id`s."""
     general = "general"
+    """The base usage profile of all customers; `beneficiaries` is empty."""
 
 
 class BillSectionCostDetailType(StrEnum):
-    """
-    Which group of a bill section's charges a cost detail sums.
-    """
+    """Which group of a bill section's charges a cost detail sums."""
 
     overall_total = "overall_total"
+    """The whole section's total exactly as the customer's bill shows it, fixed charges and local
+    taxes included.
+    """
     subtotal = "subtotal"
+    """The total of the subset named by the other types in the same entry (e.g. with `fixed_charges`
+    and `distribution`: the distribution fixed charges).
+    """
     fixed_charges = "fixed_charges"
+    """Charges owed regardless of usage, such as a base charge, including ones that vary with
+    non-usage factors like parcel size.
+    """
     usage_charges = "usage_charges"
+    """Charges driven by usage or other measurements such as demand; when the bill splits delivery
+    and supply, this covers both.
+    """
     taxes = "taxes"
+    """Taxes and fees passed entirely to government jurisdictions; regulator-mandated fees kept by
+    the utility count as fixed charges instead.
+    """
     distribution = "distribution"
+    """Distribution (delivery) charges, which may include transmission when the bill does not show
+    it apart.
+    """
     supply = "supply"
+    """Supply charges, also called generation or retail charges."""
     transmission = "transmission"
+    """Transmission charges, when the bill shows them apart from distribution."""
     other = "other"
+    """Charges outside normal distribution, supply and transmission, such as one-time construction
+    or upgrade work, usually under an "Other" heading.
+    """
 
 
 class BillSectionLineItemType(StrEnum):
-    """
-    What kind of charge a bill section line item is.
-    """
+    """What kind of charge a bill section line item is."""
 
     fixed_charge = "fixed_charge"
+    """A charge owed regardless of usage, such as a base customer charge."""
     usage_charge = "usage_charge"
+    """A charge driven by usage or another measurement such as demand."""
     tax = "tax"
+    """A tax or fee paid entirely to a government jurisdiction; fees kept by the utility, even when
+    mandated, are fixed charges instead.
+    """
     distribution = "distribution"
+    """A distribution (delivery) charge; may also cover transmission when the bill does not show it
+    apart.
+    """
     supply = "supply"
+    """A supply (generation or retail) charge."""
     transmission = "transmission"
+    """A transmission charge shown apart from distribution."""
     other = "other"
+    """A charge outside normal distribution, supply and transmission, such as one-time construction
+    or upgrade work.
+    """
 
 
 class BillSectionType(StrEnum):
-    """
-    What a bill section bills and from which party.
-    """
+    """What a bill section bills and from which party."""
 
     service_contract = "service_contract"
+    """Charges of one service contract."""
     sub_account = "sub_account"
+    """Combined charges of a sub-account billed only on its parent account's statement; the
+    section's account id and number are then the sub-account's.
+    """
     other_section = "other_section"
+    """One-off or other charges tied to no service contract or sub-account (e.g. a requested
+    transformer upgrade).
+    """
     electric = "electric"
+    """Charges of an electric service."""
     water = "water"
+    """Charges of a water service."""
     natural_gas = "natural_gas"
+    """Charges of a natural gas service."""
     fuel_oil = "fuel_oil"
+    """Charges of a fuel oil service."""
     distribution = "distribution"
+    """Includes charges of the `distribution_entity`."""
     supply = "supply"
+    """Includes charges of the `supply_entity`."""
 
 
 class BillSectionUsageDetailType(StrEnum):
-    """
-    What a usage detail's `value` measures and how it was obtained; several types add required fields.
+    """What a usage detail's `value` measures and how it was obtained; several types add required
+    fields.
     """
 
     electric_usage = "electric_usage"
+    """Electricity used; a number with `start_date` and `end_date`."""
     water_usage = "water_usage"
+    """Water used; a number with `start_date` and `end_date`."""
     natural_gas_usage = "natural_gas_usage"
+    """Natural gas used; a number with `start_date` and `end_date`."""
     fuel_oil_usage = "fuel_oil_usage"
+    """Fuel oil used; a number with `start_date` and `end_date`."""
     electric_demand = "electric_demand"
+    """Electric demand; a number with `start_date`, `end_date` and a `demand_type`."""
     time_of_use = "time_of_use"
+    """The figure for one time-of-use period; adds `tou`."""
     tiered = "tiered"
+    """The figure for one usage tier; adds `tier`."""
     directional = "directional"
+    """The figure for one flow direction; adds `direction`."""
     seasonal = "seasonal"
+    """The figure for one rate season; adds `season`."""
     ami_reading = "ami_reading"
+    """Accumulated digitally by a smart meter over the billing cycle."""
     amr_reading = "amr_reading"
+    """The difference between two readings taken by an automated reading device; adds `start_read`,
+    `end_read` and `multiplier`.
+    """
     analog_meter = "analog_meter"
+    """The difference between two readings recorded by hand; adds `start_read`, `end_read` and
+    `multiplier`.
+    """
     customer_provided = "customer_provided"
+    """The difference between a reading the customer reported and the previous one; adds
+    `start_read`, `end_read` and `multiplier`.
+    """
     estimated = "estimated"
+    """An estimate billed in place of an actual measurement, to be trued up in a later billing
+    cycle.
+    """
 
 
 class ConsentRequirementType(StrEnum):
-    """
-    Whether a consent requirement actually gates an aggregation's data.
-    """
+    """Whether a consent requirement actually gates an aggregation's data."""
 
     always = "always"
+    """The consent must be obtained before the data is released."""
     sometimes = "sometimes"
+    """The consent may be needed, but the Server has not checked yet (e.g. it tests anonymization
+    thresholds only when the data is requested).
+    """
     never = "never"
+    """The consent could have applied, but the Server has established it is not needed for this
+    aggregation.
+    """
 
 
 class ContractStatus(StrEnum):
-    """
-    Lifecycle state of a Service Contract and its service.
-    """
+    """Lifecycle state of a Service Contract and its service."""
 
     active = "active"
+    """Contract and service are both running."""
     paused = "paused"
+    """Contract in force, service halted for now and may resume."""
     stopped = "stopped"
+    """Contract in force, service halted for good."""
     closed = "closed"
+    """Contract and service have both ended for good."""
     unknown = "unknown"
+    """The Server cannot tell the state."""
 
 
 class ContractType(StrEnum):
-    """
-    Kinds of agreement a Service Contract can be; several may apply.
-    """
+    """Kinds of agreement a Service Contract can be; several may apply."""
 
     utility_service = "utility_service"
+    """An agreement for a utility service."""
     project = "project"
+    """An agreement for a bounded project, such as a service upgrade or construction."""
     billed_monthly = "billed_monthly"
+    """Billed every month."""
     billed_quarterly = "billed_quarterly"
+    """Billed every quarter."""
 
 
 class CostValue(BaseModel):
-    """
-    Money charged for one interval.
-    """
+    """Money charged for one interval."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-interval-cost-value-object",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#usage-segment-interval-cost-value-object"
+                ),
                 "description": "CDS-WG3-01 Interval Cost Value Object",
             }
         },
@@ -1127,15 +1581,18 @@ class CostValue(BaseModel):
 
 
 class CostValueFormat(BaseModel):
-    """
-    Describes a Value Set position holding the money charged per interval for other positions of the same Value Set.
+    """Describes a Value Set position holding the money charged per interval for other positions of
+    the same Value Set.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-interval-cost-value-format",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#usage-segment-interval-cost-value-format"
+                ),
                 "description": "CDS-WG3-01 Interval Cost Value Format",
             }
         },
@@ -1148,43 +1605,53 @@ class CostValueFormat(BaseModel):
     indexes: Annotated[
         list[int],
         Field(
-            description="Zero-based positions in the Value Sets whose measurements the cost is for; empty when the cost depends on none of them (such as a flat charge for the period).",
+            description=(
+                "Zero-based positions in the Value Sets whose measurements the "
+                "cost is for; empty when the cost depends on none of them (such as "
+                "a flat charge for the period)."
+            ),
             examples=[[0]],
         ),
     ]
 
 
 class DemandType(StrEnum):
-    """
-    How a demand value relates to its interval.
-    """
+    """How a demand value relates to its interval."""
 
     peak = "peak"
+    """Highest demand within the interval."""
     average = "average"
+    """Mean demand over the interval."""
     starting = "starting"
+    """Instantaneous demand when the interval begins."""
     ending = "ending"
+    """Instantaneous demand when the interval ends."""
 
 
 class DirectionType(StrEnum):
-    """
-    Which way the measured flow runs relative to the utility and the customer.
-    """
+    """Which way the measured flow runs relative to the utility and the customer."""
 
     net = "net"
+    """Usage in both directions netted against each other, as on a bidirectional meter."""
     forward = "forward"
+    """Only flow from the utility side to the customer side."""
     reverse = "reverse"
+    """Only flow from the customer side back to the utility side, such as exported generation."""
 
 
 class EACDataFormatDescription(BaseModel):
-    """
-    Explains one value an EAC's `eac_format` can take; the Server publishes these, keyed by `id`, in its metadata's `cds_eac_formats`.
+    """Explains one value an EAC's `eac_format` can take; the Server publishes these, keyed by `id`,
+    in its metadata's `cds_eac_formats`.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#eac-data-format-descriptions",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#eac-data-format-descriptions"
+                ),
                 "description": "CDS-WG3-01 EAC Data Format Description",
             }
         },
@@ -1199,15 +1666,16 @@ class EACDataFormatDescription(BaseModel):
 
 
 class ElectricDemandValue(BaseModel):
-    """
-    Electric demand for one interval.
-    """
+    """Electric demand for one interval."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-electric-demand-value-object",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#usage-segment-electric-demand-value-object"
+                ),
                 "description": "CDS-WG3-01 Electric Demand Value Object",
             }
         },
@@ -1215,21 +1683,26 @@ class ElectricDemandValue(BaseModel):
     ed: Annotated[
         float,
         Field(
-            description="Demand in the format's `units`, read as the format's `demand_type` says; positive means flow toward the customer, negative means flow back to the grid."
+            description=(
+                "Demand in the format's `units`, read as the format's "
+                "`demand_type` says; positive means flow toward the customer, "
+                "negative means flow back to the grid."
+            )
         ),
     ]
 
 
 class ElectricSupplyMixValue(BaseModel):
-    """
-    Share of one supply source for one interval.
-    """
+    """Share of one supply source for one interval."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-supply-mix-value-object",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#usage-segment-supply-mix-value-object"
+                ),
                 "description": "CDS-WG3-01 Electric Supply Mix Value Object",
             }
         },
@@ -1237,7 +1710,10 @@ class ElectricSupplyMixValue(BaseModel):
     sm: Annotated[
         float,
         Field(
-            description="Fraction (0 to 1) of the described usage that came from this source and attribution."
+            description=(
+                "Fraction (0 to 1) of the described usage that came from this "
+                "source and attribution."
+            )
         ),
     ]
     ci: Annotated[
@@ -1253,15 +1729,16 @@ class ElectricSupplyMixValue(BaseModel):
 
 
 class ElectricUsageValue(BaseModel):
-    """
-    Electric energy for one interval.
-    """
+    """Electric energy for one interval."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-electric-usage-value-object",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#usage-segment-electric-usage-value-object"
+                ),
                 "description": "CDS-WG3-01 Electric Usage Value Object",
             }
         },
@@ -1269,38 +1746,55 @@ class ElectricUsageValue(BaseModel):
     eu: Annotated[
         float,
         Field(
-            description="Energy over the interval in the format's `units`; positive means flow toward the customer (from the grid), negative means flow back to the grid, whatever the direction."
+            description=(
+                "Energy over the interval in the format's `units`; positive means "
+                "flow toward the customer (from the grid), negative means flow "
+                "back to the grid, whatever the direction."
+            )
         ),
     ]
 
 
 class EntityType(StrEnum):
-    """
-    Roles an Entity can play in delivering or supplying a service.
-    """
+    """Roles an Entity can play in delivering or supplying a service."""
 
     distributor = "distributor"
+    """Delivers the commodity over its network (the utility or operator)."""
     supplier = "supplier"
+    """Sells the commodity (retailer, REP or LSE); a vertically integrated utility is both
+    `distributor` and `supplier`.
+    """
     iou = "iou"
+    """A privately owned distribution utility (investor-owned utility)."""
     muni = "muni"
+    """A government-owned distribution utility."""
     cca = "cca"
+    """A government-owned supplier, typically formed by local governments (community choice
+    aggregator).
+    """
     retailer = "retailer"
+    """A privately owned supplier, such as a REP or ESCO."""
     generator = "generator"
+    """Sells generated power directly to end Customers."""
     dso = "dso"
+    """Operates a distribution system."""
     tso = "tso"
+    """Operates a transmission system."""
     iso = "iso"
+    """Acts as an interstate system operator."""
 
 
 class FuelOilUsageValue(BaseModel):
-    """
-    Fuel oil volume for one interval.
-    """
+    """Fuel oil volume for one interval."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-fueloil-usage-value-object",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#usage-segment-fueloil-usage-value-object"
+                ),
                 "description": "CDS-WG3-01 Fuel Oil Usage Value Object",
             }
         },
@@ -1312,28 +1806,33 @@ class FuelOilUsageValue(BaseModel):
 
 
 class MeterAppType(StrEnum):
-    """
-    Installation state, compatibility and who may install a meter app.
-    """
+    """Installation state, compatibility and who may install a meter app."""
 
     installed = "installed"
+    """The app is on the device now; the app may carry `start`."""
     uninstalled = "uninstalled"
+    """The app is not on the device; the app may carry `end`."""
     compatible = "compatible"
+    """The app could be installed on the device."""
     incompatible = "incompatible"
+    """The app cannot run on the device."""
     customer_installable = "customer_installable"
+    """The customer may choose to install the app (how is outside this document)."""
     central_installable = "central_installable"
+    """The central entity managing the device (e.g. the utility) may choose to install the app."""
 
 
 class MeterReadingsValue(BaseModel):
-    """
-    One register reading, taken at the start of the interval.
-    """
+    """One register reading, taken at the start of the interval."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-meter-readings-value-object",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#usage-segment-meter-readings-value-object"
+                ),
                 "description": "CDS-WG3-01 Meter Readings Value Object",
             }
         },
@@ -1341,49 +1840,84 @@ class MeterReadingsValue(BaseModel):
     r: Annotated[
         str,
         Field(
-            description="The reading exactly as shown by the meter at the interval's start, kept as a string so it is not mistaken for a usage quantity."
+            description=(
+                "The reading exactly as shown by the meter at the interval's "
+                "start, kept as a string so it is not mistaken for a usage "
+                "quantity."
+            )
         ),
     ]
 
 
 class MeterType(StrEnum):
-    """
-    Properties of a meter device: commodity measured, flow direction, physical or virtual, reading technology, local connectivity and app support. No live connection status is defined on purpose.
+    """Properties of a meter device: commodity measured, flow direction, physical or virtual,
+    reading technology, local connectivity and app support. No live connection status is defined
+    on purpose.
     """
 
     electric_usage = "electric_usage"
+    """Measures electricity consumption."""
     water_usage = "water_usage"
+    """Measures water consumption."""
     natural_gas_usage = "natural_gas_usage"
+    """Measures natural gas consumption."""
     fuel_oil_usage = "fuel_oil_usage"
+    """Measures fuel oil consumption."""
     forward_only = "forward_only"
+    """Measures only flow from the grid (central entity) to the customer side; reverse flow reads as
+    null or 0.
+    """
     reverse_only = "reverse_only"
+    """Measures only flow from the customer side to the grid; forward flow reads as null or 0."""
     bidirectional = "bidirectional"
+    """Measures both directions: positive values are grid-to-customer flow, negative values
+    customer-to-grid flow.
+    """
     physical_meter = "physical_meter"
+    """The device is a real, physical meter."""
     virtual_meter = "virtual_meter"
+    """The device is a virtual meter."""
     electric_demand = "electric_demand"
+    """Measures electric demand."""
     ami_meter = "ami_meter"
+    """A digital meter on an Advanced Metering Infrastructure network that reports often and can be
+    queried remotely.
+    """
     amr_meter = "amr_meter"
+    """Stores readings locally, collected from time to time over a short-range Automated Meter
+    Reading link (e.g. a drive-by receiver).
+    """
     analog_meter = "analog_meter"
+    """An analog meter whose dials must be read by a person."""
     wifi_capable = "wifi_capable"
+    """Has Wi-Fi hardware."""
     wifi_enabled = "wifi_enabled"
+    """Wi-Fi is switched on."""
     wifi_configured = "wifi_configured"
+    """Set up to join one or more particular Wi-Fi networks."""
     zigbee_capable = "zigbee_capable"
+    """Has Zigbee hardware."""
     zigbee_enabled = "zigbee_enabled"
+    """Zigbee is switched on."""
     zigbee_configured = "zigbee_configured"
+    """Set up to join one or more particular Zigbee networks."""
     central_apps_capable = "central_apps_capable"
+    """Can run grid edge apps picked by the central entity (e.g. the utility)."""
     customer_apps_capable = "customer_apps_capable"
+    """Can run grid edge apps picked by the customer."""
 
 
 class NaturalGasUsageValue(BaseModel):
-    """
-    Natural gas quantity for one interval.
-    """
+    """Natural gas quantity for one interval."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-gas-usage-value-object",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#usage-segment-gas-usage-value-object"
+                ),
                 "description": "CDS-WG3-01 Natural Gas Usage Value Object",
             }
         },
@@ -1392,49 +1926,74 @@ class NaturalGasUsageValue(BaseModel):
 
 
 class NewChargeType(StrEnum):
-    """
-    What a bill statement's new charge line stands for.
-    """
+    """What a bill statement's new charge line stands for."""
 
     electric_total = "electric_total"
+    """Sum of electric service charges and credits."""
     water_total = "water_total"
+    """Sum of water service charges and credits."""
     natural_gas_total = "natural_gas_total"
+    """Sum of natural gas service charges and credits."""
     fuel_oil_total = "fuel_oil_total"
+    """Sum of fuel oil service charges and credits."""
     waste_water_total = "waste_water_total"
+    """Sum of waste water service charges and credits."""
     solid_waste_total = "solid_waste_total"
+    """Sum of solid waste service charges and credits."""
     tax = "tax"
+    """A tax applied at account level."""
     fixed_fee = "fixed_fee"
+    """A fixed fee applied at account level."""
     flat_rate = "flat_rate"
+    """A flat-rate charge applied at account level."""
     interest = "interest"
+    """Interest applied at account level, typically on a payment plan."""
     deposit = "deposit"
+    """A deposit being charged (positive amount) or refunded (negative amount)."""
     differed = "differed"
+    """Part of the balance deferred or carried over to later bills and so
+    left out of `amount_due`.
+    """
     credit_bank = "credit_bank"
+    """Use of the account's credit bank, such as net-metering credits."""
     program = "program"
+    """An adjustment from an account-level program, such as a low-income discount."""
     adhoc = "adhoc"
+    """A one-off or manual adjustment visible on the bill, such as a correction after a misread
+    meter.
+    """
     amount_due_sum_difference = "amount_due_sum_difference"
+    """Added by the Server, not printed on the bill, to hold the gap between `amount_due` and the
+    unpaid previous balance plus the included new charges; its `name` should give the reason when
+    the Server knows it.
+    """
 
 
 class PremiseType(StrEnum):
-    """
-    What kind of place a Premise identifies.
-    """
+    """What kind of place a Premise identifies."""
 
     service_group = "service_group"
+    """A group of Service Points, such as a meter panel."""
     building = "building"
+    """A building or other structure."""
     land = "land"
+    """A plot of land."""
     zone = "zone"
+    """A zoning designation of the utility or local government."""
 
 
 class Purpose(BaseModel):
-    """
-    A disclosure of why the Client wants the data and how it will use it, shown to the Customer in the authorization form's Purpose Component.
+    """A disclosure of why the Client wants the data and how it will use it, shown to the Customer
+    in the authorization form's Purpose Component.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#purpose-format",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#purpose-format"
+                ),
                 "description": "CDS-WG3-01 Purpose Object",
             }
         },
@@ -1447,19 +2006,28 @@ class Purpose(BaseModel):
     content: Annotated[
         str,
         Field(
-            description="Text shown to the Customer when an authorization request selects this Purpose; not blank, and may span several lines."
+            description=(
+                "Text shown to the Customer when an authorization request selects "
+                "this Purpose; not blank, and may span several lines."
+            )
         ),
     ]
     related_uri: Annotated[
         AnyUrl | None,
         Field(
-            description="Extra link shown with the text, such as the Client's terms of service; null for none."
+            description=(
+                "Extra link shown with the text, such as the Client's terms of "
+                "service; null for none."
+            )
         ),
     ]
     related_name: Annotated[
         str | None,
         Field(
-            description="Label of the `related_uri` link: a single, non-blank line. Mandatory when `related_uri` is set."
+            description=(
+                "Label of the `related_uri` link: a single, non-blank line. "
+                "Mandatory when `related_uri` is set."
+            )
         ),
     ] = None
     scopes_supported: Annotated[
@@ -1471,191 +2039,299 @@ class Purpose(BaseModel):
 
 
 class ReadingQualityType(StrEnum):
-    """
-    How far values have been checked, estimated or corrected.
-    """
+    """How far values have been checked, estimated or corrected."""
 
     raw = "raw"
+    """Meter's digital readings as recorded, with no quality checks yet."""
     manual = "manual"
+    """Readings taken by eye or by hand from the meter, with no quality checks yet."""
     valid = "valid"
+    """Passed automated quality checks but not yet fit for billing."""
     revenue = "revenue"
+    """Fit for billing, or already billed."""
     estimated = "estimated"
+    """Estimates rather than measurements."""
     calculated = "calculated"
+    """Derived from other measured values."""
     corrected = "corrected"
+    """Changed after the earlier value had been billed."""
     website = "website"
+    """Same quality as shown on the customer's online portal; to be used only when no more specific
+    quality is known.
+    """
 
 
 class SeasonType(StrEnum):
-    """
-    Billing seasons.
-    """
+    """Billing seasons."""
 
     spring = "spring"
+    """The spring season."""
     summer = "summer"
+    """The summer season."""
     fall = "fall"
+    """The fall (autumn) season."""
     winter = "winter"
+    """The winter season."""
 
 
 class ServicePointType(StrEnum):
-    """
-    Commodity, multiplicity and nature of a Service Point.
-    """
+    """Commodity, multiplicity and nature of a Service Point."""
 
     electric = "electric"
+    """Delivers electric service."""
     water = "water"
+    """Delivers water service."""
     natural_gas = "natural_gas"
+    """Delivers natural gas service."""
     fuel_oil = "fuel_oil"
+    """Delivers fuel oil service."""
     single_service = "single_service"
+    """Serves exactly one service, such as a single-family home."""
     multi_service = "multi_service"
+    """Serves several services, such as a bank of meters on an apartment block."""
     physical = "physical"
+    """Has a real location, such as where a meter is installed."""
     virtual = "virtual"
+    """Exists only for organisation or record keeping, such as virtual net metering."""
     edge = "edge"
+    """Marks the boundary between the grid and the Customer's own installation."""
     internal = "internal"
+    """A node inside the grid, used mainly for non-customer usage data."""
 
 
 class ServiceProgramType(StrEnum):
-    """
-    The Service Contract's standing in a program and the kind of program it is.
-    """
+    """The Service Contract's standing in a program and the kind of program it is."""
 
     active = "active"
+    """The contract currently takes part."""
     inactive = "inactive"
+    """The contract took part before but no longer does."""
     eligible = "eligible"
+    """The contract may join."""
     ineligible = "ineligible"
+    """The contract may not join."""
     low_income = "low_income"
+    """Reduced rates or help for low-income Customers."""
     protected = "protected"
+    """The service is flagged as protected or critical need, such as for medical reasons."""
     survey = "survey"
+    """A study or information-gathering effort."""
     pilot = "pilot"
+    """A limited or trial program, such as a VPP pilot."""
     rebate = "rebate"
+    """A utility rebate."""
     credit_bank = "credit_bank"
+    """Credits or debits (money or another unit such as kWh) build up and are settled against the
+    charges at a true-up; such programs may report `balance`, `units` and `currency`.
+    """
     demand_response = "demand_response"
+    """The service's demand can be steered by utility or aggregator signals; such programs may
+    report `pnode`, `anode`, `aggregated` and `automated`.
+    """
     ev = "ev"
+    """Concerns the Customer's electric vehicle."""
     thermostat = "thermostat"
+    """Concerns the Customer's thermostat."""
 
 
 class ServiceType(StrEnum):
-    """
-    Commodity, customer class, metering and role of a contracted service.
-    """
+    """Commodity, customer class, metering and role of a contracted service."""
 
     electric = "electric"
+    """Electricity service."""
     water = "water"
+    """Water service."""
     natural_gas = "natural_gas"
+    """Natural gas service."""
     fuel_oil = "fuel_oil"
+    """Fuel oil service."""
     waste_water = "waste_water"
+    """Waste water service."""
     solid_waste = "solid_waste"
+    """Solid waste (trash) service."""
     residential = "residential"
+    """Classed as residential."""
     commercial = "commercial"
+    """Classed as commercial."""
     industrial = "industrial"
+    """Classed as industrial."""
     agriculture = "agriculture"
+    """Classed as agricultural."""
     metered = "metered"
+    """One or more meters measure the service."""
     unmetered = "unmetered"
+    """No meters; charges are worked out another way, such as by fixture count."""
     distribution = "distribution"
+    """The contract's entity delivers the commodity over its network."""
     supply = "supply"
+    """The contract's entity procures or supplies the commodity; bundled utilities may list both
+    `distribution` and `supply`.
+    """
     generation = "generation"
+    """The contract's entity generates the commodity delivered."""
 
 
 class SupplyAttributionType(StrEnum):
-    """
-    Which part of grid supply a supply-mix share is attributed to.
-    """
+    """Which part of grid supply a supply-mix share is attributed to."""
 
     base = "base"
+    """Supply credited to the grid's base sources."""
     individual = "individual"
+    """Supply credited to the customer's own contracts, such as power purchase agreements."""
     residual = "residual"
+    """Supply credited to the residual generation mix."""
 
 
 class SupplyType(StrEnum):
-    """
-    Generation sources, or groups of them, a supply-mix share can be for.
-    """
+    """Generation sources, or groups of them, a supply-mix share can be for."""
 
     general = "general"
+    """All sources of the attribution together."""
     carbonfree = "carbonfree"
+    """All carbon-free sources of the attribution, nuclear included."""
     peaker = "peaker"
+    """Peaker plants."""
     solar = "solar"
+    """Solar generation."""
     wind = "wind"
+    """Wind generation."""
     hydro = "hydro"
+    """Hydroelectric generation."""
     geothermal = "geothermal"
+    """Geothermal generation."""
     biomass = "biomass"
+    """Biomass generation."""
     nuclear = "nuclear"
+    """Nuclear generation."""
     storage = "storage"
+    """Discharge from energy storage."""
     demand_management = "demand_management"
+    """Supply freed up by lowering other consumers' demand, as in demand response."""
     distributed = "distributed"
+    """Behind-the-meter generation elsewhere exported to the grid and delivered to the customer; the
+    customer's own on-site self-consumption is not part of it.
+    """
     natural_gas = "natural_gas"
+    """All gas-fired generation, peakers and base load alike."""
     coal = "coal"
+    """Coal-fired generation."""
     oil = "oil"
+    """Oil-fired generation."""
 
 
 class TierType(StrEnum):
-    """
-    Billing tiers usage or demand can fall into.
-    """
+    """Billing tiers usage or demand can fall into."""
 
     baseline = "baseline"
+    """The baseline allowance tier."""
     overage = "overage"
+    """Usage beyond the baseline allowance."""
     tier_1 = "tier_1"
+    """The first numbered tier."""
     tier_2 = "tier_2"
+    """The second numbered tier."""
     tier_3 = "tier_3"
+    """The third numbered tier."""
     tier_4 = "tier_4"
+    """The fourth numbered tier."""
     tier_5 = "tier_5"
+    """The fifth numbered tier."""
     tier_6 = "tier_6"
+    """The sixth numbered tier."""
     tier_7 = "tier_7"
+    """The seventh numbered tier."""
     tier_8 = "tier_8"
+    """The eighth numbered tier."""
     tier_9 = "tier_9"
+    """The ninth numbered tier."""
 
 
 class TimeOfUseType(StrEnum):
-    """
-    Time-of-use billing periods.
-    """
+    """Time-of-use billing periods."""
 
     super_peak = "super_peak"
+    """The highest-priced period, above peak (also super on-peak)."""
     peak = "peak"
+    """The peak (on-peak) period."""
     partial_peak = "partial_peak"
+    """The period between peak and off-peak (also called shoulder)."""
     off_peak = "off_peak"
+    """The off-peak period."""
     super_off_peak = "super_off_peak"
+    """The lowest-priced period, below off-peak."""
 
 
 class UnitType(StrEnum):
-    """
-    Units of measure a Value Format can state.
-    """
+    """Units of measure a Value Format can state."""
 
     Wh = "Wh"
+    """Energy in watt-hours."""
     kWh = "kWh"
+    """Energy in kilowatt-hours (10^3 Wh)."""
     MWh = "MWh"
+    """Energy in megawatt-hours (10^6 Wh)."""
     W = "W"
+    """Power in watts."""
     kW = "kW"
+    """Power in kilowatts (10^3 W)."""
     MW = "MW"
+    """Power in megawatts (10^6 W)."""
     m3 = "m3"
+    """Volume in cubic meters."""
     ft3 = "ft3"
+    """Volume in cubic feet."""
     CCF = "CCF"
+    """Volume in units of 100 cubic feet."""
     MCF = "MCF"
+    """Volume in units of 1,000 cubic feet."""
     MMCF = "MMCF"
+    """Volume in units of 1,000,000 cubic feet."""
     MMCFD = "MMCFD"
+    """Flow in millions of cubic feet per day."""
     L = "L"
+    """Volume in liters."""
     gal = "gal"
+    """Volume in gallons."""
     Btu = "Btu"
+    """Energy in British thermal units."""
     therm = "therm"
+    """Energy in therms (100,000 Btu)."""
     Sm3 = "Sm3"
+    """Gas volume in standard cubic meters."""
     scf = "scf"
+    """Gas volume in standard cubic feet."""
     SCFM = "SCFM"
+    """Gas flow in standard cubic feet per minute."""
     C = "C"
+    """Temperature in degrees Celsius."""
     F = "F"
+    """Temperature in degrees Fahrenheit."""
     var = "var"
+    """Reactive power in volt-amperes reactive."""
     kvar = "kvar"
+    """Reactive power in kilovolt-amperes reactive (10^3 var)."""
     varh = "varh"
+    """Reactive energy in volt-ampere-reactive hours."""
     kvarh = "kvarh"
+    """Reactive energy in kilovolt-ampere-reactive hours (10^3 varh)."""
     years = "years"
+    """A count of years."""
     months = "months"
+    """A count of months."""
     days = "days"
+    """A count of days."""
     hours = "hours"
+    """A count of hours."""
     minutes = "minutes"
+    """A count of minutes."""
     seconds = "seconds"
+    """A count of seconds."""
     money = "money"
+    """A monetary amount, in the currency the enclosing object names."""
     count = "count"
+    """A number of things, such as lamps on an unmetered service."""
     percent = "percent"
+    """A percentage, such as of a maximum."""
 
 
 ValueObject = TypeAliasType(
@@ -1663,37 +2339,59 @@ ValueObject = TypeAliasType(
     Annotated[
         dict[str, Any],
         Field(
-            description="One measurement in a Value Set; its shape follows the Value Format at the same position in `formats`, so it carries no type of its own. Kept as a plain dict: the matching `formats` entry, not the value itself, says which of ElectricUsageValue, ElectricDemandValue, ElectricSupplyMixValue, WaterUsageValue, NaturalGasUsageValue, FuelOilUsageValue, CostValue, MeterReadingsValue it is."
+            description=(
+                "One measurement in a Value Set; its shape "
+                "follows the Value Format at the same "
+                "position in `formats`, so it carries no "
+                "type of its own. Kept as a plain dict: "
+                "the matching `formats` entry, not the "
+                "value itself, says which of "
+                "ElectricUsageValue, ElectricDemandValue, "
+                "ElectricSupplyMixValue, WaterUsageValue, "
+                "NaturalGasUsageValue, FuelOilUsageValue, "
+                "CostValue, MeterReadingsValue it is."
+            )
         ),
     ],
 )
 
 
 class ValueType(StrEnum):
-    """
-    Kinds of measurement a Value Format can describe; Servers (naming them with their own prefix and describing them in metadata) and extensions may add more.
+    """Kinds of measurement a Value Format can describe; Servers (naming them with their own prefix
+    and describing them in metadata) and extensions may add more.
     """
 
     electric_usage = "electric_usage"
+    """Electric energy per interval."""
     electric_demand = "electric_demand"
+    """Electric power demand."""
     electric_supply_mix = "electric_supply_mix"
+    """Share of a generation source in other measurements."""
     water_usage = "water_usage"
+    """Water volume per interval."""
     natural_gas_usage = "natural_gas_usage"
+    """Natural gas quantity per interval."""
     fuel_oil_usage = "fuel_oil_usage"
+    """Fuel (heating) oil volume per interval."""
     cost = "cost"
+    """Money charged per interval."""
     meter_readings = "meter_readings"
+    """Raw meter register readings."""
 
 
 class ValueTypeDescription(BaseModel):
-    """
-    Documents a value type a Server adds beyond the ones defined here, so Clients can learn to read its Value Formats and Value Objects; published in the Server metadata.
+    """Documents a value type a Server adds beyond the ones defined here, so Clients can learn to
+    read its Value Formats and Value Objects; published in the Server metadata.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-value-type-description",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#usage-segment-value-type-description"
+                ),
                 "description": "CDS-WG3-01 Value Type Description",
             }
         },
@@ -1706,21 +2404,26 @@ class ValueTypeDescription(BaseModel):
     documentation: Annotated[
         AnyUrl,
         Field(
-            description="Developer page defining the type in the same layout as the value types of §10.8.5, ideally with when it is used and sample formats and Value Sets."
+            description=(
+                "Developer page defining the type in the same layout as the value "
+                "types of §10.8.5, ideally with when it is used and sample formats "
+                "and Value Sets."
+            )
         ),
     ]
 
 
 class WaterUsageValue(BaseModel):
-    """
-    Water volume for one interval.
-    """
+    """Water volume for one interval."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-water-usage-value-object",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#usage-segment-water-usage-value-object"
+                ),
                 "description": "CDS-WG3-01 Water Usage Value Object",
             }
         },
@@ -1737,7 +2440,9 @@ AccountContactTypeOrUnknown = TypeAliasType(
         AccountContactType | str,
         Field(
             union_mode="left_to_right",
-            description="A AccountContactType value, or one this version of the documents does not define.",
+            description=(
+                "A AccountContactType value, or one this version of the documents does not define."
+            ),
         ),
     ],
 )
@@ -1749,7 +2454,9 @@ AccountProgramTypeOrUnknown = TypeAliasType(
         AccountProgramType | str,
         Field(
             union_mode="left_to_right",
-            description="A AccountProgramType value, or one this version of the documents does not define.",
+            description=(
+                "A AccountProgramType value, or one this version of the documents does not define."
+            ),
         ),
     ],
 )
@@ -1761,7 +2468,9 @@ AccountStatusOrUnknown = TypeAliasType(
         AccountStatus | str,
         Field(
             union_mode="left_to_right",
-            description="A AccountStatus value, or one this version of the documents does not define.",
+            description=(
+                "A AccountStatus value, or one this version of the documents does not define."
+            ),
         ),
     ],
 )
@@ -1773,7 +2482,9 @@ AccountTypeOrUnknown = TypeAliasType(
         AccountType | str,
         Field(
             union_mode="left_to_right",
-            description="A AccountType value, or one this version of the documents does not define.",
+            description=(
+                "A AccountType value, or one this version of the documents does not define."
+            ),
         ),
     ],
 )
@@ -1785,7 +2496,10 @@ AggregationRegionTypeOrUnknown = TypeAliasType(
         AggregationRegionType | str,
         Field(
             union_mode="left_to_right",
-            description="A AggregationRegionType value, or one this version of the documents does not define.",
+            description=(
+                "A AggregationRegionType value, or one this version of the "
+                "documents does not define."
+            ),
         ),
     ],
 )
@@ -1797,7 +2511,9 @@ AggregationTypeOrUnknown = TypeAliasType(
         AggregationType | str,
         Field(
             union_mode="left_to_right",
-            description="A AggregationType value, or one this version of the documents does not define.",
+            description=(
+                "A AggregationType value, or one this version of the documents does not define."
+            ),
         ),
     ],
 )
@@ -1809,7 +2525,10 @@ AuthorizationDetailsFieldFormatsOrUnknown = TypeAliasType(
         AuthorizationDetailsFieldFormats | str,
         Field(
             union_mode="left_to_right",
-            description="A AuthorizationDetailsFieldFormats value, or one this version of the documents does not define.",
+            description=(
+                "A AuthorizationDetailsFieldFormats value, or one this version of "
+                "the documents does not define."
+            ),
         ),
     ],
 )
@@ -1821,7 +2540,9 @@ BeneficiaryTypeOrUnknown = TypeAliasType(
         BeneficiaryType | str,
         Field(
             union_mode="left_to_right",
-            description="A BeneficiaryType value, or one this version of the documents does not define.",
+            description=(
+                "A BeneficiaryType value, or one this version of the documents does not define."
+            ),
         ),
     ],
 )
@@ -1833,7 +2554,10 @@ BillSectionCostDetailTypeOrUnknown = TypeAliasType(
         BillSectionCostDetailType | str,
         Field(
             union_mode="left_to_right",
-            description="A BillSectionCostDetailType value, or one this version of the documents does not define.",
+            description=(
+                "A BillSectionCostDetailType value, or one this version of the "
+                "documents does not define."
+            ),
         ),
     ],
 )
@@ -1845,7 +2569,10 @@ BillSectionLineItemTypeOrUnknown = TypeAliasType(
         BillSectionLineItemType | str,
         Field(
             union_mode="left_to_right",
-            description="A BillSectionLineItemType value, or one this version of the documents does not define.",
+            description=(
+                "A BillSectionLineItemType value, or one this version of the "
+                "documents does not define."
+            ),
         ),
     ],
 )
@@ -1857,7 +2584,9 @@ BillSectionTypeOrUnknown = TypeAliasType(
         BillSectionType | str,
         Field(
             union_mode="left_to_right",
-            description="A BillSectionType value, or one this version of the documents does not define.",
+            description=(
+                "A BillSectionType value, or one this version of the documents does not define."
+            ),
         ),
     ],
 )
@@ -1869,7 +2598,10 @@ BillSectionUsageDetailTypeOrUnknown = TypeAliasType(
         BillSectionUsageDetailType | str,
         Field(
             union_mode="left_to_right",
-            description="A BillSectionUsageDetailType value, or one this version of the documents does not define.",
+            description=(
+                "A BillSectionUsageDetailType value, or one this version of the "
+                "documents does not define."
+            ),
         ),
     ],
 )
@@ -1881,7 +2613,9 @@ CapabilityRoleOrUnknown = TypeAliasType(
         CapabilityRole | str,
         Field(
             union_mode="left_to_right",
-            description="A CapabilityRole value, or one this version of the documents does not define.",
+            description=(
+                "A CapabilityRole value, or one this version of the documents does not define."
+            ),
         ),
     ],
 )
@@ -1893,7 +2627,10 @@ ClientMessageRelatedTypeOrUnknown = TypeAliasType(
         ClientMessageRelatedType | str,
         Field(
             union_mode="left_to_right",
-            description="A ClientMessageRelatedType value, or one this version of the documents does not define.",
+            description=(
+                "A ClientMessageRelatedType value, or one this version of the "
+                "documents does not define."
+            ),
         ),
     ],
 )
@@ -1905,7 +2642,9 @@ ClientMessageStatusOrUnknown = TypeAliasType(
         ClientMessageStatus | str,
         Field(
             union_mode="left_to_right",
-            description="A ClientMessageStatus value, or one this version of the documents does not define.",
+            description=(
+                "A ClientMessageStatus value, or one this version of the documents does not define."
+            ),
         ),
     ],
 )
@@ -1917,7 +2656,9 @@ ClientMessageTypeOrUnknown = TypeAliasType(
         ClientMessageType | str,
         Field(
             union_mode="left_to_right",
-            description="A ClientMessageType value, or one this version of the documents does not define.",
+            description=(
+                "A ClientMessageType value, or one this version of the documents does not define."
+            ),
         ),
     ],
 )
@@ -1929,7 +2670,9 @@ ClientStatusOrUnknown = TypeAliasType(
         ClientStatus | str,
         Field(
             union_mode="left_to_right",
-            description="A ClientStatus value, or one this version of the documents does not define.",
+            description=(
+                "A ClientStatus value, or one this version of the documents does not define."
+            ),
         ),
     ],
 )
@@ -1941,7 +2684,9 @@ CommodityTypeOrUnknown = TypeAliasType(
         CommodityType | str,
         Field(
             union_mode="left_to_right",
-            description="A CommodityType value, or one this version of the documents does not define.",
+            description=(
+                "A CommodityType value, or one this version of the documents does not define."
+            ),
         ),
     ],
 )
@@ -1953,7 +2698,10 @@ ConsentRequirementTypeOrUnknown = TypeAliasType(
         ConsentRequirementType | str,
         Field(
             union_mode="left_to_right",
-            description="A ConsentRequirementType value, or one this version of the documents does not define.",
+            description=(
+                "A ConsentRequirementType value, or one this version of the "
+                "documents does not define."
+            ),
         ),
     ],
 )
@@ -1965,7 +2713,9 @@ ContractStatusOrUnknown = TypeAliasType(
         ContractStatus | str,
         Field(
             union_mode="left_to_right",
-            description="A ContractStatus value, or one this version of the documents does not define.",
+            description=(
+                "A ContractStatus value, or one this version of the documents does not define."
+            ),
         ),
     ],
 )
@@ -1977,7 +2727,9 @@ ContractTypeOrUnknown = TypeAliasType(
         ContractType | str,
         Field(
             union_mode="left_to_right",
-            description="A ContractType value, or one this version of the documents does not define.",
+            description=(
+                "A ContractType value, or one this version of the documents does not define."
+            ),
         ),
     ],
 )
@@ -1989,7 +2741,9 @@ CoverageTypeOrUnknown = TypeAliasType(
         CoverageType | str,
         Field(
             union_mode="left_to_right",
-            description="A CoverageType value, or one this version of the documents does not define.",
+            description=(
+                "A CoverageType value, or one this version of the documents does not define."
+            ),
         ),
     ],
 )
@@ -2001,7 +2755,9 @@ CredentialTypeOrUnknown = TypeAliasType(
         CredentialType | str,
         Field(
             union_mode="left_to_right",
-            description="A CredentialType value, or one this version of the documents does not define.",
+            description=(
+                "A CredentialType value, or one this version of the documents does not define."
+            ),
         ),
     ],
 )
@@ -2025,7 +2781,9 @@ DirectionTypeOrUnknown = TypeAliasType(
         DirectionType | str,
         Field(
             union_mode="left_to_right",
-            description="A DirectionType value, or one this version of the documents does not define.",
+            description=(
+                "A DirectionType value, or one this version of the documents does not define."
+            ),
         ),
     ],
 )
@@ -2049,7 +2807,9 @@ GrantStatusOrUnknown = TypeAliasType(
         GrantStatus | str,
         Field(
             union_mode="left_to_right",
-            description="A GrantStatus value, or one this version of the documents does not define.",
+            description=(
+                "A GrantStatus value, or one this version of the documents does not define."
+            ),
         ),
     ],
 )
@@ -2061,7 +2821,9 @@ InfrastructureTypeOrUnknown = TypeAliasType(
         InfrastructureType | str,
         Field(
             union_mode="left_to_right",
-            description="A InfrastructureType value, or one this version of the documents does not define.",
+            description=(
+                "A InfrastructureType value, or one this version of the documents does not define."
+            ),
         ),
     ],
 )
@@ -2073,7 +2835,9 @@ MeterAppTypeOrUnknown = TypeAliasType(
         MeterAppType | str,
         Field(
             union_mode="left_to_right",
-            description="A MeterAppType value, or one this version of the documents does not define.",
+            description=(
+                "A MeterAppType value, or one this version of the documents does not define."
+            ),
         ),
     ],
 )
@@ -2097,7 +2861,9 @@ NewChargeTypeOrUnknown = TypeAliasType(
         NewChargeType | str,
         Field(
             union_mode="left_to_right",
-            description="A NewChargeType value, or one this version of the documents does not define.",
+            description=(
+                "A NewChargeType value, or one this version of the documents does not define."
+            ),
         ),
     ],
 )
@@ -2109,7 +2875,9 @@ PremiseTypeOrUnknown = TypeAliasType(
         PremiseType | str,
         Field(
             union_mode="left_to_right",
-            description="A PremiseType value, or one this version of the documents does not define.",
+            description=(
+                "A PremiseType value, or one this version of the documents does not define."
+            ),
         ),
     ],
 )
@@ -2121,7 +2889,9 @@ ReadingQualityTypeOrUnknown = TypeAliasType(
         ReadingQualityType | str,
         Field(
             union_mode="left_to_right",
-            description="A ReadingQualityType value, or one this version of the documents does not define.",
+            description=(
+                "A ReadingQualityType value, or one this version of the documents does not define."
+            ),
         ),
     ],
 )
@@ -2133,7 +2903,10 @@ RegistrationFieldFormatsOrUnknown = TypeAliasType(
         RegistrationFieldFormats | str,
         Field(
             union_mode="left_to_right",
-            description="A RegistrationFieldFormats value, or one this version of the documents does not define.",
+            description=(
+                "A RegistrationFieldFormats value, or one this version of the "
+                "documents does not define."
+            ),
         ),
     ],
 )
@@ -2145,7 +2918,10 @@ RegistrationFieldTypeOrUnknown = TypeAliasType(
         RegistrationFieldType | str,
         Field(
             union_mode="left_to_right",
-            description="A RegistrationFieldType value, or one this version of the documents does not define.",
+            description=(
+                "A RegistrationFieldType value, or one this version of the "
+                "documents does not define."
+            ),
         ),
     ],
 )
@@ -2169,7 +2945,9 @@ ServerCapabilityOrUnknown = TypeAliasType(
         ServerCapability | str,
         Field(
             union_mode="left_to_right",
-            description="A ServerCapability value, or one this version of the documents does not define.",
+            description=(
+                "A ServerCapability value, or one this version of the documents does not define."
+            ),
         ),
     ],
 )
@@ -2181,7 +2959,9 @@ ServicePointTypeOrUnknown = TypeAliasType(
         ServicePointType | str,
         Field(
             union_mode="left_to_right",
-            description="A ServicePointType value, or one this version of the documents does not define.",
+            description=(
+                "A ServicePointType value, or one this version of the documents does not define."
+            ),
         ),
     ],
 )
@@ -2193,7 +2973,9 @@ ServiceProgramTypeOrUnknown = TypeAliasType(
         ServiceProgramType | str,
         Field(
             union_mode="left_to_right",
-            description="A ServiceProgramType value, or one this version of the documents does not define.",
+            description=(
+                "A ServiceProgramType value, or one this version of the documents does not define."
+            ),
         ),
     ],
 )
@@ -2205,7 +2987,9 @@ ServiceTypeOrUnknown = TypeAliasType(
         ServiceType | str,
         Field(
             union_mode="left_to_right",
-            description="A ServiceType value, or one this version of the documents does not define.",
+            description=(
+                "A ServiceType value, or one this version of the documents does not define."
+            ),
         ),
     ],
 )
@@ -2217,7 +3001,10 @@ SupplyAttributionTypeOrUnknown = TypeAliasType(
         SupplyAttributionType | str,
         Field(
             union_mode="left_to_right",
-            description="A SupplyAttributionType value, or one this version of the documents does not define.",
+            description=(
+                "A SupplyAttributionType value, or one this version of the "
+                "documents does not define."
+            ),
         ),
     ],
 )
@@ -2253,7 +3040,9 @@ TimeOfUseTypeOrUnknown = TypeAliasType(
         TimeOfUseType | str,
         Field(
             union_mode="left_to_right",
-            description="A TimeOfUseType value, or one this version of the documents does not define.",
+            description=(
+                "A TimeOfUseType value, or one this version of the documents does not define."
+            ),
         ),
     ],
 )
@@ -2284,15 +3073,18 @@ ValueTypeOrUnknown = TypeAliasType(
 
 
 class CoverageEntry(BaseModel):
-    """
-    One territory or group of customers the Server covers, with the role it plays there and the capabilities it offers for it.
+    """One territory or group of customers the Server covers, with the role it plays there and the
+    capabilities it offers for it.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-01/latest#coverage-entry-format",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-01/"
+                    "latest#coverage-entry-format"
+                ),
                 "description": "CDS-WG1-01 Coverage Entry",
             }
         },
@@ -2303,7 +3095,10 @@ class CoverageEntry(BaseModel):
     entity_name: Annotated[
         str,
         Field(
-            description="Readable name of the covered entity; may differ from the metadata `name` when a parent or another party runs the Server."
+            description=(
+                "Readable name of the covered entity; may differ from the metadata "
+                "`name` when a parent or another party runs the Server."
+            )
         ),
     ]
     entity_abbreviation: Annotated[
@@ -2313,7 +3108,10 @@ class CoverageEntry(BaseModel):
     country: Annotated[
         str,
         Field(
-            description="Country with jurisdiction over the coverage; several countries need several entries.",
+            description=(
+                "Country with jurisdiction over the coverage; several countries "
+                "need several entries."
+            ),
             max_length=2,
             min_length=2,
         ),
@@ -2341,7 +3139,10 @@ class CoverageEntry(BaseModel):
     capabilities: Annotated[
         list[ServerCapabilityOrUnknown],
         Field(
-            description="Capabilities offered for this coverage; may be empty for a purely informational entry, and never contains `coverage`."
+            description=(
+                "Capabilities offered for this coverage; may be empty for a purely "
+                "informational entry, and never contains `coverage`."
+            )
         ),
     ]
     map_resource: Annotated[
@@ -2353,21 +3154,26 @@ class CoverageEntry(BaseModel):
     geojson_resource: Annotated[
         AnyUrl | None,
         Field(
-            description="A GeoJSON object outlining the territory, in WGS 84 coordinates; other coordinate systems need a field of their own added by an extension."
+            description=(
+                "A GeoJSON object outlining the territory, in WGS 84 coordinates; "
+                "other coordinate systems need a field of their own added by an "
+                "extension."
+            )
         ),
     ] = None
 
 
 class CoverageListing(BaseModel):
-    """
-    One page of the Server's coverage entries, newest update first.
-    """
+    """One page of the Server's coverage entries, newest update first."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-01/latest#coverage-listing-format",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-01/"
+                    "latest#coverage-listing-format"
+                ),
                 "description": "CDS-WG1-01 Coverage Listing",
             }
         },
@@ -2386,15 +3192,18 @@ class CoverageListing(BaseModel):
 
 
 class ServerMetadata(BaseModel):
-    """
-    The entry point of a Server: who it is, where its documentation and support live, and which capabilities it offers.
+    """The entry point of a Server: who it is, where its documentation and support live, and which
+    capabilities it offers.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-01/latest#metadata-object-format",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-01/"
+                    "latest#metadata-object-format"
+                ),
                 "description": "CDS-WG1-01 Metadata Object",
             }
         },
@@ -2402,7 +3211,9 @@ class ServerMetadata(BaseModel):
     cds_metadata_version: Annotated[
         str,
         Field(
-            description="Version of the metadata format the Server follows; `v1` for this document.",
+            description=(
+                "Version of the metadata format the Server follows; `v1` for this document."
+            ),
             examples=["v1"],
         ),
     ]
@@ -2425,7 +3236,11 @@ class ServerMetadata(BaseModel):
     capabilities: Annotated[
         list[ServerCapabilityOrUnknown],
         Field(
-            description="What this Server offers beyond this object; may be empty. When it lists `coverage`, it must also hold every capability named by any coverage entry."
+            description=(
+                "What this Server offers beyond this object; may be empty. When it "
+                "lists `coverage`, it must also hold every capability named by any "
+                "coverage entry."
+            )
         ),
     ]
     coverage: Annotated[AnyUrl | None, Field(description="Location of the coverage endpoint.")] = (
@@ -2438,21 +3253,26 @@ class ServerMetadata(BaseModel):
     oauth_metadata: Annotated[
         AnyUrl,
         Field(
-            description="Location of the Server's Authorization Server Metadata object; it may also be served at the RFC 8414 well-known path."
+            description=(
+                "Location of the Server's Authorization Server Metadata object; it "
+                "may also be served at the RFC 8414 well-known path."
+            )
         ),
     ]
 
 
 class Client(BaseModel):
-    """
-    One registered OAuth client configuration of a Client, in RFC 7591 client metadata form extended with CDS management fields; a single registration can yield several of them.
+    """One registered OAuth client configuration of a Client, in RFC 7591 client metadata form
+    extended with CDS management fields; a single registration can yield several of them.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#client-format",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#client-format"
+                ),
                 "description": "CDS-WG1-02 Client Object",
             }
         },
@@ -2466,13 +3286,17 @@ class Client(BaseModel):
     client_id_issued_at: Annotated[
         int,
         Field(
-            description="Unix time in seconds at which the Server issued `client_id`; never changes."
+            description=(
+                "Unix time in seconds at which the Server issued `client_id`; never changes."
+            )
         ),
     ]
     scope: Annotated[
         str,
         Field(
-            description='Space-separated scopes this Client Object is registered for; `""` when none.'
+            description=(
+                'Space-separated scopes this Client Object is registered for; `""` when none.'
+            )
         ),
     ]
     redirect_uris: Annotated[
@@ -2482,19 +3306,29 @@ class Client(BaseModel):
     token_endpoint_auth_method: Annotated[
         str | None,
         Field(
-            description="How this Client Object authenticates at the token endpoint, chosen by the Server from the scopes' supported methods; null when none applies."
+            description=(
+                "How this Client Object authenticates at the token endpoint, "
+                "chosen by the Server from the scopes' supported methods; null "
+                "when none applies."
+            )
         ),
     ]
     grant_types: Annotated[
         list[str],
         Field(
-            description="OAuth grant types the Server enabled for the registered scopes; may be empty."
+            description=(
+                "OAuth grant types the Server enabled for the registered scopes; may be empty."
+            )
         ),
     ]
     response_types: Annotated[
         list[str],
         Field(
-            description="OAuth response types the Server enabled for the registered scopes; a non-empty list means authorization requests are possible."
+            description=(
+                "OAuth response types the Server enabled for the registered "
+                "scopes; a non-empty list means authorization requests are "
+                "possible."
+            )
         ),
     ]
     client_name: Annotated[
@@ -2504,7 +3338,10 @@ class Client(BaseModel):
     contacts: Annotated[
         list[str],
         Field(
-            description="Ways to reach the people responsible for this Client, usually email addresses; may be empty."
+            description=(
+                "Ways to reach the people responsible for this Client, usually "
+                "email addresses; may be empty."
+            )
         ),
     ]
     authorization_details_types: Annotated[
@@ -2546,13 +3383,20 @@ class Client(BaseModel):
     registration_client_uri: Annotated[
         AnyUrl | None,
         Field(
-            description="RFC 7592 management URL, present only when the Server implements that protocol; it then equals `cds_client_uri`."
+            description=(
+                "RFC 7592 management URL, present only when the Server implements "
+                "that protocol; it then equals `cds_client_uri`."
+            )
         ),
     ] = None
     registration_access_token: Annotated[
         str | None,
         Field(
-            description="RFC 7592 token for the management URL, present only when the Server implements that protocol; it also works on `cds_client_uri`."
+            description=(
+                "RFC 7592 token for the management URL, present only when the "
+                "Server implements that protocol; it also works on "
+                "`cds_client_uri`."
+            )
         ),
     ] = None
     cds_created: Annotated[AwareDatetime, Field(description="Creation time of this Client Object.")]
@@ -2563,7 +3407,10 @@ class Client(BaseModel):
     cds_client_uri: Annotated[
         AnyUrl,
         Field(
-            description="Address, distinct for every Client Object, at which it is read and updated through the Clients API."
+            description=(
+                "Address, distinct for every Client Object, at which it is read "
+                "and updated through the Clients API."
+            )
         ),
     ]
     cds_status: Annotated[
@@ -2575,13 +3422,24 @@ class Client(BaseModel):
     cds_status_options: Annotated[
         list[ClientStatusOrUnknown],
         Field(
-            description="Statuses the Client may set in `cds_status`. A Client Object holding the `cds_client_admin` scope never offers `disabled`; every other one always offers it, and no list offers both `production` and `sandbox`."
+            description=(
+                "Statuses the Client may set in `cds_status`. A Client Object "
+                "holding the `cds_client_admin` scope never offers `disabled`; "
+                "every other one always offers it, and no list offers both "
+                "`production` and `sandbox`."
+            )
         ),
     ]
     cds_server_metadata: Annotated[
         AnyUrl,
         Field(
-            description="CDS Server Metadata as seen by this Client Object; it must point to tailored scope descriptions when they differ from the public ones and may be the public URL otherwise. When protected, it takes a `cds_client_admin` bearer token and answers 401 without one."
+            description=(
+                "CDS Server Metadata as seen by this Client Object; it must point "
+                "to tailored scope descriptions when they differ from the public "
+                "ones and may be the public URL otherwise. When protected, it "
+                "takes a `cds_client_admin` bearer token and answers 401 without "
+                "one."
+            )
         ),
     ]
     cds_default_scope: Annotated[
@@ -2593,13 +3451,20 @@ class Client(BaseModel):
     cds_default_redirect_uri: Annotated[
         AnyUrl | None,
         Field(
-            description="Redirect URI the Server assumes when an authorization request names none; at registration it is the Server-made receipt page among `redirect_uris`."
+            description=(
+                "Redirect URI the Server assumes when an authorization request "
+                "names none; at registration it is the Server-made receipt page "
+                "among `redirect_uris`."
+            )
         ),
     ] = None
     cds_default_authorization_details: Annotated[
         list[CdsDefaultAuthorizationDetail] | None,
         Field(
-            description="Authorization details the Server assumes when an authorization request carries none; empty right after registration."
+            description=(
+                "Authorization details the Server assumes when an authorization "
+                "request carries none; empty right after registration."
+            )
         ),
     ] = None
     cds_purposes: Annotated[
@@ -2609,9 +3474,7 @@ class Client(BaseModel):
 
 
 class ClientListing(BaseModel):
-    """
-    One page of the Client Objects the admin token can see, most recently modified first.
-    """
+    """One page of the Client Objects the admin token can see, most recently modified first."""
 
     model_config = ConfigDict(
         extra="allow",
@@ -2625,7 +3488,10 @@ class ClientListing(BaseModel):
     clients: Annotated[
         list[Client],
         Field(
-            description="Client Objects on this page; empty when none are visible, and may stop at 100 with `next` set."
+            description=(
+                "Client Objects on this page; empty when none are visible, and may "
+                "stop at 100 with `next` set."
+            )
         ),
     ]
     next: Annotated[
@@ -2639,15 +3505,17 @@ class ClientListing(BaseModel):
 
 
 class ClientMessage(BaseModel):
-    """
-    One entry in the official correspondence between a Server and a Client: a notice, a private note, or a request whose progress is tracked through its status and replies.
+    """One entry in the official correspondence between a Server and a Client: a notice, a private
+    note, or a request whose progress is tracked through its status and replies.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#message-format",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#message-format"
+                ),
                 "description": "CDS-WG1-02 Message Object",
             }
         },
@@ -2667,13 +3535,20 @@ class ClientMessage(BaseModel):
     read: Annotated[
         bool,
         Field(
-            description="Whether the Client has marked the Message as read; false on Server-created Messages until the Client changes it, true on Client-created ones."
+            description=(
+                "Whether the Client has marked the Message as read; false on "
+                "Server-created Messages until the Client changes it, true on "
+                "Client-created ones."
+            )
         ),
     ]
     creator: Annotated[
         str | None,
         Field(
-            description="The `client_id` of the Client Object that wrote the Message, or null when the Server wrote it."
+            description=(
+                "The `client_id` of the Client Object that wrote the Message, or "
+                "null when the Server wrote it."
+            )
         ),
     ]
     created: Annotated[AwareDatetime, Field(description="Creation time of the Message.")]
@@ -2687,43 +3562,70 @@ class ClientMessage(BaseModel):
     name: Annotated[
         str,
         Field(
-            description="Readable title; the subject line for notifications, private messages and support requests."
+            description=(
+                "Readable title; the subject line for notifications, private "
+                "messages and support requests."
+            )
         ),
     ]
     description: Annotated[
         str,
         Field(
-            description="Readable text; the message body for notifications, private messages and support requests, and the reason when the Server rejects something."
+            description=(
+                "Readable text; the message body for notifications, private "
+                "messages and support requests, and the reason when the Server "
+                "rejects something."
+            )
         ),
     ]
     updates_requested: Annotated[
         list[ClientUpdateRequest] | None,
         Field(
-            description="Field changes awaiting review (`field_changes`), items the Server asks for (`server_request`), or the Client's answers to them (`client_submission`)."
+            description=(
+                "Field changes awaiting review (`field_changes`), items the Server "
+                "asks for (`server_request`), or the Client's answers to them "
+                "(`client_submission`)."
+            )
         ),
     ] = None
     grants_requested: Annotated[
         list[ClientGrantRequest] | None,
         Field(
-            description="The Grants, with their parameters, that a `grant_request` asks the Server to issue."
+            description=(
+                "The Grants, with their parameters, that a `grant_request` asks "
+                "the Server to issue."
+            )
         ),
     ] = None
     attachments: Annotated[
         list[MessageAttachment] | None,
         Field(
-            description="Small files that belong to this Message, such as a scanned authorization letter; bulk or recurring data belongs in other APIs such as Server-Provided Files."
+            description=(
+                "Small files that belong to this Message, such as a scanned "
+                "authorization letter; bulk or recurring data belongs in other "
+                "APIs such as Server-Provided Files."
+            )
         ),
     ] = None
     related_uri: Annotated[
         AnyUrl | None,
         Field(
-            description="A resource tied to the Message, whose meaning follows `type`: further information, the sandbox Client Object a production request concerns, the object under review, the payment or form to complete, or the Client Object a grant request targets."
+            description=(
+                "A resource tied to the Message, whose meaning follows `type`: "
+                "further information, the sandbox Client Object a production "
+                "request concerns, the object under review, the payment or form to "
+                "complete, or the Client Object a grant request targets."
+            )
         ),
     ] = None
     related_type: Annotated[
         ClientMessageRelatedTypeOrUnknown | None,
         Field(
-            description="What `related_uri` points at; `payment_form`, `online_form` and `pdf_form` for payment, online-form and PDF-form requests respectively."
+            description=(
+                "What `related_uri` points at; `payment_form`, `online_form` and "
+                "`pdf_form` for payment, online-form and PDF-form requests "
+                "respectively."
+            )
         ),
     ] = None
     amount: Annotated[float | None, Field(description="Sum the Client is asked to pay.")] = None
@@ -2733,15 +3635,18 @@ class ClientMessage(BaseModel):
 
 
 class ClientMessageListing(BaseModel):
-    """
-    The Messages the admin token can see in three separately paged lists — outstanding, unread and read — each most recently modified first. Following one list's page link returns that list's next page with the other two lists empty.
+    """The Messages the admin token can see in three separately paged lists — outstanding, unread
+    and read — each most recently modified first. Following one list's page link returns that
+    list's next page with the other two lists empty.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-list",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-list"
+                ),
                 "description": "CDS-WG1-02 Message Listing",
             }
         },
@@ -2779,15 +3684,17 @@ class ClientMessageListing(BaseModel):
 
 
 class ClientModifyRequest(BaseModel):
-    """
-    Full replacement of a Client Object's changeable settings, sent with PUT in the manner of RFC 7592; a changeable field left out asks the Server to restore its default.
+    """Full replacement of a Client Object's changeable settings, sent with PUT in the manner of RFC
+    7592; a changeable field left out asks the Server to restore its default.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#clients-modify",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#clients-modify"
+                ),
                 "description": "CDS-WG1-02 Client Update Request",
             }
         },
@@ -2820,168 +3727,59 @@ class ClientModifyRequest(BaseModel):
     cds_purposes: Annotated[
         dict[str, Purpose] | None,
         Field(
-            description="The Purposes the Client wants to keep. Server defaults cannot be dropped or edited and `id`/`scopes_supported` changes are ignored; a missing non-default Purpose is removed; an unknown `id` is a new Purpose that the Server numbers and scopes itself (possibly after an asynchronous review)."
+            description=(
+                "The Purposes the Client wants to keep. Server defaults cannot be "
+                "dropped or edited and `id`/`scopes_supported` changes are "
+                "ignored; a missing non-default Purpose is removed; an unknown "
+                "`id` is a new Purpose that the Server numbers and scopes itself "
+                "(possibly after an asynchronous review)."
+            )
         ),
     ] = None
 
 
-class ClientRegistrationResponse(BaseModel):
-    """
-    The Client Object created for `cds_client_admin` access, returned once with its secret; the other Client Objects created for the registration are found on the Clients API.
+class ClientRegistrationResponse(Client):
+    """The Client Object created for `cds_client_admin` access, returned once with its secret; the
+    other Client Objects created for the registration are found on the Clients API.
     """
 
     model_config = ConfigDict(
         extra="allow",
-        json_schema_extra={
-            "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#registration-response",
-                "description": "CDS-WG1-02 Client Registration Response",
-            }
-        },
     )
-    client_id: Annotated[
-        str,
-        Field(
-            description="OAuth identifier of this Client Object, fixed when the Server creates it."
-        ),
-    ]
-    client_id_issued_at: Annotated[
-        int,
-        Field(
-            description="Unix time in seconds at which the Server issued `client_id`; never changes."
-        ),
-    ]
     scope: Annotated[
         Literal["cds_client_admin"],
         Field(description="Always only the Client Admin scope."),
     ]
-    redirect_uris: Annotated[list[AnyUrl], Field(description="Always empty.")]
+    redirect_uris: Annotated[
+        list[AnyUrl], Field(description="Always empty.", max_length=0, min_length=0)
+    ]
     token_endpoint_auth_method: Annotated[
         Literal["client_secret_basic"],
         Field(description="Always HTTP Basic authentication with the client secret."),
     ]
-    grant_types: Annotated[list[str], Field(description="Only the client credentials grant.")]
-    response_types: Annotated[list[str], Field(description="Always empty.")]
-    client_name: Annotated[
-        str,
-        Field(description="Display name of the Client; falls back to `client_id` when never set."),
+    grant_types: Annotated[
+        list[Literal["client_credentials"]],
+        Field(description="Only the client credentials grant.", max_length=1, min_length=1),
     ]
-    contacts: Annotated[
-        list[str],
-        Field(
-            description="Ways to reach the people responsible for this Client, usually email addresses; may be empty."
-        ),
+    response_types: Annotated[
+        list[str], Field(description="Always empty.", max_length=0, min_length=0)
     ]
-    authorization_details_types: Annotated[
-        list[str],
-        Field(description="RFC 9396 authorization details types this Client Object may use."),
-    ]
-    client_uri: Annotated[
-        AnyUrl | None, Field(description="Home page of the Client (RFC 7591).")
-    ] = None
-    logo_uri: Annotated[
-        AnyUrl | None, Field(description="Logo image of the Client (RFC 7591).")
-    ] = None
-    tos_uri: Annotated[
-        AnyUrl | None,
-        Field(description="The Client's terms of service for end users (RFC 7591)."),
-    ] = None
-    policy_uri: Annotated[
-        AnyUrl | None,
-        Field(description="The Client's privacy policy for end users (RFC 7591)."),
-    ] = None
-    jwks_uri: Annotated[
-        AnyUrl | None,
-        Field(description="Where the Client publishes its JSON Web Key Set (RFC 7591)."),
-    ] = None
-    jwks: Annotated[
-        dict[str, Any] | None,
-        Field(description="The Client's JSON Web Key Set given by value (RFC 7591)."),
-    ] = None
-    software_id: Annotated[
-        str | None,
-        Field(
-            description="Identifier of the client software, shared by all its instances (RFC 7591)."
-        ),
-    ] = None
-    software_version: Annotated[
-        str | None,
-        Field(description="Version of the client software named by `software_id` (RFC 7591)."),
-    ] = None
-    registration_client_uri: Annotated[
-        AnyUrl | None,
-        Field(
-            description="RFC 7592 management URL, present only when the Server implements that protocol; it then equals `cds_client_uri`."
-        ),
-    ] = None
-    registration_access_token: Annotated[
-        str | None,
-        Field(
-            description="RFC 7592 token for the management URL, present only when the Server implements that protocol; it also works on `cds_client_uri`."
-        ),
-    ] = None
-    cds_created: Annotated[AwareDatetime, Field(description="Creation time of this Client Object.")]
-    cds_modified: Annotated[
-        AwareDatetime,
-        Field(description="Time of the latest change to this Client Object."),
-    ]
-    cds_client_uri: Annotated[
-        AnyUrl,
-        Field(
-            description="Address, distinct for every Client Object, at which it is read and updated through the Clients API."
-        ),
-    ]
-    cds_status: Annotated[
-        ClientStatusOrUnknown,
-        Field(
-            description="Whether this Client Object is currently usable, and in which environment."
-        ),
-    ]
-    cds_status_options: Annotated[
-        list[ClientStatusOrUnknown],
-        Field(
-            description="Statuses the Client may set in `cds_status`. A Client Object holding the `cds_client_admin` scope never offers `disabled`; every other one always offers it, and no list offers both `production` and `sandbox`."
-        ),
-    ]
-    cds_server_metadata: Annotated[
-        AnyUrl,
-        Field(
-            description="CDS Server Metadata as seen by this Client Object; it must point to tailored scope descriptions when they differ from the public ones and may be the public URL otherwise. When protected, it takes a `cds_client_admin` bearer token and answers 401 without one."
-        ),
-    ]
-    cds_default_scope: Annotated[
-        str | None,
-        Field(
-            description="Scope string the Server assumes when an authorization request names none."
-        ),
-    ] = None
-    cds_default_redirect_uri: Annotated[
-        AnyUrl | None,
-        Field(
-            description="Redirect URI the Server assumes when an authorization request names none; at registration it is the Server-made receipt page among `redirect_uris`."
-        ),
-    ] = None
-    cds_default_authorization_details: Annotated[
-        list[CdsDefaultAuthorizationDetail] | None,
-        Field(
-            description="Authorization details the Server assumes when an authorization request carries none; empty right after registration."
-        ),
-    ] = None
-    cds_purposes: Annotated[
-        dict[str, Purpose] | None,
-        Field(description="The Client's Purpose objects, each stored under its own `id`."),
-    ] = None
     client_secret: Annotated[
         str,
         Field(
-            description="The secret of the Credential created for this Client Object; shown only here, never by the Clients API."
+            description=(
+                "The secret of the Credential created for this Client Object; "
+                "shown only here, never by the Clients API."
+            )
         ),
     ]
 
 
 class Grant(BaseModel):
-    """
-    One access authorization tied to a Client Object, whether a user consented to it or the Server issued it under client credentials, with the scope it asks for, the part actually enabled and its lifecycle. A Grant in `needs_authorization` is completed by an authorization request carrying its id in `cds_grant_id` (§8.3).
+    """One access authorization tied to a Client Object, whether a user consented to it or the
+    Server issued it under client credentials, with the scope it asks for, the part actually
+    enabled and its lifecycle. A Grant in `needs_authorization` is completed by an authorization
+    request carrying its id in `cds_grant_id` (§8.3).
     """
 
     model_config = ConfigDict(
@@ -3011,7 +3809,10 @@ class Grant(BaseModel):
     parent: Annotated[
         str | None,
         Field(
-            description="The `grant_id` of the Grant this one is a sub-Grant of, or null for a top-level Grant."
+            description=(
+                "The `grant_id` of the Grant this one is a sub-Grant of, or null "
+                "for a top-level Grant."
+            )
         ),
     ]
     children: Annotated[
@@ -3028,25 +3829,35 @@ class Grant(BaseModel):
     not_before: Annotated[
         AwareDatetime | None,
         Field(
-            description="When a Grant for future access leaves the `future` status; null when access starts on creation."
+            description=(
+                "When a Grant for future access leaves the `future` status; null "
+                "when access starts on creation."
+            )
         ),
     ]
     not_after: Annotated[
         AwareDatetime | None,
         Field(
-            description="Moment the status turns `expired`; null for a Grant whose access has no end."
+            description=(
+                "Moment the status turns `expired`; null for a Grant whose access has no end."
+            )
         ),
     ]
     eta: Annotated[
         AwareDatetime | None,
         Field(
-            description="Expected end of a `pending` status; null whenever the status is not `pending`."
+            description=(
+                "Expected end of a `pending` status; null whenever the status is not `pending`."
+            )
         ),
     ]
     expires: Annotated[
         AwareDatetime | None,
         Field(
-            description="Scheduled end of the Grant, after which the Server withdraws access; null for no end."
+            description=(
+                "Scheduled end of the Grant, after which the Server withdraws "
+                "access; null for no end."
+            )
         ),
     ]
     status: Annotated[GrantStatusOrUnknown, Field(description="Current state of the Grant.")]
@@ -3062,27 +3873,36 @@ class Grant(BaseModel):
     receipt_confirmations: Annotated[
         list[str],
         Field(
-            description="Receipt codes shown to the users who consented, for scopes obtainable through `authorization_code`; empty otherwise."
+            description=(
+                "Receipt codes shown to the users who consented, for scopes "
+                "obtainable through `authorization_code`; empty otherwise."
+            )
         ),
     ]
     enabled_scope: Annotated[
         str,
         Field(
-            description='The part of `scope` currently switched on: all of it when fully granted, a subset when partly granted, `""` when access was removed.'
+            description=(
+                "The part of `scope` currently switched on: all of it when fully "
+                'granted, a subset when partly granted, `""` when access was '
+                "removed."
+            )
         ),
     ]
     enabled_authorization_details: Annotated[
         list[EnabledAuthorizationDetail],
         Field(
-            description="The part of `authorization_details` currently switched on: all of it when fully granted, a subset when partly granted, empty when access was removed."
+            description=(
+                "The part of `authorization_details` currently switched on: all of "
+                "it when fully granted, a subset when partly granted, empty when "
+                "access was removed."
+            )
         ),
     ]
 
 
 class GrantListing(BaseModel):
-    """
-    One page of the Grants the admin token can see, most recently modified first.
-    """
+    """One page of the Grants the admin token can see, most recently modified first."""
 
     model_config = ConfigDict(
         extra="allow",
@@ -3096,7 +3916,10 @@ class GrantListing(BaseModel):
     grants: Annotated[
         list[Grant],
         Field(
-            description="Grants on this page; empty when none are visible, and may stop at 100 with `next` set."
+            description=(
+                "Grants on this page; empty when none are visible, and may stop at "
+                "100 with `next` set."
+            )
         ),
     ]
     next: Annotated[
@@ -3110,15 +3933,17 @@ class GrantListing(BaseModel):
 
 
 class GrantModifyRequest(BaseModel):
-    """
-    Partial update of a Grant; fields left out stay as they are, and fields a Client may not change are ignored.
+    """Partial update of a Grant; fields left out stay as they are, and fields a Client may not
+    change are ignored.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grants-modify",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#grants-modify"
+                ),
                 "description": "CDS-WG1-02 Grant Modification Request",
             }
         },
@@ -3130,27 +3955,37 @@ class GrantModifyRequest(BaseModel):
     scope: Annotated[
         str | None,
         Field(
-            description="New scope; narrowing never needs fresh consent, while widening may move the Grant to `needs_authorization` or `needs_sub_grants` with `enabled_scope` kept at what remains allowed."
+            description=(
+                "New scope; narrowing never needs fresh consent, while widening "
+                "may move the Grant to `needs_authorization` or `needs_sub_grants` "
+                "with `enabled_scope` kept at what remains allowed."
+            )
         ),
     ] = None
     authorization_details: Annotated[
         list[AuthorizationDetail] | None,
         Field(
-            description="New authorization details, handled like `scope`: a reduction never needs fresh consent, an extension may, with `enabled_authorization_details` showing what remains allowed."
+            description=(
+                "New authorization details, handled like `scope`: a reduction "
+                "never needs fresh consent, an extension may, with "
+                "`enabled_authorization_details` showing what remains allowed."
+            )
         ),
     ] = None
 
 
 class MessageCreateRequest(BaseModel):
-    """
-    A Message written by the Client; the Server fills in `uri`, `read` (true), `creator`, `created`, `modified` and `status` when it stores it.
+    """A Message written by the Client; the Server fills in `uri`, `read` (true), `creator`,
+    `created`, `modified` and `status` when it stores it.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-create",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#messages-create"
+                ),
                 "description": "CDS-WG1-02 Message Creation Request",
             }
         },
@@ -3158,7 +3993,11 @@ class MessageCreateRequest(BaseModel):
     previous_uri: Annotated[
         AnyUrl | None,
         Field(
-            description="The Message answered: the `server_request` a `client_submission` responds to, or the Message a support request or private message replies to; null when it replies to none."
+            description=(
+                "The Message answered: the `server_request` a `client_submission` "
+                "responds to, or the Message a support request or private message "
+                "replies to; null when it replies to none."
+            )
         ),
     ]
     type: Annotated[
@@ -3168,19 +4007,28 @@ class MessageCreateRequest(BaseModel):
     name: Annotated[
         str,
         Field(
-            description='Subject line of a support request or private message; `""` for a `client_submission`.'
+            description=(
+                'Subject line of a support request or private message; `""` for a '
+                "`client_submission`."
+            )
         ),
     ]
     description: Annotated[
         str,
         Field(
-            description='Body of a support request or private message; `""` for a `client_submission`.'
+            description=(
+                'Body of a support request or private message; `""` for a `client_submission`.'
+            )
         ),
     ]
     updates_requested: Annotated[
         list[ClientUpdateRequest] | None,
         Field(
-            description="In a `client_submission`, one answer per requested item, matching the `field` values of the `server_request` and answering with `description` or `uri`."
+            description=(
+                "In a `client_submission`, one answer per requested item, matching "
+                "the `field` values of the `server_request` and answering with "
+                "`description` or `uri`."
+            )
         ),
     ] = None
     grants_requested: Annotated[
@@ -3190,27 +4038,38 @@ class MessageCreateRequest(BaseModel):
     related_uri: Annotated[
         AnyUrl | None,
         Field(
-            description="The API resource concerned: the endpoint a support request is about, the sandbox Client Object to mirror in production, or the Client Object requested Grants should go to; left out when no such resource exists."
+            description=(
+                "The API resource concerned: the endpoint a support request is "
+                "about, the sandbox Client Object to mirror in production, or the "
+                "Client Object requested Grants should go to; left out when no "
+                "such resource exists."
+            )
         ),
     ] = None
     attachments: Annotated[
         list[MessageAttachment] | None,
         Field(
-            description="Files sent with the Message; the Server accepts at least 10 MB and answers 413 beyond its limit."
+            description=(
+                "Files sent with the Message; the Server accepts at least 10 MB "
+                "and answers 413 beyond its limit."
+            )
         ),
     ] = None
 
 
 class RegistrationField(BaseModel):
-    """
-    One requirement a scope places on registration: a value to submit with the request, or a step such as a review, payment or form to complete afterwards.
+    """One requirement a scope places on registration: a value to submit with the request, or a step
+    such as a review, payment or form to complete afterwards.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#registration-field-format",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-02/"
+                    "latest#registration-field-format"
+                ),
                 "description": "CDS-WG1-02 Registration Field",
             }
         },
@@ -3218,7 +4077,9 @@ class RegistrationField(BaseModel):
     id: Annotated[
         str,
         Field(
-            description="Identifier of the field; equal to this entry's key in `cds_registration_fields`."
+            description=(
+                "Identifier of the field; equal to this entry's key in `cds_registration_fields`."
+            )
         ),
     ]
     type: Annotated[
@@ -3236,7 +4097,9 @@ class RegistrationField(BaseModel):
     field_name: Annotated[
         str | None,
         Field(
-            description="Key under which the value goes in the registration request; starts with `cds_`."
+            description=(
+                "Key under which the value goes in the registration request; starts with `cds_`."
+            )
         ),
     ] = None
     format: Annotated[
@@ -3246,7 +4109,10 @@ class RegistrationField(BaseModel):
     default: Annotated[
         Any | None,
         Field(
-            description="Value used when the Client submits none; its presence marks the registration field as optional."
+            description=(
+                "Value used when the Client submits none; its presence marks the "
+                "registration field as optional."
+            )
         ),
     ] = None
     max_length: Annotated[
@@ -3256,7 +4122,9 @@ class RegistrationField(BaseModel):
     max_size: Annotated[
         int | None,
         Field(
-            description="Largest accepted file size before Base64 encoding, when the value is not null."
+            description=(
+                "Largest accepted file size before Base64 encoding, when the value is not null."
+            )
         ),
     ] = None
     amount: Annotated[
@@ -3269,15 +4137,18 @@ class RegistrationField(BaseModel):
 
 
 class ScopeCredential(BaseModel):
-    """
-    A secret a Client Object uses to authenticate at the token endpoint; the secret itself never changes, only its expiry.
+    """A secret a Client Object uses to authenticate at the token endpoint; the secret itself never
+    changes, only its expiry.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-format",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-02/"
+                    "latest#credentials-format"
+                ),
                 "description": "CDS-WG1-02 Credentials Object",
             }
         },
@@ -3299,27 +4170,35 @@ class ScopeCredential(BaseModel):
     client_secret: Annotated[
         str | None,
         Field(
-            description="Random secret made by the Server for authenticating token requests; fixed for the Credential's lifetime."
+            description=(
+                "Random secret made by the Server for authenticating token "
+                "requests; fixed for the Credential's lifetime."
+            )
         ),
     ] = None
     client_secret_expires_at: Annotated[
         int | None,
         Field(
-            description="Unix time in seconds when `client_secret` stops working, 0 for never (as in RFC 7591); for a disabled Client Object, the time it was last disabled. A leaked secret is expired by setting it to now or earlier."
+            description=(
+                "Unix time in seconds when `client_secret` stops working, 0 for "
+                "never (as in RFC 7591); for a disabled Client Object, the time it "
+                "was last disabled. A leaked secret is expired by setting it to "
+                "now or earlier."
+            )
         ),
     ] = None
 
 
 class ScopeCredentialListing(BaseModel):
-    """
-    One page of the Credentials the admin token can see, most recently modified first.
-    """
+    """One page of the Credentials the admin token can see, most recently modified first."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-list",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#credentials-list"
+                ),
                 "description": "CDS-WG1-02 Credential Listing",
             }
         },
@@ -3327,7 +4206,10 @@ class ScopeCredentialListing(BaseModel):
     credentials: Annotated[
         list[ScopeCredential],
         Field(
-            description="Credentials on this page; empty when none are visible, and may stop at 100 with `next` set."
+            description=(
+                "Credentials on this page; empty when none are visible, and may "
+                "stop at 100 with `next` set."
+            )
         ),
     ]
     next: Annotated[
@@ -3341,15 +4223,16 @@ class ScopeCredentialListing(BaseModel):
 
 
 class AccountContact(BaseModel):
-    """
-    One phone number or email address for reaching the Account holder.
-    """
+    """One phone number or email address for reaching the Account holder."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#account-contact-format",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#account-contact-format"
+                ),
                 "description": "CDS-WG3-01 Account Contact Object",
             }
         },
@@ -3358,27 +4241,36 @@ class AccountContact(BaseModel):
     types: Annotated[
         list[AccountContactTypeOrUnknown],
         Field(
-            description="What the contact is; always holds `phone_number` or `email`, optionally with qualifiers such as `mobile`."
+            description=(
+                "What the contact is; always holds `phone_number` or `email`, "
+                "optionally with qualifiers such as `mobile`."
+            )
         ),
     ]
     value: Annotated[
         str,
         Field(
-            description="The phone number in E.164 form (for `phone_number`) or the email address (for `email`)."
+            description=(
+                "The phone number in E.164 form (for `phone_number`) or the email "
+                "address (for `email`)."
+            )
         ),
     ]
 
 
 class AccountProgram(BaseModel):
-    """
-    An account-level program the Account is in, was in or may join; the Server may add program-specific fields, preferably with its own prefix.
+    """An account-level program the Account is in, was in or may join; the Server may add
+    program-specific fields, preferably with its own prefix.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#account-program-format",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#account-program-format"
+                ),
                 "description": "CDS-WG3-01 Account Program Object",
             }
         },
@@ -3387,7 +4279,10 @@ class AccountProgram(BaseModel):
     program_number: Annotated[
         str,
         Field(
-            description="External identifier of the program, generated by the Server when none exists so it stays stable while the name changes."
+            description=(
+                "External identifier of the program, generated by the Server when "
+                "none exists so it stays stable while the name changes."
+            )
         ),
     ]
     types: Annotated[
@@ -3404,25 +4299,37 @@ class AccountProgram(BaseModel):
     signup: Annotated[
         AnyUrl | None,
         Field(
-            description="Where the Customer can enrol the Account (possibly instructions for offline sign-up); omitted when there is none."
+            description=(
+                "Where the Customer can enrol the Account (possibly instructions "
+                "for offline sign-up); omitted when there is none."
+            )
         ),
     ] = None
     settings: Annotated[
         AnyUrl | None,
         Field(
-            description="Where the Customer can check status or change settings (possibly offline instructions); omitted when there is none."
+            description=(
+                "Where the Customer can check status or change settings (possibly "
+                "offline instructions); omitted when there is none."
+            )
         ),
     ] = None
     discontinue: Annotated[
         AnyUrl | None,
         Field(
-            description="Where the Customer can leave the program (possibly offline instructions); omitted when there is none."
+            description=(
+                "Where the Customer can leave the program (possibly offline "
+                "instructions); omitted when there is none."
+            )
         ),
     ] = None
     participation_number: Annotated[
         str | None,
         Field(
-            description="The Account's enrolment identifier; omitted when it never took part or it is unknown."
+            description=(
+                "The Account's enrolment identifier; omitted when it never took "
+                "part or it is unknown."
+            )
         ),
     ] = None
     start: Annotated[
@@ -3450,15 +4357,18 @@ class AccountProgram(BaseModel):
 
 
 class AggregationRegion(BaseModel):
-    """
-    A territory that is part of an aggregation, such as a postal code area; its types decide the extra fields. Servers may add prefixed fields of their own.
+    """A territory that is part of an aggregation, such as a postal code area; its types decide the
+    extra fields. Servers may add prefixed fields of their own.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#aggregation-region-format",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#aggregation-region-format"
+                ),
                 "description": "CDS-WG3-01 Aggregation Region",
             }
         },
@@ -3472,7 +4382,10 @@ class AggregationRegion(BaseModel):
     map_resource: Annotated[
         AnyUrl | None,
         Field(
-            description="A map file of the territory, protected like the aggregation; may be null only when `geojson_resource` is set."
+            description=(
+                "A map file of the territory, protected like the aggregation; may "
+                "be null only when `geojson_resource` is set."
+            )
         ),
     ] = None
     map_content_type: Annotated[
@@ -3482,13 +4395,18 @@ class AggregationRegion(BaseModel):
     geojson_resource: Annotated[
         AnyUrl | None,
         Field(
-            description="A GeoJSON outline of the territory in WGS 84, protected like the aggregation; may be null only when `map_resource` is set."
+            description=(
+                "A GeoJSON outline of the territory in WGS 84, protected like the "
+                "aggregation; may be null only when `map_resource` is set."
+            )
         ),
     ] = None
     postal_codes: Annotated[
         list[str] | None,
         Field(
-            description="Postal (zip) codes making up the region; required for `postal_code` regions."
+            description=(
+                "Postal (zip) codes making up the region; required for `postal_code` regions."
+            )
         ),
     ] = None
     counties: Annotated[
@@ -3498,27 +4416,40 @@ class AggregationRegion(BaseModel):
     neighborhoods: Annotated[
         list[str] | None,
         Field(
-            description="Neighborhood names making up the region; required for `neighborhood` regions."
+            description=(
+                "Neighborhood names making up the region; required for `neighborhood` regions."
+            )
         ),
     ] = None
     city_blocks: Annotated[
         list[str] | None,
         Field(
-            description='City block names making up the region, ideally with address range, street, municipality, province and country code (e.g. "1700-1800 Avenue A, Example Town, California, US"); required for `city_block` regions.'
+            description=(
+                "City block names making up the region, ideally with address "
+                "range, street, municipality, province and country code (e.g. "
+                '"1700-1800 Avenue A, Example Town, California, US"); required for '
+                "`city_block` regions."
+            )
         ),
     ] = None
 
 
 class BillSectionCostDetail(BaseModel):
-    """
-    A total or subtotal of a bill section's charges, such as all delivery charges or all taxes, never a single line item. Summaries may overlap (e.g. distribution/supply and usage/demand splits of the same charges), so Clients must not add up `cost` values to get the section total; Servers should include one entry typed as the overall total. Servers may add prefixed fields of their own.
+    """A total or subtotal of a bill section's charges, such as all delivery charges or all taxes,
+    never a single line item. Summaries may overlap (e.g. distribution/supply and usage/demand
+    splits of the same charges), so Clients must not add up `cost` values to get the section
+    total; Servers should include one entry typed as the overall total. Servers may add prefixed
+    fields of their own.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#bill-section-cost-detail-format",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#bill-section-cost-detail-format"
+                ),
                 "description": "CDS-WG3-01 Bill Section Cost Detail",
             }
         },
@@ -3527,7 +4458,10 @@ class BillSectionCostDetail(BaseModel):
     name: Annotated[
         str,
         Field(
-            description="Label as printed on the bill, or a descriptive label the Server makes up when the bill has none.",
+            description=(
+                "Label as printed on the bill, or a descriptive label the Server "
+                "makes up when the bill has none."
+            ),
             examples=["Total Electric Supply Charges"],
         ),
     ]
@@ -3542,15 +4476,18 @@ class BillSectionCostDetail(BaseModel):
 
 
 class BillSectionLineItem(BaseModel):
-    """
-    One individual charge or credit of a bill section, optionally as quantity times rate. Servers may add prefixed fields of their own.
+    """One individual charge or credit of a bill section, optionally as quantity times rate. Servers
+    may add prefixed fields of their own.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#bill-section-line-item-format",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#bill-section-line-item-format"
+                ),
                 "description": "CDS-WG3-01 Bill Section Line Item",
             }
         },
@@ -3559,7 +4496,11 @@ class BillSectionLineItem(BaseModel):
     name: Annotated[
         str,
         Field(
-            description='A label that lets the reader find the line on the bill; the printed name when it is clear enough, otherwise a clarified one (e.g. header and row combined, such as "Distribution - Usage").'
+            description=(
+                "A label that lets the reader find the line on the bill; the "
+                "printed name when it is clear enough, otherwise a clarified one "
+                '(e.g. header and row combined, such as "Distribution - Usage").'
+            )
         ),
     ]
     types: Annotated[
@@ -3575,7 +4516,9 @@ class BillSectionLineItem(BaseModel):
     value: Annotated[
         float | None,
         Field(
-            description="Quantity multiplied by `rate`; null when nothing is measured (e.g. taxes, fees)."
+            description=(
+                "Quantity multiplied by `rate`; null when nothing is measured (e.g. taxes, fees)."
+            )
         ),
     ]
     units: Annotated[
@@ -3591,27 +4534,37 @@ class BillSectionLineItem(BaseModel):
     related_usage_details: Annotated[
         list[str],
         Field(
-            description="`id`s of this section's usage details whose figure includes this line's `value`; empty when unknown."
+            description=(
+                "`id`s of this section's usage details whose figure includes this "
+                "line's `value`; empty when unknown."
+            )
         ),
     ]
     related_cost_details: Annotated[
         list[str],
         Field(
-            description="`id`s of this section's cost details whose amount includes this line's `cost`; empty when unknown."
+            description=(
+                "`id`s of this section's cost details whose amount includes this "
+                "line's `cost`; empty when unknown."
+            )
         ),
     ]
 
 
 class BillSectionUsageDetail(BaseModel):
-    """
-    A reading, total or other summary figure for a bill section, usually one printed on the bill, not always a usage (e.g. peak demand). Its types decide what `value` means and which extra fields appear; Servers may add prefixed fields of their own.
+    """A reading, total or other summary figure for a bill section, usually one printed on the bill,
+    not always a usage (e.g. peak demand). Its types decide what `value` means and which extra
+    fields appear; Servers may add prefixed fields of their own.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#bill-section-usage-detail-format",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#bill-section-usage-detail-format"
+                ),
                 "description": "CDS-WG3-01 Bill Section Usage Detail",
             }
         },
@@ -3620,7 +4573,10 @@ class BillSectionUsageDetail(BaseModel):
     name: Annotated[
         str,
         Field(
-            description="Label as printed on the bill, or a descriptive label the Server makes up when the bill has none.",
+            description=(
+                "Label as printed on the bill, or a descriptive label the Server "
+                "makes up when the bill has none."
+            ),
             examples=["Total kWh"],
         ),
     ]
@@ -3640,13 +4596,17 @@ class BillSectionUsageDetail(BaseModel):
     start_date: Annotated[
         date | None,
         Field(
-            description="First day of the period `value` covers; whether it appears depends on `types`."
+            description=(
+                "First day of the period `value` covers; whether it appears depends on `types`."
+            )
         ),
     ] = None
     end_date: Annotated[
         date | None,
         Field(
-            description="Last day of the period `value` covers; whether it appears depends on `types`."
+            description=(
+                "Last day of the period `value` covers; whether it appears depends on `types`."
+            )
         ),
     ] = None
     demand_type: Annotated[
@@ -3656,7 +4616,9 @@ class BillSectionUsageDetail(BaseModel):
     tou: Annotated[
         TimeOfUseTypeOrUnknown | None,
         Field(
-            description="The time-of-use period the figure belongs to; required for `time_of_use` figures."
+            description=(
+                "The time-of-use period the figure belongs to; required for `time_of_use` figures."
+            )
         ),
     ] = None
     tier: Annotated[
@@ -3666,7 +4628,9 @@ class BillSectionUsageDetail(BaseModel):
     direction: Annotated[
         DirectionTypeOrUnknown | None,
         Field(
-            description="The flow direction the figure belongs to; required for `directional` figures."
+            description=(
+                "The flow direction the figure belongs to; required for `directional` figures."
+            )
         ),
     ] = None
     season: Annotated[
@@ -3678,33 +4642,46 @@ class BillSectionUsageDetail(BaseModel):
     start_read: Annotated[
         float | None,
         Field(
-            description="Meter reading at the start of the period; required for `amr_reading`, `analog_meter` and `customer_provided` figures."
+            description=(
+                "Meter reading at the start of the period; required for "
+                "`amr_reading`, `analog_meter` and `customer_provided` figures."
+            )
         ),
     ] = None
     end_read: Annotated[
         float | None,
         Field(
-            description="Meter reading at the end of the period; required for `amr_reading`, `analog_meter` and `customer_provided` figures."
+            description=(
+                "Meter reading at the end of the period; required for "
+                "`amr_reading`, `analog_meter` and `customer_provided` figures."
+            )
         ),
     ] = None
     multiplier: Annotated[
         float | None,
         Field(
-            description="Factor applied to the reading difference to get `value`; required for `amr_reading`, `analog_meter` and `customer_provided` figures."
+            description=(
+                "Factor applied to the reading difference to get `value`; required "
+                "for `amr_reading`, `analog_meter` and `customer_provided` figures."
+            )
         ),
     ] = None
 
 
 class ConsentRequirement(BaseModel):
-    """
-    A consent (e.g. from a building's tenants) that may be needed before the usage segments and other data of an aggregation are released. Types may add fields; Servers may add prefixed fields of their own.
+    """A consent (e.g. from a building's tenants) that may be needed before the usage segments and
+    other data of an aggregation are released. Types may add fields; Servers may add prefixed
+    fields of their own.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#consent-requirement-format",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#consent-requirement-format"
+                ),
                 "description": "CDS-WG3-01 Consent Requirement",
             }
         },
@@ -3721,15 +4698,16 @@ class ConsentRequirement(BaseModel):
 
 
 class ElectricDemandValueFormat(BaseModel):
-    """
-    Describes a Value Set position holding electric power demand.
-    """
+    """Describes a Value Set position holding electric power demand."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-electric-demand-value-format",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#usage-segment-electric-demand-value-format"
+                ),
                 "description": "CDS-WG3-01 Electric Demand Value Format",
             }
         },
@@ -3743,31 +4721,47 @@ class ElectricDemandValueFormat(BaseModel):
     demand_type: Annotated[
         DemandTypeOrUnknown,
         Field(
-            description="Whether each value is a peak, an average, or an instantaneous reading at the interval's start or end."
+            description=(
+                "Whether each value is a peak, an average, or an instantaneous "
+                "reading at the interval's start or end."
+            )
         ),
     ]
     direction: Annotated[
         DirectionTypeOrUnknown | None,
         Field(
-            description="Which flow the meter(s) measure demand for: both ways netted, delivered only, or received only; left out when the Server does not know how the meter(s) measure."
+            description=(
+                "Which flow the meter(s) measure demand for: both ways netted, "
+                "delivered only, or received only; left out when the Server does "
+                "not know how the meter(s) measure."
+            )
         ),
     ] = None
     tou: Annotated[
         TimeOfUseType | str | None,
         Field(
-            description="Time-of-use period the demand is billed under; null when billing has no such period, left out when the Server does not know."
+            description=(
+                "Time-of-use period the demand is billed under; null when billing "
+                "has no such period, left out when the Server does not know."
+            )
         ),
     ] = None
     tier: Annotated[
         TierType | str | None,
         Field(
-            description="Billing tier of the demand; null when demand charges have no tiers, left out when the Server does not know."
+            description=(
+                "Billing tier of the demand; null when demand charges have no "
+                "tiers, left out when the Server does not know."
+            )
         ),
     ] = None
     season: Annotated[
         SeasonType | str | None,
         Field(
-            description="Billing season of the demand; null when the rate has no seasons, left out when the Server does not know."
+            description=(
+                "Billing season of the demand; null when the rate has no seasons, "
+                "left out when the Server does not know."
+            )
         ),
     ] = None
     quality: Annotated[
@@ -3779,21 +4773,27 @@ class ElectricDemandValueFormat(BaseModel):
     related_meterdevices: Annotated[
         list[str] | None,
         Field(
-            description="Ids (`cds_meterdevice_id`) of the meters that produced the values; left out when the Server does not know them."
+            description=(
+                "Ids (`cds_meterdevice_id`) of the meters that produced the "
+                "values; left out when the Server does not know them."
+            )
         ),
     ] = None
 
 
 class ElectricSupplyMixValueFormat(BaseModel):
-    """
-    Describes a Value Set position giving the share of one generation source (with its attribution) in other positions of the same Value Set.
+    """Describes a Value Set position giving the share of one generation source (with its
+    attribution) in other positions of the same Value Set.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-supply-mix-value-format",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#usage-segment-supply-mix-value-format"
+                ),
                 "description": "CDS-WG3-01 Electric Supply Mix Value Format",
             }
         },
@@ -3806,14 +4806,19 @@ class ElectricSupplyMixValueFormat(BaseModel):
     indexes: Annotated[
         list[int],
         Field(
-            description="Zero-based positions in the Value Sets whose measurements this mix describes; empty when none of them is in the segment.",
+            description=(
+                "Zero-based positions in the Value Sets whose measurements this "
+                "mix describes; empty when none of them is in the segment."
+            ),
             examples=[[0]],
         ),
     ]
     attribution: Annotated[
         SupplyAttributionTypeOrUnknown,
         Field(
-            description="Whether the share comes from base, individually attributed, or residual supply."
+            description=(
+                "Whether the share comes from base, individually attributed, or residual supply."
+            )
         ),
     ]
     supply_type: Annotated[
@@ -3823,15 +4828,16 @@ class ElectricSupplyMixValueFormat(BaseModel):
 
 
 class ElectricUsageValueFormat(BaseModel):
-    """
-    Describes a Value Set position holding electric energy consumed per interval.
-    """
+    """Describes a Value Set position holding electric energy consumed per interval."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-electric-usage-value-format",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#usage-segment-electric-usage-value-format"
+                ),
                 "description": "CDS-WG3-01 Electric Usage Value Format",
             }
         },
@@ -3845,25 +4851,38 @@ class ElectricUsageValueFormat(BaseModel):
     direction: Annotated[
         DirectionTypeOrUnknown | None,
         Field(
-            description="Which flow the meter(s) accumulate: both ways netted, delivered only, or received only; left out when the Server does not know how the meter(s) measure."
+            description=(
+                "Which flow the meter(s) accumulate: both ways netted, delivered "
+                "only, or received only; left out when the Server does not know "
+                "how the meter(s) measure."
+            )
         ),
     ] = None
     tou: Annotated[
         TimeOfUseType | str | None,
         Field(
-            description="Time-of-use period the usage is billed under; null when billing has no such period, left out when the Server does not know."
+            description=(
+                "Time-of-use period the usage is billed under; null when billing "
+                "has no such period, left out when the Server does not know."
+            )
         ),
     ] = None
     tier: Annotated[
         TierType | str | None,
         Field(
-            description="Billing tier of the usage; null when billing has no tiers, left out when the Server does not know."
+            description=(
+                "Billing tier of the usage; null when billing has no tiers, left "
+                "out when the Server does not know."
+            )
         ),
     ] = None
     season: Annotated[
         SeasonType | str | None,
         Field(
-            description="Billing season of the usage; null when the rate has no seasons, left out when the Server does not know."
+            description=(
+                "Billing season of the usage; null when the rate has no seasons, "
+                "left out when the Server does not know."
+            )
         ),
     ] = None
     quality: Annotated[
@@ -3875,14 +4894,17 @@ class ElectricUsageValueFormat(BaseModel):
     related_meterdevices: Annotated[
         list[str] | None,
         Field(
-            description="Ids (`cds_meterdevice_id`) of the meters that produced the values; left out when the Server does not know them."
+            description=(
+                "Ids (`cds_meterdevice_id`) of the meters that produced the "
+                "values; left out when the Server does not know them."
+            )
         ),
     ] = None
 
 
 class EnergyAttributeCredit(BaseModel):
-    """
-    An energy attribute certificate (EAC) and to whom it is allocated; its detailed data stays in the Server's own format behind `eac_data_url`.
+    """An energy attribute certificate (EAC) and to whom it is allocated; its detailed data stays in
+    the Server's own format behind `eac_data_url`.
     """
 
     model_config = ConfigDict(
@@ -3904,43 +4926,69 @@ class EnergyAttributeCredit(BaseModel):
     cds_modified: Annotated[
         AwareDatetime,
         Field(
-            description="When the Server last changed this object, not counting updates of `cds_synced` alone."
+            description=(
+                "When the Server last changed this object, not counting updates of "
+                "`cds_synced` alone."
+            )
         ),
     ]
     cds_synced: Annotated[
         AwareDatetime,
         Field(
-            description="Last time the data was checked against the Server's system of record; the current time when the Server reads that system live, otherwise the last sync or validation."
+            description=(
+                "Last time the data was checked against the Server's system of "
+                "record; the current time when the Server reads that system live, "
+                "otherwise the last sync or validation."
+            )
         ),
     ]
     beneficiary_type: Annotated[
         BeneficiaryTypeOrUnknown,
         Field(
-            description="What kind of beneficiary the certificate is applied to; decides what `beneficiaries` holds."
+            description=(
+                "What kind of beneficiary the certificate is applied to; decides "
+                "what `beneficiaries` holds."
+            )
         ),
     ]
     beneficiaries: Annotated[
         list[str],
         Field(
-            description="Identifiers of the beneficiaries, of the kind `beneficiary_type` names, limited to those the Client may see; empty for `general`."
+            description=(
+                "Identifiers of the beneficiaries, of the kind `beneficiary_type` "
+                "names, limited to those the Client may see; empty for `general`."
+            )
         ),
     ]
     eac_numbers: Annotated[
         list[str],
         Field(
-            description="Identifiers of the certificate as shown in documentation, customer documents or certificate registries; empty when none exist or none may be shown."
+            description=(
+                "Identifiers of the certificate as shown in documentation, "
+                "customer documents or certificate registries; empty when none "
+                "exist or none may be shown."
+            )
         ),
     ]
     eac_format: Annotated[
         str,
         Field(
-            description="Format of the data at `eac_data_url`; one of the keys of the metadata's `cds_eac_formats`. Clients skip formats they cannot read."
+            description=(
+                "Format of the data at `eac_data_url`; one of the keys of the "
+                "metadata's `cds_eac_formats`. Clients skip formats they cannot "
+                "read."
+            )
         ),
     ]
     eac_data_url: Annotated[
         AnyUrl,
         Field(
-            description="Where the certificate's data (assets, values, locations, …) lives: a file, an archive or the base URL of another API, protected like this API and, for an API, limited to the data of the token's grant."
+            description=(
+                "Where the certificate's data (assets, values, locations, …) "
+                "lives: a file, an archive or the base URL of another API, "
+                "protected like this API and, for an API, limited to the data of "
+                "the token's grant."
+            )
         ),
     ]
     period_start: Annotated[
@@ -3953,15 +5001,15 @@ class EnergyAttributeCredit(BaseModel):
 
 
 class Entity(BaseModel):
-    """
-    The utility or other central party behind an Account or Service Contract.
-    """
+    """The utility or other central party behind an Account or Service Contract."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#entity-format",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#entity-format"
+                ),
                 "description": "CDS-WG3-01 Entity Object",
             }
         },
@@ -3971,7 +5019,11 @@ class Entity(BaseModel):
     entity_number: Annotated[
         str,
         Field(
-            description="Stable unique code of the Entity, falling back to `id` when there is none; matches the Server's coverage entries for the same entity."
+            description=(
+                "Stable unique code of the Entity, falling back to `id` when there "
+                "is none; matches the Server's coverage entries for the same "
+                "entity."
+            )
         ),
     ]
     entity_name: Annotated[str, Field(description="Full name of the Entity.")]
@@ -3982,15 +5034,16 @@ class Entity(BaseModel):
 
 
 class FuelOilUsageValueFormat(BaseModel):
-    """
-    Describes a Value Set position holding fuel (heating) oil used per interval.
-    """
+    """Describes a Value Set position holding fuel (heating) oil used per interval."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-fueloil-usage-value-format",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#usage-segment-fueloil-usage-value-format"
+                ),
                 "description": "CDS-WG3-01 Fuel Oil Usage Value Format",
             }
         },
@@ -4004,13 +5057,19 @@ class FuelOilUsageValueFormat(BaseModel):
     tier: Annotated[
         TierType | str | None,
         Field(
-            description="Billing tier of the usage; null when billing has no tiers, left out when the Server does not know."
+            description=(
+                "Billing tier of the usage; null when billing has no tiers, left "
+                "out when the Server does not know."
+            )
         ),
     ] = None
     season: Annotated[
         SeasonType | str | None,
         Field(
-            description="Billing season of the usage; null when the rate has no seasons, left out when the Server does not know."
+            description=(
+                "Billing season of the usage; null when the rate has no seasons, "
+                "left out when the Server does not know."
+            )
         ),
     ] = None
     quality: Annotated[
@@ -4022,21 +5081,27 @@ class FuelOilUsageValueFormat(BaseModel):
     related_meterdevices: Annotated[
         list[str] | None,
         Field(
-            description="Ids (`cds_meterdevice_id`) of the meters that produced the values; left out when the Server does not know them."
+            description=(
+                "Ids (`cds_meterdevice_id`) of the meters that produced the "
+                "values; left out when the Server does not know them."
+            )
         ),
     ] = None
 
 
 class GenericValueFormat(BaseModel):
-    """
-    The fields every Value Format carries; stands in for Value Formats whose `type` no document defines (Server-specific or extension types), whose other fields a Client must ignore.
+    """The fields every Value Format carries; stands in for Value Formats whose `type` no document
+    defines (Server-specific or extension types), whose other fields a Client must ignore.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-value-formats",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#usage-segment-value-formats"
+                ),
                 "description": "CDS-WG3-01 Value Format",
             }
         },
@@ -4045,21 +5110,26 @@ class GenericValueFormat(BaseModel):
     type: Annotated[
         ValueTypeOrUnknown,
         Field(
-            description="Which value type the matching Value Set position holds; selects the remaining fields."
+            description=(
+                "Which value type the matching Value Set position holds; selects "
+                "the remaining fields."
+            )
         ),
     ]
 
 
 class MeterApp(BaseModel):
-    """
-    A grid edge application that runs, ran, or could run on a meter device; Servers may add app-specific fields, preferably with a Server-specific prefix.
+    """A grid edge application that runs, ran, or could run on a meter device; Servers may add
+    app-specific fields, preferably with a Server-specific prefix.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#meter-app-format",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#meter-app-format"
+                ),
                 "description": "CDS-WG3-01 Meter App",
             }
         },
@@ -4068,7 +5138,11 @@ class MeterApp(BaseModel):
     app_number: Annotated[
         str,
         Field(
-            description="Identifier of the application used with outside parties; the Server makes one up when none exists, so it stays stable while the name changes."
+            description=(
+                "Identifier of the application used with outside parties; the "
+                "Server makes one up when none exists, so it stays stable while "
+                "the name changes."
+            )
         ),
     ]
     types: Annotated[
@@ -4083,21 +5157,27 @@ class MeterApp(BaseModel):
     end: Annotated[
         AwareDatetime | None,
         Field(
-            description="Time of the app's latest removal from the device; left out when the app was never installed there."
+            description=(
+                "Time of the app's latest removal from the device; left out when "
+                "the app was never installed there."
+            )
         ),
     ] = None
 
 
 class MeterDevice(BaseModel):
-    """
-    A meter (physical or virtual) the token may see, with what it measures, where it is or was installed, and the grid edge apps tied to it.
+    """A meter (physical or virtual) the token may see, with what it measures, where it is or was
+    installed, and the grid edge apps tied to it.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#meter-device-format",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#meter-device-format"
+                ),
                 "description": "CDS-WG3-01 Meter Device",
             }
         },
@@ -4112,19 +5192,30 @@ class MeterDevice(BaseModel):
     cds_modified: Annotated[
         AwareDatetime,
         Field(
-            description="When the Server last changed this object, not counting updates of `cds_synced` alone."
+            description=(
+                "When the Server last changed this object, not counting updates of "
+                "`cds_synced` alone."
+            )
         ),
     ]
     cds_synced: Annotated[
         AwareDatetime,
         Field(
-            description="Last time the data was checked against the Server's system of record; the current time when the Server reads that system live, otherwise the last sync or validation."
+            description=(
+                "Last time the data was checked against the Server's system of "
+                "record; the current time when the Server reads that system live, "
+                "otherwise the last sync or validation."
+            )
         ),
     ]
     meter_number: Annotated[
         str | None,
         Field(
-            description="Meter identifier shown to the customer (bill, online account or meter face); null when there is no customer-facing number and the Client may not see the internal one."
+            description=(
+                "Meter identifier shown to the customer (bill, online account or "
+                "meter face); null when there is no customer-facing number and the "
+                "Client may not see the internal one."
+            )
         ),
     ] = None
     meter_types: Annotated[
@@ -4134,33 +5225,43 @@ class MeterDevice(BaseModel):
     current_servicepoints: Annotated[
         list[str],
         Field(
-            description="`cds_servicepoint_id`s of the service points where the device is installed or associated now, limited to those the token may see."
+            description=(
+                "`cds_servicepoint_id`s of the service points where the device is "
+                "installed or associated now, limited to those the token may see."
+            )
         ),
     ]
     previous_servicepoints: Annotated[
         list[str],
         Field(
-            description="`cds_servicepoint_id`s of service points where the device used to be installed or associated, limited to those the token may see."
+            description=(
+                "`cds_servicepoint_id`s of service points where the device used to "
+                "be installed or associated, limited to those the token may see."
+            )
         ),
     ]
     meter_apps: Annotated[
         list[MeterApp] | None,
         Field(
-            description="Apps installed, or installable, on the device; empty when the Server lacks the information or there are none."
+            description=(
+                "Apps installed, or installable, on the device; empty when the "
+                "Server lacks the information or there are none."
+            )
         ),
     ] = None
 
 
 class MeterDeviceListing(BaseModel):
-    """
-    One page of meter devices the access token may see, most recently modified first.
-    """
+    """One page of meter devices the access token may see, most recently modified first."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#meter-device-list",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#meter-device-list"
+                ),
                 "description": "CDS-WG3-01 Meter Device Listing",
             }
         },
@@ -4168,7 +5269,10 @@ class MeterDeviceListing(BaseModel):
     meter_devices: Annotated[
         list[MeterDevice],
         Field(
-            description="The meter devices on this page; empty when none are accessible. Servers may page lists of more than 100 devices."
+            description=(
+                "The meter devices on this page; empty when none are accessible. "
+                "Servers may page lists of more than 100 devices."
+            )
         ),
     ]
     next: Annotated[
@@ -4182,15 +5286,16 @@ class MeterDeviceListing(BaseModel):
 
 
 class MeterReadingsValueFormat(BaseModel):
-    """
-    Describes a Value Set position holding raw register readings of one meter.
-    """
+    """Describes a Value Set position holding raw register readings of one meter."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-meter-readings-value-format",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#usage-segment-meter-readings-value-format"
+                ),
                 "description": "CDS-WG3-01 Meter Readings Value Format",
             }
         },
@@ -4203,29 +5308,37 @@ class MeterReadingsValueFormat(BaseModel):
     related_meterdevice: Annotated[
         str,
         Field(
-            description="Id (`cds_meterdevice_id`) of the meter the readings come from; the text also says to leave it out when the Server does not know the meter (see erratum)."
+            description=(
+                "Id (`cds_meterdevice_id`) of the meter the readings come from; "
+                "the text also says to leave it out when the Server does not know "
+                "the meter (see erratum)."
+            )
         ),
     ]
     register_: Annotated[
         str | None,
         Field(
             alias="register",
-            description="Name or id of the meter register the readings are taken from; null when the Server does not know it.",
+            description=(
+                "Name or id of the meter register the readings are taken from; "
+                "null when the Server does not know it."
+            ),
         ),
     ]
     units: Annotated[UnitTypeOrUnknown, Field(description="Unit the register counts in.")]
 
 
 class NaturalGasUsageValueFormat(BaseModel):
-    """
-    Describes a Value Set position holding natural gas used per interval.
-    """
+    """Describes a Value Set position holding natural gas used per interval."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-gas-usage-value-format",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#usage-segment-gas-usage-value-format"
+                ),
                 "description": "CDS-WG3-01 Natural Gas Usage Value Format",
             }
         },
@@ -4242,13 +5355,19 @@ class NaturalGasUsageValueFormat(BaseModel):
     tier: Annotated[
         TierType | str | None,
         Field(
-            description="Billing tier of the usage; null when billing has no tiers, left out when the Server does not know."
+            description=(
+                "Billing tier of the usage; null when billing has no tiers, left "
+                "out when the Server does not know."
+            )
         ),
     ] = None
     season: Annotated[
         SeasonType | str | None,
         Field(
-            description="Billing season of the usage; null when the rate has no seasons, left out when the Server does not know."
+            description=(
+                "Billing season of the usage; null when the rate has no seasons, "
+                "left out when the Server does not know."
+            )
         ),
     ] = None
     quality: Annotated[
@@ -4260,21 +5379,27 @@ class NaturalGasUsageValueFormat(BaseModel):
     related_meterdevices: Annotated[
         list[str] | None,
         Field(
-            description="Ids (`cds_meterdevice_id`) of the meters that produced the values; left out when the Server does not know them."
+            description=(
+                "Ids (`cds_meterdevice_id`) of the meters that produced the "
+                "values; left out when the Server does not know them."
+            )
         ),
     ] = None
 
 
 class NewCharge(BaseModel):
-    """
-    A front-page line of a bill statement that adds a charge or credit to the account balance, summarizing service-level totals or account-level items.
+    """A front-page line of a bill statement that adds a charge or credit to the account balance,
+    summarizing service-level totals or account-level items.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#new-charge-format",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#new-charge-format"
+                ),
                 "description": "CDS-WG3-01 New Charge",
             }
         },
@@ -4291,33 +5416,46 @@ class NewCharge(BaseModel):
     amount: Annotated[
         float,
         Field(
-            description="Amount in the statement's `currency`; positive for a charge, negative for a credit."
+            description=(
+                "Amount in the statement's `currency`; positive for a charge, "
+                "negative for a credit."
+            )
         ),
     ]
     included_in_amount_due: Annotated[
         bool,
         Field(
-            description="Whether the line counts toward the statement's `amount_due`; usually true, but may be false for payment plans or flat-rate billing."
+            description=(
+                "Whether the line counts toward the statement's `amount_due`; "
+                "usually true, but may be false for payment plans or flat-rate "
+                "billing."
+            )
         ),
     ]
     related_billsections: Annotated[
         list[str] | None,
         Field(
-            description="`cds_billsection_id`s of the bill sections this line is derived from; omitted when the Server does not know them or the access does not cover bill sections."
+            description=(
+                "`cds_billsection_id`s of the bill sections this line is derived "
+                "from; omitted when the Server does not know them or the access "
+                "does not cover bill sections."
+            )
         ),
     ] = None
 
 
 class Premise(BaseModel):
-    """
-    A building, plot, zone or other designated place holding one or more Service Points; the Server may add premise-specific fields, preferably with its own prefix.
+    """A building, plot, zone or other designated place holding one or more Service Points; the
+    Server may add premise-specific fields, preferably with its own prefix.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#premise-format",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#premise-format"
+                ),
                 "description": "CDS-WG3-01 Premise Object",
             }
         },
@@ -4326,7 +5464,9 @@ class Premise(BaseModel):
     premise_number: Annotated[
         str,
         Field(
-            description="Premise identifier assigned by whoever numbers premises (utility or municipality)."
+            description=(
+                "Premise identifier assigned by whoever numbers premises (utility or municipality)."
+            )
         ),
     ]
     types: Annotated[
@@ -4336,15 +5476,18 @@ class Premise(BaseModel):
 
 
 class ServicePoint(BaseModel):
-    """
-    A point where a service is delivered, such as a meter location, linked to the Service Contracts served through it.
+    """A point where a service is delivered, such as a meter location, linked to the Service
+    Contracts served through it.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#service-point-format",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#service-point-format"
+                ),
                 "description": "CDS-WG3-01 Service Point Object",
             }
         },
@@ -4362,13 +5505,19 @@ class ServicePoint(BaseModel):
     cds_synced: Annotated[
         AwareDatetime,
         Field(
-            description="When the data was last checked against the Server's system of record: now for live queries, the last refresh for cached copies."
+            description=(
+                "When the data was last checked against the Server's system of "
+                "record: now for live queries, the last refresh for cached copies."
+            )
         ),
     ]
     servicepoint_number: Annotated[
         str | None,
         Field(
-            description="Service Point identifier shown to the Customer; null when there is none the Client may see."
+            description=(
+                "Service Point identifier shown to the Customer; null when there "
+                "is none the Client may see."
+            )
         ),
     ]
     servicepoint_types: Annotated[
@@ -4378,51 +5527,67 @@ class ServicePoint(BaseModel):
     servicepoint_address: Annotated[
         str | None,
         Field(
-            description="Address of the Service Point as shown to the Customer, possibly multi-line; null when there is none the Client may see."
+            description=(
+                "Address of the Service Point as shown to the Customer, possibly "
+                "multi-line; null when there is none the Client may see."
+            )
         ),
     ] = None
     latitude: Annotated[
         float | None,
         Field(
-            description="Latitude of the Service Point; null when unknown or not visible to the Client."
+            description=(
+                "Latitude of the Service Point; null when unknown or not visible to the Client."
+            )
         ),
     ] = None
     longitude: Annotated[
         float | None,
         Field(
-            description="Longitude of the Service Point; null when unknown or not visible to the Client."
+            description=(
+                "Longitude of the Service Point; null when unknown or not visible to the Client."
+            )
         ),
     ] = None
     current_servicecontracts: Annotated[
         list[str],
         Field(
-            description="`cds_servicecontract_id`s of contracts now served through this point, limited to those the token may see."
+            description=(
+                "`cds_servicecontract_id`s of contracts now served through this "
+                "point, limited to those the token may see."
+            )
         ),
     ]
     previous_servicecontracts: Annotated[
         list[str],
         Field(
-            description="`cds_servicecontract_id`s of contracts once served through this point, limited to those the token may see."
+            description=(
+                "`cds_servicecontract_id`s of contracts once served through this "
+                "point, limited to those the token may see."
+            )
         ),
     ]
     premises: Annotated[
         list[Premise] | None,
         Field(
-            description="Premises the Service Point belongs to; empty when none are known or visible."
+            description=(
+                "Premises the Service Point belongs to; empty when none are known or visible."
+            )
         ),
     ] = None
 
 
 class ServicePointListing(BaseModel):
-    """
-    One page of the Service Points the access token may see, most recently modified first.
-    """
+    """One page of the Service Points the access token may see, most recently modified first."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#service-point-list",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#service-point-list"
+                ),
                 "description": "CDS-WG3-01 Service Point Listing",
             }
         },
@@ -4430,7 +5595,10 @@ class ServicePointListing(BaseModel):
     service_points: Annotated[
         list[ServicePoint],
         Field(
-            description="Service Points on this page; empty when none are accessible, at most about 100 before paging."
+            description=(
+                "Service Points on this page; empty when none are accessible, at "
+                "most about 100 before paging."
+            )
         ),
     ]
     next: Annotated[
@@ -4444,15 +5612,18 @@ class ServicePointListing(BaseModel):
 
 
 class ServiceProgram(BaseModel):
-    """
-    A service-level program the Service Contract is in, was in or may join; the Server may add program-specific fields, preferably with its own prefix.
+    """A service-level program the Service Contract is in, was in or may join; the Server may add
+    program-specific fields, preferably with its own prefix.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#service-program-format",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#service-program-format"
+                ),
                 "description": "CDS-WG3-01 Service Program Object",
             }
         },
@@ -4461,7 +5632,10 @@ class ServiceProgram(BaseModel):
     program_number: Annotated[
         str,
         Field(
-            description="External identifier of the program, generated by the Server when none exists so it stays stable while the name changes."
+            description=(
+                "External identifier of the program, generated by the Server when "
+                "none exists so it stays stable while the name changes."
+            )
         ),
     ]
     types: Annotated[
@@ -4478,31 +5652,45 @@ class ServiceProgram(BaseModel):
     signup: Annotated[
         AnyUrl | None,
         Field(
-            description="Where the Customer can enrol the contract (possibly instructions for offline sign-up); omitted when there is none."
+            description=(
+                "Where the Customer can enrol the contract (possibly instructions "
+                "for offline sign-up); omitted when there is none."
+            )
         ),
     ] = None
     settings: Annotated[
         AnyUrl | None,
         Field(
-            description="Where the Customer can check status or change settings (possibly offline instructions); omitted when there is none."
+            description=(
+                "Where the Customer can check status or change settings (possibly "
+                "offline instructions); omitted when there is none."
+            )
         ),
     ] = None
     discontinue: Annotated[
         AnyUrl | None,
         Field(
-            description="Where the Customer can leave the program (possibly offline instructions); omitted when there is none."
+            description=(
+                "Where the Customer can leave the program (possibly offline "
+                "instructions); omitted when there is none."
+            )
         ),
     ] = None
     participation_number: Annotated[
         str | None,
         Field(
-            description="The contract's enrolment identifier; omitted when it never took part or it is unknown."
+            description=(
+                "The contract's enrolment identifier; omitted when it never took "
+                "part or it is unknown."
+            )
         ),
     ] = None
     start: Annotated[
         date | None,
         Field(
-            description="Latest date the contract joined the program; omitted when unknown or never."
+            description=(
+                "Latest date the contract joined the program; omitted when unknown or never."
+            )
         ),
     ] = None
     end: Annotated[
@@ -4544,15 +5732,16 @@ class ServiceProgram(BaseModel):
 
 
 class WaterUsageValueFormat(BaseModel):
-    """
-    Describes a Value Set position holding water volume used per interval.
-    """
+    """Describes a Value Set position holding water volume used per interval."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-water-usage-value-format",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#usage-segment-water-usage-value-format"
+                ),
                 "description": "CDS-WG3-01 Water Usage Value Format",
             }
         },
@@ -4563,13 +5752,19 @@ class WaterUsageValueFormat(BaseModel):
     tier: Annotated[
         TierType | str | None,
         Field(
-            description="Billing tier of the usage; null when billing has no tiers, left out when the Server does not know."
+            description=(
+                "Billing tier of the usage; null when billing has no tiers, left "
+                "out when the Server does not know."
+            )
         ),
     ] = None
     season: Annotated[
         SeasonType | str | None,
         Field(
-            description="Billing season of the usage; null when the rate has no seasons, left out when the Server does not know."
+            description=(
+                "Billing season of the usage; null when the rate has no seasons, "
+                "left out when the Server does not know."
+            )
         ),
     ] = None
     quality: Annotated[
@@ -4581,21 +5776,24 @@ class WaterUsageValueFormat(BaseModel):
     related_meterdevices: Annotated[
         list[str] | None,
         Field(
-            description="Ids (`cds_meterdevice_id`) of the meters that produced the values; left out when the Server does not know them."
+            description=(
+                "Ids (`cds_meterdevice_id`) of the meters that produced the "
+                "values; left out when the Server does not know them."
+            )
         ),
     ] = None
 
 
 class Account(BaseModel):
-    """
-    A Customer's billing account with a utility or other central entity.
-    """
+    """A Customer's billing account with a utility or other central entity."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#account-format",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#account-format"
+                ),
                 "description": "CDS-WG3-01 Account Object",
             }
         },
@@ -4611,7 +5809,10 @@ class Account(BaseModel):
     cds_synced: Annotated[
         AwareDatetime,
         Field(
-            description="When the data was last checked against the Server's system of record: now for live queries, the last refresh for cached copies."
+            description=(
+                "When the data was last checked against the Server's system of "
+                "record: now for live queries, the last refresh for cached copies."
+            )
         ),
     ]
     cds_account_parent: Annotated[
@@ -4623,7 +5824,10 @@ class Account(BaseModel):
     customer_number: Annotated[
         str | None,
         Field(
-            description="Customer-visible identifier grouping several Accounts of the same Customer; null when the Server has none for this Account."
+            description=(
+                "Customer-visible identifier grouping several Accounts of the same "
+                "Customer; null when the Server has none for this Account."
+            )
         ),
     ] = None
     account_number: Annotated[
@@ -4645,7 +5849,9 @@ class Account(BaseModel):
     account_types: Annotated[
         list[AccountTypeOrUnknown] | None,
         Field(
-            description="Categories that describe the Account; several may apply, never empty when present.",
+            description=(
+                "Categories that describe the Account; several may apply, never empty when present."
+            ),
             min_length=1,
         ),
     ] = None
@@ -4660,21 +5866,24 @@ class Account(BaseModel):
     account_programs: Annotated[
         list[AccountProgram] | None,
         Field(
-            description="Account-level programs the Account takes part in, took part in or qualifies for; empty when unknown or none."
+            description=(
+                "Account-level programs the Account takes part in, took part in or "
+                "qualifies for; empty when unknown or none."
+            )
         ),
     ] = None
 
 
 class AccountListing(BaseModel):
-    """
-    One page of the Accounts the access token may see, most recently modified first.
-    """
+    """One page of the Accounts the access token may see, most recently modified first."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#accounts-list",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#accounts-list"
+                ),
                 "description": "CDS-WG3-01 Account Listing",
             }
         },
@@ -4682,7 +5891,10 @@ class AccountListing(BaseModel):
     accounts: Annotated[
         list[Account],
         Field(
-            description="Accounts on this page; empty when none are accessible, at most about 100 before paging."
+            description=(
+                "Accounts on this page; empty when none are accessible, at most "
+                "about 100 before paging."
+            )
         ),
     ]
     next: Annotated[
@@ -4696,15 +5908,24 @@ class AccountListing(BaseModel):
 
 
 class Aggregation(BaseModel):
-    """
-    Describes a combined dataset (e.g. a whole building's electric usage) and what it groups; the data itself is served elsewhere, usually as usage segments. A Client finds the aggregation with a `cds_query_aggregations` token, checks `consent_requirements`, asks for a token with the aggregation's `scope`, follows the resulting grant (waiting for any `cds_aggregation_consent` child grants customers must authorize until the parent grant turns active) and then reads the usage segments. An aggregation grouping more than 1000 items in any `grouped_*` list splits them into sub-aggregations of at most 1000, listed in `grouped_aggregations`. Types may add fields; Servers may add prefixed fields of their own.
+    """Describes a combined dataset (e.g. a whole building's electric usage) and what it groups; the
+    data itself is served elsewhere, usually as usage segments. A Client finds the aggregation
+    with a `cds_query_aggregations` token, checks `consent_requirements`, asks for a token with
+    the aggregation's `scope`, follows the resulting grant (waiting for any
+    `cds_aggregation_consent` child grants customers must authorize until the parent grant turns
+    active) and then reads the usage segments. An aggregation grouping more than 1000 items in
+    any `grouped_*` list splits them into sub-aggregations of at most 1000, listed in
+    `grouped_aggregations`. Types may add fields; Servers may add prefixed fields of their own.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#aggregation-format",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#aggregation-format"
+                ),
                 "description": "CDS-WG3-01 Aggregation",
             }
         },
@@ -4719,13 +5940,20 @@ class Aggregation(BaseModel):
     cds_modified: Annotated[
         AwareDatetime,
         Field(
-            description="When the Server last changed this object, not counting updates of `cds_synced` alone."
+            description=(
+                "When the Server last changed this object, not counting updates of "
+                "`cds_synced` alone."
+            )
         ),
     ]
     cds_synced: Annotated[
         AwareDatetime,
         Field(
-            description="Last time the data was checked against the Server's system of record; the current time when the Server reads that system live, otherwise the last sync or validation."
+            description=(
+                "Last time the data was checked against the Server's system of "
+                "record; the current time when the Server reads that system live, "
+                "otherwise the last sync or validation."
+            )
         ),
     ]
     aggregation_types: Annotated[
@@ -4735,67 +5963,101 @@ class Aggregation(BaseModel):
     aggregation_number: Annotated[
         str | None,
         Field(
-            description="Identifier Clients see for the aggregation in Server documentation or interfaces; null when there is none to show or the Client may not see the internal one."
+            description=(
+                "Identifier Clients see for the aggregation in Server "
+                "documentation or interfaces; null when there is none to show or "
+                "the Client may not see the internal one."
+            )
         ),
     ]
     scope: Annotated[
         str,
         Field(
-            description="Scope string a Client requests to reach the aggregation's dataset; empty when no data is available."
+            description=(
+                "Scope string a Client requests to reach the aggregation's "
+                "dataset; empty when no data is available."
+            )
         ),
     ]
     authorization_details: Annotated[
         list[AuthorizationDetail],
         Field(
-            description="RFC 9396 authorization details to request together with `scope`; empty when none are needed."
+            description=(
+                "RFC 9396 authorization details to request together with `scope`; "
+                "empty when none are needed."
+            )
         ),
     ]
     grouped_accounts: Annotated[
         list[str],
         Field(
-            description="`cds_account_id`s of the accounts in the aggregation; empty when none or not visible."
+            description=(
+                "`cds_account_id`s of the accounts in the aggregation; empty when "
+                "none or not visible."
+            )
         ),
     ]
     grouped_servicecontracts: Annotated[
         list[str],
         Field(
-            description="`cds_servicecontract_id`s of the service contracts in the aggregation; empty when none or not visible."
+            description=(
+                "`cds_servicecontract_id`s of the service contracts in the "
+                "aggregation; empty when none or not visible."
+            )
         ),
     ]
     grouped_servicepoints: Annotated[
         list[str],
         Field(
-            description="`cds_servicepoint_id`s of the service points in the aggregation; empty when none or not visible."
+            description=(
+                "`cds_servicepoint_id`s of the service points in the aggregation; "
+                "empty when none or not visible."
+            )
         ),
     ]
     grouped_meterdevices: Annotated[
         list[str],
         Field(
-            description="`cds_meterdevice_id`s of the meter devices in the aggregation; empty when none or not visible."
+            description=(
+                "`cds_meterdevice_id`s of the meter devices in the aggregation; "
+                "empty when none or not visible."
+            )
         ),
     ]
     grouped_aggregations: Annotated[
         list[str],
         Field(
-            description="`cds_aggregation_id`s of sub-aggregations it contains; empty when none or not visible."
+            description=(
+                "`cds_aggregation_id`s of sub-aggregations it contains; empty when "
+                "none or not visible."
+            )
         ),
     ]
     grouped_addresses: Annotated[
         list[str] | None,
         Field(
-            description="Addresses tied to the aggregation when its types call for them, possibly spanning several lines; empty when none or not visible."
+            description=(
+                "Addresses tied to the aggregation when its types call for them, "
+                "possibly spanning several lines; empty when none or not visible."
+            )
         ),
     ] = None
     grouped_regions: Annotated[
         list[AggregationRegion],
         Field(
-            description="Regions tied to the aggregation when its types call for them; empty when none or not visible."
+            description=(
+                "Regions tied to the aggregation when its types call for them; "
+                "empty when none or not visible."
+            )
         ),
     ]
     consent_requirements: Annotated[
         list[ConsentRequirement],
         Field(
-            description="Consents that may gate access to the aggregation's data; empty when there are none."
+            description=(
+                "Consents that may gate access to the aggregation's data; empty "
+                "when there are none."
+            )
         ),
     ]
     countries: Annotated[
@@ -4805,81 +6067,113 @@ class Aggregation(BaseModel):
     provinces: Annotated[
         list[str] | None,
         Field(
-            description="Names of the provinces (states, territories) covered; required for `province` aggregations."
+            description=(
+                "Names of the provinces (states, territories) covered; required "
+                "for `province` aggregations."
+            )
         ),
     ] = None
     municipalities: Annotated[
         list[str] | None,
         Field(
-            description="Names of the municipalities covered; required for `municipality` aggregations."
+            description=(
+                "Names of the municipalities covered; required for `municipality` aggregations."
+            )
         ),
     ] = None
     account_types: Annotated[
         list[AccountTypeOrUnknown] | None,
         Field(
-            description="Account types used to pick the accounts; required for `account_type` aggregations."
+            description=(
+                "Account types used to pick the accounts; required for `account_type` aggregations."
+            )
         ),
     ] = None
     account_program_numbers: Annotated[
         list[str] | None,
         Field(
-            description="Account Program `program_number`s used to pick the accounts; required for `account_program_number` aggregations."
+            description=(
+                "Account Program `program_number`s used to pick the accounts; "
+                "required for `account_program_number` aggregations."
+            )
         ),
     ] = None
     service_types: Annotated[
         list[ServiceTypeOrUnknown] | None,
         Field(
-            description="Service types used to pick the service contracts; required for `service_type` aggregations."
+            description=(
+                "Service types used to pick the service contracts; required for "
+                "`service_type` aggregations."
+            )
         ),
     ] = None
     rateplan_code: Annotated[
         list[str] | None,
         Field(
-            description="Rate plan codes used to pick the service contracts (a list despite the singular name); required for `rateplan_code` aggregations."
+            description=(
+                "Rate plan codes used to pick the service contracts (a list "
+                "despite the singular name); required for `rateplan_code` "
+                "aggregations."
+            )
         ),
     ] = None
     service_program_numbers: Annotated[
         list[str] | None,
         Field(
-            description="Service Program `program_number`s used to pick the service contracts; required for `service_program_number` aggregations."
+            description=(
+                "Service Program `program_number`s used to pick the service "
+                "contracts; required for `service_program_number` aggregations."
+            )
         ),
     ] = None
     servicepoint_types: Annotated[
         list[ServicePointTypeOrUnknown] | None,
         Field(
-            description="Service point types used to pick the service points; required for `servicepoint_type` aggregations."
+            description=(
+                "Service point types used to pick the service points; required for "
+                "`servicepoint_type` aggregations."
+            )
         ),
     ] = None
     premise_numbers: Annotated[
         list[str] | None,
         Field(
-            description="Premise `premise_number`s used to pick the service points; required for `premise_number` aggregations."
+            description=(
+                "Premise `premise_number`s used to pick the service points; "
+                "required for `premise_number` aggregations."
+            )
         ),
     ] = None
     meter_types: Annotated[
         list[MeterTypeOrUnknown] | None,
         Field(
-            description="Meter types used to pick the meter devices; required for `meter_type` aggregations."
+            description=(
+                "Meter types used to pick the meter devices; required for "
+                "`meter_type` aggregations."
+            )
         ),
     ] = None
     meter_app_numbers: Annotated[
         list[str] | None,
         Field(
-            description="Meter App `app_number`s used to pick the meter devices; required for `meter_app_number` aggregations."
+            description=(
+                "Meter App `app_number`s used to pick the meter devices; required "
+                "for `meter_app_number` aggregations."
+            )
         ),
     ] = None
 
 
 class AggregationListing(BaseModel):
-    """
-    One page of aggregations the access token may see, most recently modified first.
-    """
+    """One page of aggregations the access token may see, most recently modified first."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#aggregation-list",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#aggregation-list"
+                ),
                 "description": "CDS-WG3-01 Aggregation Listing",
             }
         },
@@ -4887,7 +6181,10 @@ class AggregationListing(BaseModel):
     aggregations: Annotated[
         list[Aggregation],
         Field(
-            description="The aggregations on this page; empty when none are accessible. Servers may page lists of more than 100 aggregations."
+            description=(
+                "The aggregations on this page; empty when none are accessible. "
+                "Servers may page lists of more than 100 aggregations."
+            )
         ),
     ]
     next: Annotated[
@@ -4901,15 +6198,18 @@ class AggregationListing(BaseModel):
 
 
 class BillSection(BaseModel):
-    """
-    The part of a bill covering one service contract, sub-account or group of other charges over a service period, with its usage figures, cost summaries and line items.
+    """The part of a bill covering one service contract, sub-account or group of other charges over
+    a service period, with its usage figures, cost summaries and line items.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#bill-section-format",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#bill-section-format"
+                ),
                 "description": "CDS-WG3-01 Bill Section",
             }
         },
@@ -4924,25 +6224,38 @@ class BillSection(BaseModel):
     cds_modified: Annotated[
         AwareDatetime,
         Field(
-            description="When the Server last changed this object, not counting updates of `cds_synced` alone."
+            description=(
+                "When the Server last changed this object, not counting updates of "
+                "`cds_synced` alone."
+            )
         ),
     ]
     cds_synced: Annotated[
         AwareDatetime,
         Field(
-            description="Last time the data was checked against the Server's system of record; the current time when the Server reads that system live, otherwise the last sync or validation."
+            description=(
+                "Last time the data was checked against the Server's system of "
+                "record; the current time when the Server reads that system live, "
+                "otherwise the last sync or validation."
+            )
         ),
     ]
     cds_billstatement_id: Annotated[
         str | None,
         Field(
-            description="The bill statement this section belongs to; null when the token may not see that statement."
+            description=(
+                "The bill statement this section belongs to; null when the token "
+                "may not see that statement."
+            )
         ),
     ]
     cds_account_id: Annotated[
         str,
         Field(
-            description="The account the section was issued to (the sub-account for `sub_account` sections)."
+            description=(
+                "The account the section was issued to (the sub-account for "
+                "`sub_account` sections)."
+            )
         ),
     ]
     account_number: Annotated[
@@ -4969,37 +6282,55 @@ class BillSection(BaseModel):
     distribution_entity: Annotated[
         Entity | None,
         Field(
-            description="Who distributes the billed service (the utility, distributor or operator); null when the service has no distribution part."
+            description=(
+                "Who distributes the billed service (the utility, distributor or "
+                "operator); null when the service has no distribution part."
+            )
         ),
     ]
     supply_entity: Annotated[
         Entity | None,
         Field(
-            description="Who supplies the billed service (supplier, retailer, REP or LSE); null when the service has no supply part. When one entity does both and the section covers both, it equals `distribution_entity`."
+            description=(
+                "Who supplies the billed service (supplier, retailer, REP or LSE); "
+                "null when the service has no supply part. When one entity does "
+                "both and the section covers both, it equals `distribution_entity`."
+            )
         ),
     ]
     related_servicecontracts: Annotated[
         list[str],
         Field(
-            description="`cds_servicecontract_id`s the section applies to, limited to those the token may see."
+            description=(
+                "`cds_servicecontract_id`s the section applies to, limited to "
+                "those the token may see."
+            )
         ),
     ]
     related_servicepoints: Annotated[
         list[str],
         Field(
-            description="`cds_servicepoint_id`s the section applies to, limited to those the token may see."
+            description=(
+                "`cds_servicepoint_id`s the section applies to, limited to those the token may see."
+            )
         ),
     ]
     related_meterdevices: Annotated[
         list[str],
         Field(
-            description="`cds_meterdevice_id`s the section applies to, limited to those the token may see."
+            description=(
+                "`cds_meterdevice_id`s the section applies to, limited to those the token may see."
+            )
         ),
     ]
     related_billsections: Annotated[
         list[str],
         Field(
-            description="`cds_billsection_id`s of sections issued together with this one for other charges of the same service contract, limited to those the token may see."
+            description=(
+                "`cds_billsection_id`s of sections issued together with this one "
+                "for other charges of the same service contract, limited to those "
+                "the token may see."
+            )
         ),
     ]
     usage_details: Annotated[
@@ -5009,7 +6340,11 @@ class BillSection(BaseModel):
     cost_details: Annotated[
         list[BillSectionCostDetail],
         Field(
-            description="The totals and subtotals this part of the bill shows; they may overlap, so their sum is not the section total (look for an `overall_total` entry instead)."
+            description=(
+                "The totals and subtotals this part of the bill shows; they may "
+                "overlap, so their sum is not the section total (look for an "
+                "`overall_total` entry instead)."
+            )
         ),
     ]
     line_items: Annotated[
@@ -5019,15 +6354,18 @@ class BillSection(BaseModel):
 
 
 class BillSectionListing(BaseModel):
-    """
-    One page of bill sections the access token may see, sorted by account number, then contract number, then earliest start date, then most recent modification.
+    """One page of bill sections the access token may see, sorted by account number, then contract
+    number, then earliest start date, then most recent modification.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#bill-section-list",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#bill-section-list"
+                ),
                 "description": "CDS-WG3-01 Bill Section Listing",
             }
         },
@@ -5035,7 +6373,10 @@ class BillSectionListing(BaseModel):
     bill_sections: Annotated[
         list[BillSection],
         Field(
-            description="The bill sections on this page; empty when none are accessible. Servers may page lists of more than 100 sections."
+            description=(
+                "The bill sections on this page; empty when none are accessible. "
+                "Servers may page lists of more than 100 sections."
+            )
         ),
     ]
     next: Annotated[
@@ -5049,15 +6390,21 @@ class BillSectionListing(BaseModel):
 
 
 class BillStatement(BaseModel):
-    """
-    One bill issued for an account, with the balances and amounts printed on it. When both `previous_balance_unpaid` and `new_charges` are present, the unpaid balance plus the amounts of the new charges flagged `included_in_amount_due` must add up to `amount_due`; if the real bill does not add up, the Server adds a new charge typed `amount_due_sum_difference` holding the gap, confirming it listed every charge it knows.
+    """One bill issued for an account, with the balances and amounts printed on it. When both
+    `previous_balance_unpaid` and `new_charges` are present, the unpaid balance plus the amounts
+    of the new charges flagged `included_in_amount_due` must add up to `amount_due`; if the real
+    bill does not add up, the Server adds a new charge typed `amount_due_sum_difference` holding
+    the gap, confirming it listed every charge it knows.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#bill-statement-format",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#bill-statement-format"
+                ),
                 "description": "CDS-WG3-01 Bill Statement",
             }
         },
@@ -5074,13 +6421,20 @@ class BillStatement(BaseModel):
     cds_modified: Annotated[
         AwareDatetime,
         Field(
-            description="When the Server last changed this object, not counting updates of `cds_synced` alone."
+            description=(
+                "When the Server last changed this object, not counting updates of "
+                "`cds_synced` alone."
+            )
         ),
     ]
     cds_synced: Annotated[
         AwareDatetime,
         Field(
-            description="Last time the data was checked against the Server's system of record; the current time when the Server reads that system live, otherwise the last sync or validation."
+            description=(
+                "Last time the data was checked against the Server's system of "
+                "record; the current time when the Server reads that system live, "
+                "otherwise the last sync or validation."
+            )
         ),
     ]
     cds_account_id: Annotated[str, Field(description="The account the statement was issued to.")]
@@ -5103,13 +6457,20 @@ class BillStatement(BaseModel):
     file_uri: Annotated[
         AnyUrl | None,
         Field(
-            description="The bill document the customer received (e.g. the PDF, or the digital copy of a mailed bill), protected like the statement itself; null when the access requires the field but no file exists."
+            description=(
+                "The bill document the customer received (e.g. the PDF, or the "
+                "digital copy of a mailed bill), protected like the statement "
+                "itself; null when the access requires the field but no file "
+                "exists."
+            )
         ),
     ] = None
     file_mimetype: Annotated[
         str | None,
         Field(
-            description="Media type of the file at `file_uri`; needed whenever `file_uri` holds a URL."
+            description=(
+                "Media type of the file at `file_uri`; needed whenever `file_uri` holds a URL."
+            )
         ),
     ] = None
     previous_balance_amount: Annotated[
@@ -5142,33 +6503,42 @@ class BillStatement(BaseModel):
     shutoff_prevention_minimum_due: Annotated[
         float | None,
         Field(
-            description="Minimum payment that avoids disconnection, as printed on a shutoff notice; null when the bill carries no such notice."
+            description=(
+                "Minimum payment that avoids disconnection, as printed on a "
+                "shutoff notice; null when the bill carries no such notice."
+            )
         ),
     ]
     shutoff_prevention_date: Annotated[
         date | None,
         Field(
-            description="Deadline for `shutoff_prevention_minimum_due`; null whenever that amount is null."
+            description=(
+                "Deadline for `shutoff_prevention_minimum_due`; null whenever that amount is null."
+            )
         ),
     ]
     account_programs: Annotated[
         list[AccountProgram] | None,
         Field(
-            description="Account-level programs the customer took part in during the statement period; empty when unknown or none."
+            description=(
+                "Account-level programs the customer took part in during the "
+                "statement period; empty when unknown or none."
+            )
         ),
     ] = None
 
 
 class BillStatementListing(BaseModel):
-    """
-    One page of bill statements the access token may see, newest statement date first.
-    """
+    """One page of bill statements the access token may see, newest statement date first."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#bill-statement-list",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#bill-statement-list"
+                ),
                 "description": "CDS-WG3-01 Bill Statement Listing",
             }
         },
@@ -5176,7 +6546,10 @@ class BillStatementListing(BaseModel):
     bill_statements: Annotated[
         list[BillStatement],
         Field(
-            description="The bill statements on this page; empty when none are accessible. Servers may page lists of more than 100 statements."
+            description=(
+                "The bill statements on this page; empty when none are accessible. "
+                "Servers may page lists of more than 100 statements."
+            )
         ),
     ]
     next: Annotated[
@@ -5190,8 +6563,8 @@ class BillStatementListing(BaseModel):
 
 
 class EnergyAttributeCertificateListing(BaseModel):
-    """
-    One page of EACs the access token may see, latest period start first, then latest creation, then `cds_eac_id` in alphanumeric order.
+    """One page of EACs the access token may see, latest period start first, then latest creation,
+    then `cds_eac_id` in alphanumeric order.
     """
 
     model_config = ConfigDict(
@@ -5206,7 +6579,10 @@ class EnergyAttributeCertificateListing(BaseModel):
     eacs: Annotated[
         list[EnergyAttributeCredit],
         Field(
-            description="The EACs on this page; empty when none are accessible. Servers may page lists of more than 100 EACs."
+            description=(
+                "The EACs on this page; empty when none are accessible. Servers "
+                "may page lists of more than 100 EACs."
+            )
         ),
     ]
     next: Annotated[
@@ -5220,15 +6596,18 @@ class EnergyAttributeCertificateListing(BaseModel):
 
 
 class ServiceContract(BaseModel):
-    """
-    An agreement under an Account to provide a utility service, with its rate plan and programs.
+    """An agreement under an Account to provide a utility service, with its
+    rate plan and programs.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#service-contract-format",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#service-contract-format"
+                ),
                 "description": "CDS-WG3-01 Service Contract Object",
             }
         },
@@ -5246,7 +6625,10 @@ class ServiceContract(BaseModel):
     cds_synced: Annotated[
         AwareDatetime,
         Field(
-            description="When the data was last checked against the Server's system of record: now for live queries, the last refresh for cached copies."
+            description=(
+                "When the data was last checked against the Server's system of "
+                "record: now for live queries, the last refresh for cached copies."
+            )
         ),
     ]
     cds_account_id: Annotated[
@@ -5259,7 +6641,10 @@ class ServiceContract(BaseModel):
     contract_number: Annotated[
         str | None,
         Field(
-            description="Contract identifier shown to the Customer; null when there is none the Client may see."
+            description=(
+                "Contract identifier shown to the Customer; null when there is "
+                "none the Client may see."
+            )
         ),
     ] = None
     contract_address: Annotated[
@@ -5286,7 +6671,9 @@ class ServiceContract(BaseModel):
     service_types: Annotated[
         list[ServiceTypeOrUnknown],
         Field(
-            description="Services the contract provides and how they are classified; several may apply."
+            description=(
+                "Services the contract provides and how they are classified; several may apply."
+            )
         ),
     ]
     rateplan_code: Annotated[
@@ -5299,21 +6686,25 @@ class ServiceContract(BaseModel):
     service_programs: Annotated[
         list[ServiceProgram] | None,
         Field(
-            description="Service-level programs the contract takes part in, took part in or qualifies for; empty when unknown or none."
+            description=(
+                "Service-level programs the contract takes part in, took part in "
+                "or qualifies for; empty when unknown or none."
+            )
         ),
     ] = None
 
 
 class ServiceContractListing(BaseModel):
-    """
-    One page of the Service Contracts the access token may see, most recently modified first.
-    """
+    """One page of the Service Contracts the access token may see, most recently modified first."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#service-contract-list",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#service-contract-list"
+                ),
                 "description": "CDS-WG3-01 Service Contract Listing",
             }
         },
@@ -5321,7 +6712,10 @@ class ServiceContractListing(BaseModel):
     service_contracts: Annotated[
         list[ServiceContract],
         Field(
-            description="Service Contracts on this page; empty when none are accessible, at most about 100 before paging."
+            description=(
+                "Service Contracts on this page; empty when none are accessible, "
+                "at most about 100 before paging."
+            )
         ),
     ]
     next: Annotated[
@@ -5369,22 +6763,27 @@ ValueFormat = TypeAliasType(
         | Annotated[GenericValueFormat, Tag("__other__")],
         Discriminator(_value_format_tag),
         Field(
-            description="Metadata for one position of a segment's Value Sets, chosen by `type`; a type no document defines falls back to the common `id` and `type` fields."
+            description=(
+                "Metadata for one position of a segment's Value Sets, chosen by "
+                "`type`; a type no document defines falls back to the common "
+                "`id` and `type` fields."
+            )
         ),
     ],
 )
 
 
 class AuthorizationDetailsFieldChoice(BaseModel):
-    """
-    One value a `choice` authorization details field accepts, with a readable explanation.
-    """
+    """One value a `choice` authorization details field accepts, with a readable explanation."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#auth-details-field-choice-format",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-02/"
+                    "latest#auth-details-field-choice-format"
+                ),
                 "description": "CDS-WG1-02 Authorization Details Field Choice",
             }
         },
@@ -5405,21 +6804,28 @@ class AuthorizationDetailsFieldChoice(BaseModel):
     usagesegment_format: Annotated[
         ValueFormat | None,
         Field(
-            description="The value format that selecting this Choice adds to Usage Segment `formats`; present exactly on the Choices of the `include_usage_segment_value_types` field."
+            description=(
+                "The value format that selecting this Choice adds to Usage Segment "
+                "`formats`; present exactly on the Choices of the "
+                "`include_usage_segment_value_types` field."
+            )
         ),
     ] = None
 
 
 class UsageSegment(BaseModel):
-    """
-    A run of measurements over one time span, at a fixed step, for the accounts, contracts, service points, meters, bill sections and aggregations it lists.
+    """A run of measurements over one time span, at a fixed step, for the accounts, contracts,
+    service points, meters, bill sections and aggregations it lists.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-format",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#usage-segment-format"
+                ),
                 "description": "CDS-WG3-01 Usage Segment",
             }
         },
@@ -5433,49 +6839,76 @@ class UsageSegment(BaseModel):
     cds_modified: Annotated[
         AwareDatetime,
         Field(
-            description="When the Server last changed this segment; changes to `cds_synced` alone do not count."
+            description=(
+                "When the Server last changed this segment; changes to "
+                "`cds_synced` alone do not count."
+            )
         ),
     ]
     cds_synced: Annotated[
         AwareDatetime,
         Field(
-            description="Last time the segment's data was checked against the Server's system of record; the present time when the Server reads that system live."
+            description=(
+                "Last time the segment's data was checked against the Server's "
+                "system of record; the present time when the Server reads that "
+                "system live."
+            )
         ),
     ]
     related_aggregations: Annotated[
         list[str],
         Field(
-            description="Ids (`cds_aggregation_id`) of the Aggregations this segment belongs to, without repeats and limited to those the token may see."
+            description=(
+                "Ids (`cds_aggregation_id`) of the Aggregations this segment "
+                "belongs to, without repeats and limited to those the token may "
+                "see."
+            )
         ),
     ]
     related_accounts: Annotated[
         list[str],
         Field(
-            description="Ids (`cds_account_id`) of the Accounts this segment concerns, without repeats and limited to those the token may see."
+            description=(
+                "Ids (`cds_account_id`) of the Accounts this segment concerns, "
+                "without repeats and limited to those the token may see."
+            )
         ),
     ]
     related_servicecontracts: Annotated[
         list[str],
         Field(
-            description="Ids (`cds_servicecontract_id`) of the Service Contracts this segment concerns, without repeats and limited to those the token may see."
+            description=(
+                "Ids (`cds_servicecontract_id`) of the Service Contracts this "
+                "segment concerns, without repeats and limited to those the token "
+                "may see."
+            )
         ),
     ]
     related_servicepoints: Annotated[
         list[str],
         Field(
-            description="Ids (`cds_servicepoint_id`) of the Service Points this segment concerns, without repeats and limited to those the token may see."
+            description=(
+                "Ids (`cds_servicepoint_id`) of the Service Points this segment "
+                "concerns, without repeats and limited to those the token may see."
+            )
         ),
     ]
     related_meterdevices: Annotated[
         list[str],
         Field(
-            description="Ids (`cds_meterdevice_id`) of the Meter Devices this segment concerns, without repeats and limited to those the token may see."
+            description=(
+                "Ids (`cds_meterdevice_id`) of the Meter Devices this segment "
+                "concerns, without repeats and limited to those the token may see."
+            )
         ),
     ]
     related_billsections: Annotated[
         list[str],
         Field(
-            description="Ids (`cds_billsection_id`) of the Bill Sections this segment concerns, without repeats and limited to those the token may see."
+            description=(
+                "Ids (`cds_billsection_id`) of the Bill Sections this segment "
+                "concerns, without repeats and limited to those the token may see."
+            )
         ),
     ]
     segment_start: Annotated[
@@ -5485,40 +6918,59 @@ class UsageSegment(BaseModel):
     segment_end: Annotated[
         AwareDatetime,
         Field(
-            description="End of the time span the segment's `values` cover; for duration measurements, the end of the last interval."
+            description=(
+                "End of the time span the segment's `values` cover; for duration "
+                "measurements, the end of the last interval."
+            )
         ),
     ]
     interval: Annotated[
         float,
         Field(
-            description="Step between consecutive Value Sets in seconds: the length of each back-to-back interval for duration values, or the spacing of point readings. For spans of uneven length (such as billing months) the Server issues one segment per span, each with a single Value Set.",
+            description=(
+                "Step between consecutive Value Sets in seconds: the length of "
+                "each back-to-back interval for duration values, or the spacing of "
+                "point readings. For spans of uneven length (such as billing "
+                "months) the Server issues one segment per span, each with a "
+                "single Value Set."
+            ),
             examples=[900],
         ),
     ]
     formats: Annotated[
         list[ValueFormat],
         Field(
-            description="Describes each position of a Value Set: entry i says what type (and units, direction …) the i-th Value Object of every Value Set has. A type may appear more than once when the entries differ, e.g. one per flow direction."
+            description=(
+                "Describes each position of a Value Set: entry i says what type "
+                "(and units, direction …) the i-th Value Object of every Value Set "
+                "has. A type may appear more than once when the entries differ, "
+                "e.g. one per flow direction."
+            )
         ),
     ]
     values: Annotated[
         list[list[ValueObject | None]],
         Field(
-            description="The Value Sets, one per `interval` step from `segment_start`. Each Value Set is an array aligned with `formats`; a position whose measurement is missing holds null instead of a Value Object."
+            description=(
+                "The Value Sets, one per `interval` step from `segment_start`. "
+                "Each Value Set is an array aligned with `formats`; a position "
+                "whose measurement is missing holds null instead of a Value Object."
+            )
         ),
     ]
 
 
 class UsageSegmentListing(BaseModel):
-    """
-    One page of the Usage Segments the access token may see.
-    """
+    """One page of the Usage Segments the access token may see."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/latest#usage-segment-list",
+                "url": (
+                    "https://cds-customerdata.lfenergy.org/specs/cds-wg3-01/"
+                    "latest#usage-segment-list"
+                ),
                 "description": "CDS-WG3-01 Usage Segment Listing",
             }
         },
@@ -5526,7 +6978,11 @@ class UsageSegmentListing(BaseModel):
     usage_segments: Annotated[
         list[UsageSegment],
         Field(
-            description="The segments on this page, empty when none are visible; the Server may cut a page after 100 entries and link the rest through `next`."
+            description=(
+                "The segments on this page, empty when none are visible; the "
+                "Server may cut a page after 100 entries and link the rest through "
+                "`next`."
+            )
         ),
     ]
     next: Annotated[
@@ -5540,15 +6996,18 @@ class UsageSegmentListing(BaseModel):
 
 
 class AuthorizationDetailsField(BaseModel):
-    """
-    One field a Client may set in an RFC 9396 authorization details entry for a scope, with its format, whether it is mandatory, its default and its limits.
+    """One field a Client may set in an RFC 9396 authorization details entry for a scope, with its
+    format, whether it is mandatory, its default and its limits.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#auth-details-fields-format",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-02/"
+                    "latest#auth-details-fields-format"
+                ),
                 "description": "CDS-WG1-02 Authorization Details Field",
             }
         },
@@ -5556,7 +7015,9 @@ class AuthorizationDetailsField(BaseModel):
     id: Annotated[
         str,
         Field(
-            description="Identifier of the field, used as its key inside authorization details entries."
+            description=(
+                "Identifier of the field, used as its key inside authorization details entries."
+            )
         ),
     ]
     name: Annotated[str, Field(description="Readable name of the field.")]
@@ -5571,7 +7032,11 @@ class AuthorizationDetailsField(BaseModel):
     for_types: Annotated[
         list[str],
         Field(
-            description="Authorization details types whose entries may carry this field; a non-empty subset of the scope description's `authorization_details_types_supported`.",
+            description=(
+                "Authorization details types whose entries may carry this field; a "
+                "non-empty subset of the scope description's "
+                "`authorization_details_types_supported`."
+            ),
             min_length=1,
         ),
     ]
@@ -5582,25 +7047,39 @@ class AuthorizationDetailsField(BaseModel):
     is_required: Annotated[
         bool,
         Field(
-            description="Whether authorization and token requests must send `authorization_details` containing this field."
+            description=(
+                "Whether authorization and token requests must send "
+                "`authorization_details` containing this field."
+            )
         ),
     ]
     default: Annotated[
         Any | None,
         Field(
-            description="Value assumed when the Client sends none, including when only a plain `scope` string is used; absent for mandatory fields."
+            description=(
+                "Value assumed when the Client sends none, including when only a "
+                "plain `scope` string is used; absent for mandatory fields."
+            )
         ),
     ] = None
     maximum: Annotated[
         Any | None,
         Field(
-            description='Largest accepted value (or furthest back, for negative or historical values): a number or `"infinite"` for `int`/`decimal`, a length for the string formats, a relative or absolute date(time) for the date formats.'
+            description=(
+                "Largest accepted value (or furthest back, for negative or "
+                'historical values): a number or `"infinite"` for `int`/`decimal`, '
+                "a length for the string formats, a relative or absolute "
+                "date(time) for the date formats."
+            )
         ),
     ] = None
     minimum: Annotated[
         Any | None,
         Field(
-            description="Smallest accepted value (or closest to zero or now), in the same form as `maximum`; needed whenever `maximum` is given."
+            description=(
+                "Smallest accepted value (or closest to zero or now), in the same "
+                "form as `maximum`; needed whenever `maximum` is given."
+            )
         ),
     ] = None
     choices: Annotated[
@@ -5613,15 +7092,18 @@ class AuthorizationDetailsField(BaseModel):
 
 
 class ScopeDescription(BaseModel):
-    """
-    What one scope offers and how a Client registers for and obtains it: grant and response types, coverage, registration needs and authorization details.
+    """What one scope offers and how a Client registers for and obtains it: grant and response
+    types, coverage, registration needs and authorization details.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#scope-descriptions-format",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-02/"
+                    "latest#scope-descriptions-format"
+                ),
                 "description": "CDS-WG1-02 Scope Description",
             }
         },
@@ -5629,13 +7111,19 @@ class ScopeDescription(BaseModel):
     id: Annotated[
         str,
         Field(
-            description="The scope value itself; equal to this entry's key in `cds_scope_descriptions`."
+            description=(
+                "The scope value itself; equal to this entry's key in `cds_scope_descriptions`."
+            )
         ),
     ]
     type: Annotated[
         str,
         Field(
-            description="The kind of functionality the scope gives; Clients judge compatibility by this, not by `id`, and several ids may share one type."
+            description=(
+                "The kind of functionality the scope gives; Clients judge "
+                "compatibility by this, not by `id`, and several ids may share one "
+                "type."
+            )
         ),
     ]
     name: Annotated[str, Field(description="Readable name of the scope.")]
@@ -5646,19 +7134,28 @@ class ScopeDescription(BaseModel):
     registration_requirements: Annotated[
         list[str],
         Field(
-            description="Ids of registration fields a Client must submit or complete before the scope works in production; each is described in `cds_registration_fields`; may be empty."
+            description=(
+                "Ids of registration fields a Client must submit or complete "
+                "before the scope works in production; each is described in "
+                "`cds_registration_fields`; may be empty."
+            )
         ),
     ]
     registration_optional: Annotated[
         list[str],
         Field(
-            description="Ids of registration fields a Client may submit when registering; may be empty."
+            description=(
+                "Ids of registration fields a Client may submit when registering; may be empty."
+            )
         ),
     ]
     response_types_supported: Annotated[
         list[str],
         Field(
-            description="OAuth response types usable with this scope; empty when the scope cannot be obtained through an authorization request."
+            description=(
+                "OAuth response types usable with this scope; empty when the scope "
+                "cannot be obtained through an authorization request."
+            )
         ),
     ]
     grant_types_supported: Annotated[
@@ -5667,51 +7164,75 @@ class ScopeDescription(BaseModel):
     token_endpoint_auth_methods_supported: Annotated[
         list[str],
         Field(
-            description="Client authentication methods accepted when issuing tokens for this scope; `none` means public applications may use it without a secret."
+            description=(
+                "Client authentication methods accepted when issuing tokens for "
+                "this scope; `none` means public applications may use it without a "
+                "secret."
+            )
         ),
     ]
     code_challenge_methods_supported: Annotated[
         list[str],
         Field(
-            description="PKCE methods for this scope: must offer `S256` and never `plain` when the scope allows `authorization_code`, and be empty otherwise."
+            description=(
+                "PKCE methods for this scope: must offer `S256` and never `plain` "
+                "when the scope allows `authorization_code`, and be empty "
+                "otherwise."
+            )
         ),
     ]
     coverages_supported: Annotated[
         list[str],
         Field(
-            description="Ids of the WG1-01 coverage entries where the scope is available; empty when the scope does not depend on coverage."
+            description=(
+                "Ids of the WG1-01 coverage entries where the scope is available; "
+                "empty when the scope does not depend on coverage."
+            )
         ),
     ]
     grant_admin_scope: Annotated[
         str | None,
         Field(
-            description="The Grant Admin scope that can issue tokens for Grants holding this scope (a scope description of type `cds_grant_admin` must then exist), or null."
+            description=(
+                "The Grant Admin scope that can issue tokens for Grants holding "
+                "this scope (a scope description of type `cds_grant_admin` must "
+                "then exist), or null."
+            )
         ),
     ]
     authorization_details_types_supported: Annotated[
         list[str],
         Field(
-            description="Values accepted as the `type` of RFC 9396 authorization details entries for this scope."
+            description=(
+                "Values accepted as the `type` of RFC 9396 authorization details "
+                "entries for this scope."
+            )
         ),
     ]
     authorization_details_fields_supported: Annotated[
         list[AuthorizationDetailsField],
         Field(
-            description="Fields a Client may put in this scope's authorization details entries; may be empty."
+            description=(
+                "Fields a Client may put in this scope's authorization details "
+                "entries; may be empty."
+            )
         ),
     ]
 
 
 class AuthorizationServerMetadata(BaseModel):
-    """
-    The Server's RFC 8414 OAuth metadata, with several optional RFC fields made mandatory and CDS fields that describe its scopes, registration requirements and management APIs.
+    """The Server's RFC 8414 OAuth metadata, with several optional RFC fields made mandatory and CDS
+    fields that describe its scopes, registration requirements and management APIs.
     """
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
             "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#auth-server-metadata-format",
+                "url": (
+                    "https://cds-registration.lfenergy.org/specs/cds-wg1-02/"
+                    "latest#auth-server-metadata-format"
+                ),
                 "description": "CDS-WG1-02 Authorization Server Metadata Object",
             }
         },
@@ -5719,19 +7240,31 @@ class AuthorizationServerMetadata(BaseModel):
     issuer: Annotated[
         AnyUrl,
         Field(
-            description="The authorization server's issuer identifier (RFC 8414 field, required there; the CDS text does not restate it)."
+            description=(
+                "The authorization server's issuer identifier (RFC 8414 field, "
+                "required there; the CDS text does not restate it)."
+            )
         ),
     ]
     authorization_endpoint: Annotated[
         AnyUrl | None,
         Field(
-            description="Where users are sent to approve authorization requests (RFC 8414 field; RFC 8414 requires it whenever a grant type using it is supported)."
+            description=(
+                "Where users are sent to approve authorization requests (RFC 8414 "
+                "field; RFC 8414 requires it whenever a grant type using it is "
+                "supported)."
+            )
         ),
     ] = None
     token_endpoint: Annotated[
         AnyUrl | None,
         Field(
-            description="Where Clients exchange credentials, codes or refresh tokens for access tokens (RFC 8414 field; RFC 8414 requires it unless only the implicit grant is offered, which in practice makes it present on every CDS Server)."
+            description=(
+                "Where Clients exchange credentials, codes or refresh tokens for "
+                "access tokens (RFC 8414 field; RFC 8414 requires it unless only "
+                "the implicit grant is offered, which in practice makes it present "
+                "on every CDS Server)."
+            )
         ),
     ] = None
     jwks_uri: Annotated[
@@ -5741,19 +7274,31 @@ class AuthorizationServerMetadata(BaseModel):
     registration_endpoint: Annotated[
         AnyUrl,
         Field(
-            description="Where Clients submit dynamic registration requests (RFC 7591); mandatory here, but it may be left out of the Client-specific metadata reached through a Client Object's `cds_server_metadata`."
+            description=(
+                "Where Clients submit dynamic registration requests (RFC 7591); "
+                "mandatory here, but it may be left out of the Client-specific "
+                "metadata reached through a Client Object's `cds_server_metadata`."
+            )
         ),
     ]
     scopes_supported: Annotated[
         list[str],
         Field(
-            description="Every scope the Server offers: all `cds_scope_descriptions` ids plus any others; only those with a scope description can be registered through this document's process."
+            description=(
+                "Every scope the Server offers: all `cds_scope_descriptions` ids "
+                "plus any others; only those with a scope description can be "
+                "registered through this document's process."
+            )
         ),
     ]
     response_types_supported: Annotated[
         list[str],
         Field(
-            description="OAuth response types offered, covering at least every value in the scope descriptions; an empty list means no scope supports user authorization."
+            description=(
+                "OAuth response types offered, covering at least every value in "
+                "the scope descriptions; an empty list means no scope supports "
+                "user authorization."
+            )
         ),
     ]
     response_modes_supported: Annotated[
@@ -5763,19 +7308,28 @@ class AuthorizationServerMetadata(BaseModel):
     grant_types_supported: Annotated[
         list[str],
         Field(
-            description="OAuth grant types offered, covering at least every value in the scope descriptions."
+            description=(
+                "OAuth grant types offered, covering at least every value in the "
+                "scope descriptions."
+            )
         ),
     ]
     token_endpoint_auth_methods_supported: Annotated[
         list[str],
         Field(
-            description="Client authentication methods accepted at the token endpoint, covering at least every value in the scope descriptions."
+            description=(
+                "Client authentication methods accepted at the token endpoint, "
+                "covering at least every value in the scope descriptions."
+            )
         ),
     ]
     token_endpoint_auth_signing_alg_values_supported: Annotated[
         list[str] | None,
         Field(
-            description="JWS algorithms accepted for signed client authentication at the token endpoint (RFC 8414 field)."
+            description=(
+                "JWS algorithms accepted for signed client authentication at the "
+                "token endpoint (RFC 8414 field)."
+            )
         ),
     ] = None
     service_documentation: Annotated[
@@ -5805,13 +7359,19 @@ class AuthorizationServerMetadata(BaseModel):
     revocation_endpoint_auth_methods_supported: Annotated[
         list[str] | None,
         Field(
-            description="Client authentication methods accepted at the revocation endpoint (RFC 8414 field)."
+            description=(
+                "Client authentication methods accepted at the revocation endpoint "
+                "(RFC 8414 field)."
+            )
         ),
     ] = None
     revocation_endpoint_auth_signing_alg_values_supported: Annotated[
         list[str] | None,
         Field(
-            description="JWS algorithms accepted for signed client authentication at the revocation endpoint (RFC 8414 field)."
+            description=(
+                "JWS algorithms accepted for signed client authentication at the "
+                "revocation endpoint (RFC 8414 field)."
+            )
         ),
     ] = None
     introspection_endpoint: Annotated[
@@ -5821,50 +7381,73 @@ class AuthorizationServerMetadata(BaseModel):
     introspection_endpoint_auth_methods_supported: Annotated[
         list[str] | None,
         Field(
-            description="Client authentication methods accepted at the introspection endpoint (RFC 8414 field)."
+            description=(
+                "Client authentication methods accepted at the introspection "
+                "endpoint (RFC 8414 field)."
+            )
         ),
     ] = None
     introspection_endpoint_auth_signing_alg_values_supported: Annotated[
         list[str] | None,
         Field(
-            description="JWS algorithms accepted for signed client authentication at the introspection endpoint (RFC 8414 field)."
+            description=(
+                "JWS algorithms accepted for signed client authentication at the "
+                "introspection endpoint (RFC 8414 field)."
+            )
         ),
     ] = None
     code_challenge_methods_supported: Annotated[
         list[str],
         Field(
-            description="PKCE code challenge methods offered, covering at least every value in the scope descriptions; mandatory here."
+            description=(
+                "PKCE code challenge methods offered, covering at least every "
+                "value in the scope descriptions; mandatory here."
+            )
         ),
     ]
     authorization_details_types_supported: Annotated[
         list[str],
         Field(
-            description="Rich Authorization Request (RFC 9396) types accepted, covering at least every value in the scope descriptions; mandatory here."
+            description=(
+                "Rich Authorization Request (RFC 9396) types accepted, covering at "
+                "least every value in the scope descriptions; mandatory here."
+            )
         ),
     ]
     pushed_authorization_request_endpoint: Annotated[
         AnyUrl | None,
         Field(
-            description="Where Clients push authorization requests in advance (RFC 9126); needed as soon as any scope supports user authorization."
+            description=(
+                "Where Clients push authorization requests in advance (RFC 9126); "
+                "needed as soon as any scope supports user authorization."
+            )
         ),
     ] = None
     require_pushed_authorization_requests: Annotated[
         bool | None,
         Field(
-            description="Whether authorization requests must go through the pushed request endpoint (RFC 9126 field)."
+            description=(
+                "Whether authorization requests must go through the pushed request "
+                "endpoint (RFC 9126 field)."
+            )
         ),
     ] = None
     cds_oauth_version: Annotated[
         str,
         Field(
-            description="Version of this Client Registration document the Server implements; `v1` here.",
+            description=(
+                "Version of this Client Registration document the Server implements; `v1` here."
+            ),
             examples=["v1"],
         ),
     ]
     cds_human_registration: Annotated[
         AnyUrl,
         Field(
-            description="A page where people can register a Client by hand instead of calling the registration endpoint."
+            description=(
+                "A page where people can register a Client by hand instead of "
+                "calling the registration endpoint."
+            )
         ),
     ]
     cds_timezone: Annotated[
@@ -5878,25 +7461,40 @@ class AuthorizationServerMetadata(BaseModel):
     cds_server_provided_files_api: Annotated[
         AnyUrl | None,
         Field(
-            description="Base URL of the Server-Provided Files API; must be present when any scope description has the type `cds_server_provided_files`."
+            description=(
+                "Base URL of the Server-Provided Files API; must be present when "
+                "any scope description has the type `cds_server_provided_files`."
+            )
         ),
     ] = None
     cds_test_accounts: Annotated[
         AnyUrl | None,
         Field(
-            description="Documentation of the test accounts Clients may use; needed as soon as any scope supports user authorization."
+            description=(
+                "Documentation of the test accounts Clients may use; needed as "
+                "soon as any scope supports user authorization."
+            )
         ),
     ] = None
     cds_scope_descriptions: Annotated[
         dict[str, ScopeDescription],
         Field(
-            description="Scope descriptions keyed by scope id, one for every listed scope the Server supports through this document; a scope offered for several coverages or limits gets one entry per combination, each with its own id."
+            description=(
+                "Scope descriptions keyed by scope id, one for every listed scope "
+                "the Server supports through this document; a scope offered for "
+                "several coverages or limits gets one entry per combination, each "
+                "with its own id."
+            )
         ),
     ]
     cds_registration_fields: Annotated[
         dict[str, RegistrationField],
         Field(
-            description="Registration fields keyed by id, covering every id named in a scope's `registration_requirements`; an empty object when none are named."
+            description=(
+                "Registration fields keyed by id, covering every id named in a "
+                "scope's `registration_requirements`; an empty object when none "
+                "are named."
+            )
         ),
     ]
     cds_customerdata_version: Annotated[
@@ -5909,338 +7507,128 @@ class AuthorizationServerMetadata(BaseModel):
     cds_accounts_api: Annotated[
         AnyUrl | None,
         Field(
-            description="Base URL of the Accounts listing API; needed once any supported scope offers or implies the `include_accounts` field."
+            description=(
+                "Base URL of the Accounts listing API; needed once any supported "
+                "scope offers or implies the `include_accounts` field."
+            )
         ),
     ] = None
     cds_servicecontracts_api: Annotated[
         AnyUrl | None,
         Field(
-            description="Base URL of the Service Contracts listing API; needed once any supported scope offers or implies the `include_service_contracts` field."
+            description=(
+                "Base URL of the Service Contracts listing API; needed once any "
+                "supported scope offers or implies the `include_service_contracts` "
+                "field."
+            )
         ),
     ] = None
     cds_servicepoints_api: Annotated[
         AnyUrl | None,
         Field(
-            description="Base URL of the Service Points listing API; needed once any supported scope offers or implies the `include_service_points` field."
+            description=(
+                "Base URL of the Service Points listing API; needed once any "
+                "supported scope offers or implies the `include_service_points` "
+                "field."
+            )
         ),
     ] = None
     cds_meterdevices_api: Annotated[
         AnyUrl | None,
         Field(
-            description="Base URL of the Meter Devices listing API; needed once any supported scope offers or implies the `include_meter_devices` field."
+            description=(
+                "Base URL of the Meter Devices listing API; needed once any "
+                "supported scope offers or implies the `include_meter_devices` "
+                "field."
+            )
         ),
     ] = None
     cds_billstatement_api: Annotated[
         AnyUrl | None,
         Field(
-            description="Base URL of the Bill Statements listing API; needed once any supported scope offers or implies the `include_bill_statements` field."
+            description=(
+                "Base URL of the Bill Statements listing API; needed once any "
+                "supported scope offers or implies the `include_bill_statements` "
+                "field."
+            )
         ),
     ] = None
     cds_billsection_api: Annotated[
         AnyUrl | None,
         Field(
-            description="Base URL of the Bill Sections listing API; needed once any supported scope offers or implies the `include_bill_sections` field."
+            description=(
+                "Base URL of the Bill Sections listing API; needed once any "
+                "supported scope offers or implies the `include_bill_sections` "
+                "field."
+            )
         ),
     ] = None
     cds_aggregations_api: Annotated[
         AnyUrl | None,
         Field(
-            description="Base URL of the Aggregations listing API; needed once any supported scope offers or implies the `include_aggregations` field."
+            description=(
+                "Base URL of the Aggregations listing API; needed once any "
+                "supported scope offers or implies the `include_aggregations` "
+                "field."
+            )
         ),
     ] = None
     cds_usagesegments_api: Annotated[
         AnyUrl | None,
         Field(
-            description="Base URL of the Usage Segments listing API; needed once any supported scope offers or implies the `include_usage_segments` field."
+            description=(
+                "Base URL of the Usage Segments listing API; needed once any "
+                "supported scope offers or implies the `include_usage_segments` "
+                "field."
+            )
         ),
     ] = None
     cds_usagesegments_additional_value_types: Annotated[
         dict[str, ValueTypeDescription] | None,
         Field(
-            description="Server-specific usage segment value types beyond those of this document, keyed by value type id; `{}` when there are none. Present whenever `cds_usagesegments_api` is."
+            description=(
+                "Server-specific usage segment value types beyond those of this "
+                "document, keyed by value type id; `{}` when there are none. "
+                "Present whenever `cds_usagesegments_api` is."
+            )
         ),
     ] = None
     cds_eacs_api: Annotated[
         AnyUrl | None,
         Field(
-            description="Base URL of the Energy Attribute Certificates listing API; needed once any supported scope offers or implies the `include_eacs` field."
+            description=(
+                "Base URL of the Energy Attribute Certificates listing API; needed "
+                "once any supported scope offers or implies the `include_eacs` "
+                "field."
+            )
         ),
     ] = None
     cds_eac_formats: Annotated[
         dict[str, EACDataFormatDescription] | None,
         Field(
-            description="Descriptions of the EAC data formats the Server may put in an EAC's `eac_format`, keyed by format id. Present whenever `cds_eacs_api` is."
+            description=(
+                "Descriptions of the EAC data formats the Server may put in an "
+                "EAC's `eac_format`, keyed by format id. Present whenever "
+                "`cds_eacs_api` is."
+            )
         ),
     ] = None
 
 
-class ClientAuthorizationServerMetadata(BaseModel):
-    """
-    The Authorization Server Metadata a Server serves for one Client Object (reached through its `cds_server_metadata`); the same object, except that it need not offer registration.
+class ClientAuthorizationServerMetadata(AuthorizationServerMetadata):
+    """The Authorization Server Metadata a Server serves for one Client Object (reached through its
+    `cds_server_metadata`); the same object, except that it need not offer registration.
     """
 
     model_config = ConfigDict(
         extra="allow",
-        json_schema_extra={
-            "externalDocs": {
-                "url": "https://cds-registration.lfenergy.org/specs/cds-wg1-02/latest#auth-server-metadata-format",
-                "description": "CDS-WG1-02 Client-specific Authorization Server Metadata",
-            }
-        },
     )
-    issuer: Annotated[
-        AnyUrl,
-        Field(
-            description="The authorization server's issuer identifier (RFC 8414 field, required there; the CDS text does not restate it)."
-        ),
-    ]
-    authorization_endpoint: Annotated[
-        AnyUrl | None,
-        Field(
-            description="Where users are sent to approve authorization requests (RFC 8414 field; RFC 8414 requires it whenever a grant type using it is supported)."
-        ),
-    ] = None
-    token_endpoint: Annotated[
-        AnyUrl | None,
-        Field(
-            description="Where Clients exchange credentials, codes or refresh tokens for access tokens (RFC 8414 field; RFC 8414 requires it unless only the implicit grant is offered, which in practice makes it present on every CDS Server)."
-        ),
-    ] = None
-    jwks_uri: Annotated[
-        AnyUrl | None,
-        Field(description="The authorization server's JSON Web Key Set (RFC 8414 field)."),
-    ] = None
     registration_endpoint: Annotated[
         AnyUrl | None,
         Field(
-            description="Where Clients submit dynamic registration requests; a Client-specific metadata object may leave it out."
-        ),
-    ] = None
-    scopes_supported: Annotated[
-        list[str],
-        Field(
-            description="Every scope the Server offers: all `cds_scope_descriptions` ids plus any others; only those with a scope description can be registered through this document's process."
-        ),
-    ]
-    response_types_supported: Annotated[
-        list[str],
-        Field(
-            description="OAuth response types offered, covering at least every value in the scope descriptions; an empty list means no scope supports user authorization."
-        ),
-    ]
-    response_modes_supported: Annotated[
-        list[str] | None,
-        Field(description="OAuth response modes offered (RFC 8414 field)."),
-    ] = None
-    grant_types_supported: Annotated[
-        list[str],
-        Field(
-            description="OAuth grant types offered, covering at least every value in the scope descriptions."
-        ),
-    ]
-    token_endpoint_auth_methods_supported: Annotated[
-        list[str],
-        Field(
-            description="Client authentication methods accepted at the token endpoint, covering at least every value in the scope descriptions."
-        ),
-    ]
-    token_endpoint_auth_signing_alg_values_supported: Annotated[
-        list[str] | None,
-        Field(
-            description="JWS algorithms accepted for signed client authentication at the token endpoint (RFC 8414 field)."
-        ),
-    ] = None
-    service_documentation: Annotated[
-        AnyUrl,
-        Field(
-            description="Developer documentation for integrating with the Server; mandatory here."
-        ),
-    ]
-    ui_locales_supported: Annotated[
-        list[str] | None,
-        Field(
-            description="Languages offered in the user interface, as BCP 47 tags (RFC 8414 field)."
-        ),
-    ] = None
-    op_policy_uri: Annotated[
-        AnyUrl,
-        Field(description="The Server's policy for registering Clients; mandatory here."),
-    ]
-    op_tos_uri: Annotated[
-        AnyUrl,
-        Field(description="The terms of use that registering Clients accept; mandatory here."),
-    ]
-    revocation_endpoint: Annotated[
-        AnyUrl,
-        Field(description="Where Clients revoke tokens (RFC 7009); mandatory here."),
-    ]
-    revocation_endpoint_auth_methods_supported: Annotated[
-        list[str] | None,
-        Field(
-            description="Client authentication methods accepted at the revocation endpoint (RFC 8414 field)."
-        ),
-    ] = None
-    revocation_endpoint_auth_signing_alg_values_supported: Annotated[
-        list[str] | None,
-        Field(
-            description="JWS algorithms accepted for signed client authentication at the revocation endpoint (RFC 8414 field)."
-        ),
-    ] = None
-    introspection_endpoint: Annotated[
-        AnyUrl,
-        Field(description="Where Clients check the state of a token (RFC 7662); mandatory here."),
-    ]
-    introspection_endpoint_auth_methods_supported: Annotated[
-        list[str] | None,
-        Field(
-            description="Client authentication methods accepted at the introspection endpoint (RFC 8414 field)."
-        ),
-    ] = None
-    introspection_endpoint_auth_signing_alg_values_supported: Annotated[
-        list[str] | None,
-        Field(
-            description="JWS algorithms accepted for signed client authentication at the introspection endpoint (RFC 8414 field)."
-        ),
-    ] = None
-    code_challenge_methods_supported: Annotated[
-        list[str],
-        Field(
-            description="PKCE code challenge methods offered, covering at least every value in the scope descriptions; mandatory here."
-        ),
-    ]
-    authorization_details_types_supported: Annotated[
-        list[str],
-        Field(
-            description="Rich Authorization Request (RFC 9396) types accepted, covering at least every value in the scope descriptions; mandatory here."
-        ),
-    ]
-    pushed_authorization_request_endpoint: Annotated[
-        AnyUrl | None,
-        Field(
-            description="Where Clients push authorization requests in advance (RFC 9126); needed as soon as any scope supports user authorization."
-        ),
-    ] = None
-    require_pushed_authorization_requests: Annotated[
-        bool | None,
-        Field(
-            description="Whether authorization requests must go through the pushed request endpoint (RFC 9126 field)."
-        ),
-    ] = None
-    cds_oauth_version: Annotated[
-        str,
-        Field(
-            description="Version of this Client Registration document the Server implements; `v1` here.",
-            examples=["v1"],
-        ),
-    ]
-    cds_human_registration: Annotated[
-        AnyUrl,
-        Field(
-            description="A page where people can register a Client by hand instead of calling the registration endpoint."
-        ),
-    ]
-    cds_timezone: Annotated[
-        str,
-        Field(description="Time zone the Server uses to resolve relative dates and datetimes."),
-    ]
-    cds_clients_api: Annotated[AnyUrl, Field(description="Base URL of the Clients API.")]
-    cds_messages_api: Annotated[AnyUrl, Field(description="Base URL of the Messages API.")]
-    cds_credentials_api: Annotated[AnyUrl, Field(description="Base URL of the Credentials API.")]
-    cds_grants_api: Annotated[AnyUrl, Field(description="Base URL of the Grants API.")]
-    cds_server_provided_files_api: Annotated[
-        AnyUrl | None,
-        Field(
-            description="Base URL of the Server-Provided Files API; must be present when any scope description has the type `cds_server_provided_files`."
-        ),
-    ] = None
-    cds_test_accounts: Annotated[
-        AnyUrl | None,
-        Field(
-            description="Documentation of the test accounts Clients may use; needed as soon as any scope supports user authorization."
-        ),
-    ] = None
-    cds_scope_descriptions: Annotated[
-        dict[str, ScopeDescription],
-        Field(
-            description="Scope descriptions keyed by scope id, one for every listed scope the Server supports through this document; a scope offered for several coverages or limits gets one entry per combination, each with its own id."
-        ),
-    ]
-    cds_registration_fields: Annotated[
-        dict[str, RegistrationField],
-        Field(
-            description="Registration fields keyed by id, covering every id named in a scope's `registration_requirements`; an empty object when none are named."
-        ),
-    ]
-    cds_customerdata_version: Annotated[
-        str,
-        Field(
-            description="Version of CDS-WG3-01 the Server implements; `v1` for this document.",
-            examples=["v1"],
-        ),
-    ]
-    cds_accounts_api: Annotated[
-        AnyUrl | None,
-        Field(
-            description="Base URL of the Accounts listing API; needed once any supported scope offers or implies the `include_accounts` field."
-        ),
-    ] = None
-    cds_servicecontracts_api: Annotated[
-        AnyUrl | None,
-        Field(
-            description="Base URL of the Service Contracts listing API; needed once any supported scope offers or implies the `include_service_contracts` field."
-        ),
-    ] = None
-    cds_servicepoints_api: Annotated[
-        AnyUrl | None,
-        Field(
-            description="Base URL of the Service Points listing API; needed once any supported scope offers or implies the `include_service_points` field."
-        ),
-    ] = None
-    cds_meterdevices_api: Annotated[
-        AnyUrl | None,
-        Field(
-            description="Base URL of the Meter Devices listing API; needed once any supported scope offers or implies the `include_meter_devices` field."
-        ),
-    ] = None
-    cds_billstatement_api: Annotated[
-        AnyUrl | None,
-        Field(
-            description="Base URL of the Bill Statements listing API; needed once any supported scope offers or implies the `include_bill_statements` field."
-        ),
-    ] = None
-    cds_billsection_api: Annotated[
-        AnyUrl | None,
-        Field(
-            description="Base URL of the Bill Sections listing API; needed once any supported scope offers or implies the `include_bill_sections` field."
-        ),
-    ] = None
-    cds_aggregations_api: Annotated[
-        AnyUrl | None,
-        Field(
-            description="Base URL of the Aggregations listing API; needed once any supported scope offers or implies the `include_aggregations` field."
-        ),
-    ] = None
-    cds_usagesegments_api: Annotated[
-        AnyUrl | None,
-        Field(
-            description="Base URL of the Usage Segments listing API; needed once any supported scope offers or implies the `include_usage_segments` field."
-        ),
-    ] = None
-    cds_usagesegments_additional_value_types: Annotated[
-        dict[str, ValueTypeDescription] | None,
-        Field(
-            description="Server-specific usage segment value types beyond those of this document, keyed by value type id; `{}` when there are none. Present whenever `cds_usagesegments_api` is."
-        ),
-    ] = None
-    cds_eacs_api: Annotated[
-        AnyUrl | None,
-        Field(
-            description="Base URL of the Energy Attribute Certificates listing API; needed once any supported scope offers or implies the `include_eacs` field."
-        ),
-    ] = None
-    cds_eac_formats: Annotated[
-        dict[str, EACDataFormatDescription] | None,
-        Field(
-            description="Descriptions of the EAC data formats the Server may put in an EAC's `eac_format`, keyed by format id. Present whenever `cds_eacs_api` is."
+            description=(
+                "Where Clients submit dynamic registration requests; a "
+                "Client-specific metadata object may leave it out."
+            )
         ),
     ] = None

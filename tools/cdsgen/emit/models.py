@@ -14,6 +14,11 @@ and finished in its output, each in one function below:
   chosen by the matching entry of ``formats``) cannot be resolved by a model from the value
   alone, so they are plain ``dict`` values; a year of usage then parses about as fast as
   ``orjson`` (``bench/parse_usage.py``). Their typed members stay available as classes.
+* **Variants** of a base object (``x-cds-base``) are given as the base plus what differs, so
+  their classes derive from the base's (fields the variant leaves OPTIONAL made optional).
+
+The result is laid out by :mod:`cdsgen.emit.model_layout` (wrapped docstrings, documented
+enum members, no line over the project's length) and formatted by ruff.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import Any
 
 from cdsgen.emit import TEMPLATES_DIR
 from cdsgen.emit.codegen import PendingCodegen
+from cdsgen.emit.model_layout import layout, split_long_strings
 from cdsgen.emit.pysource import (
     protect_descriptions,
     python_environment,
@@ -85,10 +91,12 @@ def codegen_input(openapi: dict[str, Any]) -> dict[str, Any]:
     api = copy.deepcopy(openapi)
     schemas = api["components"]["schemas"]
     used: set[str] = set()
+    for name in [n for n, s in schemas.items() if "x-cds-unknown-member-of" in s]:
+        del schemas[name]  # the union's fallback member stands for it (see below)
     for name, schema in schemas.items():
-        if "discriminator" in schema and schema.get("x-cds-fallback"):
+        if "x-cds-discriminator" in schema and schema.get("x-cds-fallback"):
             # finished by _discriminated_unions; members listed so they are all generated
-            members = [{"$ref": ref} for ref in schema["discriminator"]["mapping"].values()]
+            members = [{"$ref": ref} for ref in schema["x-cds-discriminator"]["mapping"].values()]
             members.append({"$ref": f"#/components/schemas/{schema['x-cds-fallback']}"})
             schemas[name] = {"description": schema["description"], "anyOf": members}
         elif "anyOf" in schema and "type" not in schema and "x-cds-anchor" in schema:
@@ -124,9 +132,70 @@ def codegen_input(openapi: dict[str, Any]) -> dict[str, Any]:
             "description": f"A {name} value, or one this version of the documents does not define.",
             "anyOf": [{"$ref": f"#/components/schemas/{name}"}, {"type": "string"}],
         }
+    _derive_variants(schemas)
     # Operations are not needed for models; dropping them keeps codegen fast and focused.
     api["paths"] = {}
     return api
+
+
+def _shape(schema: Any) -> Any:
+    """A field schema without its wording, to tell a changed field from a re-described one."""
+    if isinstance(schema, dict):
+        return {
+            k: _shape(v)
+            for k, v in schema.items()
+            if k not in ("description", "title") and not k.startswith("x-cds-")
+        }
+    return schema
+
+
+def _derive_variants(schemas: dict[str, Any]) -> None:
+    """Give each variant of a base object (``x-cds-base``, e.g. the Client-specific
+    Authorization Server Metadata) to the generator as the base plus what differs, so its
+    class derives from the base class instead of repeating it field by field."""
+    for name, schema in list(schemas.items()):
+        base = schemas.get(schema.get("x-cds-base", ""))
+        if base is None or not set(base["properties"]) <= set(schema["properties"]):
+            continue
+        required = set(schema.get("required", []))
+        base_required = set(base.get("required", []))
+        own = {
+            field: prop
+            for field, prop in schema["properties"].items()
+            if field not in base["properties"]
+            or _shape(prop) != _shape(base["properties"][field])
+            or (field in required) != (field in base_required)
+        }
+        derived = {k: v for k, v in schema.items() if k in ("title", "description")}
+        relaxed = sorted(set(own) & base_required - required)
+        if relaxed:  # OPTIONAL here, REQUIRED in the base: finished by _relax_variant_fields
+            derived["x-cds-optional-here"] = relaxed
+        part: dict[str, Any] = {"type": "object", "properties": own}
+        if required & set(own):
+            part["required"] = [f for f in schema["required"] if f in own]
+        derived["allOf"] = [{"$ref": f"#/components/schemas/{schema['x-cds-base']}"}, part]
+        schemas[name] = derived
+
+
+def _relax_variant_fields(source: str, schemas: dict[str, Any]) -> str:
+    """Make the fields a variant leaves OPTIONAL (REQUIRED in its base) optional in its class:
+    datamodel-code-generator keeps the base's requirement for fields of a derived class."""
+    for name, schema in schemas.items():
+        for field in schema.get("x-cds-optional-here", []):
+            head = re.compile(
+                rf"(^class {name}\(.*?^    {field}: Annotated\[\n        )(?P<type>[^\n]+),\n"
+                rf"(?P<rest>.*?^    \])\n",
+                re.MULTILINE | re.DOTALL,
+            )
+            found = head.search(source)
+            if found is None:
+                raise RuntimeError(f"{name}.{field} not found in datamodel-code-generator output")
+            source = (
+                source[: found.start()]
+                + f"{found.group(1)}{found.group('type')} | None,\n{found.group('rest')} = None\n"
+                + source[found.end() :]
+            )
+    return source
 
 
 def emit_models(openapi: dict[str, Any]) -> dict[str, str]:
@@ -157,13 +226,19 @@ def start_models(openapi: dict[str, Any], codegen: PendingCodegen | None = None)
 
 
 def _finish_models(source: str, openapi: dict[str, Any]) -> dict[str, str]:
+    source = _relax_variant_fields(source, codegen_input(openapi)["components"]["schemas"])
     source = _open_enum_aliases(source)
     source = _discriminated_unions(source, openapi["components"]["schemas"])
     source = _positional_unions(source, openapi["components"]["schemas"])
     body = source.split("\nfrom __future__", 1)
     code = HEADER + "\nfrom __future__" + body[1] if len(body) == 2 else HEADER + source
     code = code.replace(FUTURE, FUTURE + VERSIONS_IMPORT, 1)  # ruff sorts it into place
-    code = ruff_format(code)
+    code = ruff_format(layout(code, openapi["components"]["schemas"]))
+    for _ in range(3):  # formatting may indent a split string deeper: split what is still long
+        again = split_long_strings(code)
+        if again == code:
+            break
+        code = ruff_format(again)
     return {
         f"{MODELS_DIR}/__init__.py": code,
         f"{MODELS_DIR}/py.typed": "",
@@ -189,19 +264,18 @@ def _discriminated_unions(source: str, schemas: dict[str, Any]) -> str:
     env = python_environment(TEMPLATES)
     template = env.get_template("discriminated_union.py.j2")
     for name, schema in schemas.items():
-        if "discriminator" not in schema or not schema.get("x-cds-fallback"):
+        if "x-cds-discriminator" not in schema or not schema.get("x-cds-fallback"):
             continue
         block = re.compile(rf"^{name} = TypeAliasType\(\n.*?\n\)\n", re.MULTILINE | re.DOTALL)
         if not block.search(source):
             raise RuntimeError(f"union {name} not found in datamodel-code-generator output")
-        mapping = {
-            v: ref.rsplit("/", 1)[-1] for v, ref in schema["discriminator"]["mapping"].items()
-        }
+        tagging = schema["x-cds-discriminator"]
+        mapping = {v: ref.rsplit("/", 1)[-1] for v, ref in tagging["mapping"].items()}
         rendered = template.render(
             name=name,
             const_name=_snake(name).upper(),
             func_name=_snake(name) + "_tag",
-            discriminator=schema["discriminator"]["propertyName"],
+            discriminator=tagging["propertyName"],
             mapping=mapping,
             fallback=schema["x-cds-fallback"],
             description=schema["description"],
@@ -215,7 +289,7 @@ def _discriminated_unions(source: str, schemas: dict[str, Any]) -> str:
 def _positional_unions(source: str, schemas: dict[str, Any]) -> str:
     """Turn each positional union (generated as an open model) into a ``dict`` alias."""
     for name, schema in schemas.items():
-        if "anyOf" not in schema or "discriminator" in schema or "type" in schema:
+        if "anyOf" not in schema or "x-cds-discriminator" in schema or "type" in schema:
             continue
         if "x-cds-anchor" not in schema:
             continue

@@ -29,6 +29,7 @@ from markupsafe import Markup
 
 from cdsgen import model as m
 from cdsgen.cache import cache_templates
+from cdsgen.corrections import PARTS, correction_steps, differences
 from cdsgen.emit import TEMPLATES_DIR
 from cdsgen.emit.textsafe import json_text, visible
 from cdsgen.rules import Choices, Constraint, ScopeCondition
@@ -121,6 +122,12 @@ def http_part(msg: m.HttpMessage) -> str:
     if msg.body_text.strip():
         lines += ["", msg.body_text.rstrip()]
     return "\n".join(lines)
+
+
+def _short_json(value: Any, limit: int = 60) -> str:
+    """A value as compact JSON for a table cell, cut with … past ``limit`` characters."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def tidy(text: str) -> str:
@@ -224,6 +231,7 @@ class SitePages:
             downloads_dir=DOWNLOADS,
             has_relationships=CUSTOMER_DATA in spec.documents,
             json_md=lambda v: md_code(json.dumps(v, ensure_ascii=False)),
+            example_corrections=self.example_corrections,
         )
         self._placement = {d: self._anchor_placement(doc) for d, doc in spec.documents.items()}
 
@@ -436,6 +444,29 @@ class SitePages:
             (doc, [e for e in self.spec.errata if e.document == doc.id])
             for doc in self.spec.documents.values()
         ]
+
+    def example_corrections(self, ex: m.Example) -> list[dict[str, Any]]:
+        """For each body of ``ex`` its errata correct: the corrected body (as JSON text) and
+        the changes from the published one, each with the erratum behind it."""
+        out = []
+        for part in PARTS:
+            steps = correction_steps(self.spec, ex, part)
+            if not steps:
+                continue
+            rows = [
+                {
+                    "kind": kind,
+                    "where": where,
+                    "before": _short_json(before) if kind != "added" else None,
+                    "after": _short_json(after) if kind != "removed" else None,
+                    "erratum": er.id,
+                }
+                for er, old, new in steps
+                for kind, where, before, after in differences(old, new)
+            ]
+            body = json.dumps(steps[-1][2], indent=2, ensure_ascii=False)
+            out.append({"part": part, "rows": rows, "body": body})
+        return out
 
     def erratum_target(self, er: m.Erratum) -> Markup:
         """What an erratum concerns, linked to where our pages show it."""
