@@ -1,0 +1,30 @@
+"""The Python API: ``run_conformance(url, Options(...)) -> Report``."""
+
+from __future__ import annotations
+
+import time
+
+from cds_conformance.groups import GROUPS
+from cds_conformance.model import Report
+from cds_conformance.runner import Options, Run, now_text
+
+
+def run_conformance(url: str, options: Options | None = None) -> Report:
+    """Run every check that applies to what the Server at ``url`` advertises.
+
+    The plan comes from the Server: its metadata, authorization server metadata and scope
+    descriptions decide which groups and checks run; the rest are reported as skipped with
+    the reason. Nothing is deleted; only requests a Client may send are made."""
+    run = Run(url, options)
+    started, clock = now_text(), time.monotonic()
+    try:
+        for name, group in GROUPS:
+            if run.aborted:
+                break
+            before = len(run.outcomes)
+            group(run)
+            if run.options.progress is not None:
+                run.options.progress(name, run.outcomes[before:], run.aborted is not None)
+    finally:
+        run.http.close()
+    return run.report(started, time.monotonic() - clock)
