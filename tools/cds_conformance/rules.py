@@ -14,16 +14,19 @@ this version does not know. Those are reported as notes, never as failures.
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 from cdsgen import model as m
 from cdsgen.diagnostics import Diagnostics
 from cdsgen.loader import load_spec
-from cdsgen.types import ArrayOf, Named, parse_type
+from cdsgen.types import ArrayOf, Named, TypeExpr, parse_type
 from cdsgen.validate import PayloadValidator
 
 SPEC_DIR = Path(__file__).resolve().parent / "spec"
@@ -58,7 +61,41 @@ class Verdict:
     notes: list[str] = field(default_factory=list)
 
 
+class _FastFirst:
+    """The same schema compiled with fastjsonschema (its keywords here are all draft-07
+    ones): valid payloads — nearly all of them — pass at compiled speed; jsonschema runs
+    only to describe what is wrong with the others."""
+
+    def __init__(self, slow: jsonschema.Draft202012Validator):
+        self.slow = slow
+        self.fast = fastjsonschema.compile(copy.deepcopy(slow.schema))
+
+    def is_valid(self, value: Any) -> bool:
+        try:
+            self.fast(value)
+        except fastjsonschema.JsonSchemaException:
+            return self.slow.is_valid(value)
+        return True
+
+    def iter_errors(self, value: Any) -> Iterator[jsonschema.ValidationError]:
+        if self.is_valid(value):
+            return iter(())
+        return self.slow.iter_errors(value)
+
+
 class _Validator(PayloadValidator):
+    """The strict payload validator of the linter, with a compiled fast path."""
+
+    def _validator(self, t: TypeExpr) -> Any:
+        key = str(t)
+        if key not in self._fast:
+            self._fast[key] = _FastFirst(super()._validator(t))
+        return self._fast[key]
+
+    def __init__(self, spec: m.Spec):
+        super().__init__(spec)
+        self._fast: dict[str, _FastFirst] = {}
+
     def errors(self, type_name: str, value: Any) -> list[jsonschema.ValidationError]:
         return list(self._validator(parse_type(type_name)).iter_errors(value))
 

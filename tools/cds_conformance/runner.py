@@ -27,7 +27,7 @@ import httpx
 from cds_conformance.consent import ConsentError, ConsentHook, ConsentRequest
 from cds_conformance.model import FAILED, PASSED, SKIPPED, WARNED, Check, Outcome, Report
 from cds_conformance.rules import Rules, load_rules
-from cds_conformance.transport import BudgetExhausted, ServerTimeout, Transport
+from cds_conformance.transport import BudgetExhausted, ServerTimeout, Transport, redact
 
 WELL_KNOWN = "/.well-known/cds-server-metadata.json"
 CLIENT_NAME = "cds-conformance"
@@ -179,6 +179,11 @@ class Run:
         finally:
             self.http.recording = None
             outcome.seconds = time.monotonic() - started
+            # evidence is kept for failures only, and only redacted
+            if outcome.status == FAILED:
+                outcome.exchanges = [redact(e) for e in outcome.exchanges[-40:]]
+            else:
+                outcome.exchanges = []
         self.outcomes.append(outcome)
 
     def skip(self, check: Check, reason: str) -> None:
@@ -431,6 +436,8 @@ class Run:
         )
         if not redirect:
             raise Unavailable(f"the Client Object for {scope_id} has no redirect URI")
+        if redirect not in (client.get("redirect_uris") or []):
+            client = self._add_redirect_uri(client, redirect)
         verifier, challenge = pkce()
         state = secrets.token_urlsafe(12)
         params = {
@@ -467,6 +474,22 @@ class Run:
             "oauth": oauth,
             "secret": self.secret_of(client["client_id"]),
         }
+
+    def _add_redirect_uri(self, client: dict[str, Any], redirect: str) -> dict[str, Any]:
+        """Add our loopback redirect URI to our own Client Object (a change a Client may
+        make, CDS-WG1-02 §5.5), once."""
+
+        def make() -> dict[str, Any]:
+            uri = client.get("cds_client_uri")
+            if not uri:
+                raise Unavailable("the Client Object has no cds_client_uri to add a redirect")
+            body = {"redirect_uris": [*(client.get("redirect_uris") or []), redirect]}
+            r = self.http.request("PUT", uri, json=body, headers=bearer(self.admin_token))
+            if r.status_code not in (200, 202):
+                raise Unavailable(f"adding redirect URI {redirect} answered {r.status_code}")
+            return r.json() if r.status_code == 200 else client
+
+        return self._once(("redirect", client.get("client_id"), redirect), make)
 
     def exchange(self, grant: dict[str, Any], **overrides: str) -> httpx.Response:
         form = {

@@ -106,24 +106,37 @@ class Transport:
     ) -> None:
         if self.recording is None:
             return
-        body = ""
-        if "data" in kwargs and kwargs["data"] is not None:
-            body = urlencode(_redact_pairs(kwargs["data"]), doseq=True)
-        elif "json" in kwargs and kwargs["json"] is not None:
-            body = json.dumps(redact_json(kwargs["json"]), indent=1)
+        # kept raw while the check runs; :func:`redact` makes evidence of failed checks only
         self.recording.append(
             Exchange(
                 method=method,
-                url=redact_url(url),
-                request_headers=redact_headers(kwargs.get("headers") or {}),
-                request_body=body,
+                url=url,
+                request_headers=dict(kwargs.get("headers") or {}),
+                request_body=kwargs.get("data") or kwargs.get("json") or "",  # type: ignore[arg-type]
                 status=response.status_code if response is not None else None,
-                response_headers=redact_headers(dict(response.headers)) if response else {},
-                response_body=redact_text(response) if response is not None else "",
+                response_headers=dict(response.headers) if response is not None else {},
+                response_body=response.text if response is not None else "",
                 elapsed_ms=round((time.monotonic() - started) * 1000, 1),
                 error=error,
             )
         )
+
+
+def exchange_of(response: httpx.Response) -> Exchange:
+    """An exchange rebuilt from a response kept elsewhere (raw; redacted like the others)."""
+    request = response.request
+    body = request.content.decode("utf-8", "replace") if request.content else ""
+    form = dict(parse_qsl(body)) if "form" in request.headers.get("content-type", "") else None
+    return Exchange(
+        method=request.method,
+        url=str(request.url),
+        request_headers=dict(request.headers),
+        request_body=form if form is not None else body,  # type: ignore[arg-type]
+        status=response.status_code,
+        response_headers=dict(response.headers),
+        response_body=response.text,
+        elapsed_ms=round(response.elapsed.total_seconds() * 1000, 1),
+    )
 
 
 def _strip_query(url: str) -> str:
@@ -167,11 +180,32 @@ def redact_json(value: Any) -> Any:
 _LOCATION_CODE = re.compile(r"([?&](?:code|access_token)=)[^&\"'\s<]+")
 
 
-def redact_text(response: httpx.Response) -> str:
-    text = response.text
-    if "json" in response.headers.get("content-type", ""):
+def redact(e: Exchange) -> Exchange:
+    """The exchange as evidence: no secret, token, code or cookie in it."""
+    body: Any = e.request_body
+    if isinstance(body, dict | list) and not isinstance(body, str):
+        if isinstance(body, dict) and all(not isinstance(v, dict) for v in body.values()):
+            body = urlencode(_redact_pairs(body), doseq=True)
+        else:
+            body = json.dumps(redact_json(body), indent=1)
+    return Exchange(
+        method=e.method,
+        url=redact_url(e.url),
+        request_headers=redact_headers(e.request_headers),
+        request_body=str(body),
+        status=e.status,
+        response_headers=redact_headers(e.response_headers),
+        response_body=redact_text(e.response_body, e.response_headers),
+        elapsed_ms=e.elapsed_ms,
+        error=e.error,
+    )
+
+
+def redact_text(text: str, headers: dict[str, str]) -> str:
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    if "json" in content_type:
         try:
-            text = json.dumps(redact_json(response.json()), indent=1)
+            text = json.dumps(redact_json(json.loads(text)), indent=1)
         except ValueError:
             pass
     text = _LOCATION_CODE.sub(lambda m: m.group(1) + REDACTED, text)

@@ -92,6 +92,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_conformance(args: argparse.Namespace) -> int:
+    from cds_conformance.cli import main
+
+    return main(args)
+
+
 def cmd_outline(args: argparse.Namespace) -> int:
     from cdsgen.outline import outline_yaml, read_outline
 
@@ -179,6 +185,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--page-size", type=int, default=100, help="items per listing page (default: 100)"
     )
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser(
+        "conformance",
+        help="test a live CDS Server against the documents; exit 0 only when no MUST failed",
+    )
+    from cds_conformance.cli import add_arguments as add_conformance_arguments
+
+    add_conformance_arguments(p)
+    p.set_defaults(func=cmd_conformance)
 
     p = sub.add_parser("outline", help="print the outline of a published document as YAML")
     p.add_argument("file", help="published markdown, e.g. ../shared/reference/cds-wg1-01.md")

@@ -163,7 +163,7 @@ def _scope_offering(run: Run, field_id: str, api_field: str) -> str:
 
 def run(run: Run) -> None:
     try:
-        run.oauth
+        _ = run.oauth
     except Unavailable as exc:
         for c in all_checks(run):
             run.skip(c, f"cannot run: {exc}")
@@ -176,7 +176,7 @@ def run(run: Run) -> None:
         with run.checking(check) as c:
             if c:
                 _include(run, c, flag, api_field, key, governed)
-    for (check_id, start, end, api_field, key, item_start, item_end), check in zip(
+    for (_id, start, end, api_field, key, item_start, item_end), check in zip(
         BOUNDS, bound_checks(run).values(), strict=True
     ):
         if not run.oauth.get(api_field):

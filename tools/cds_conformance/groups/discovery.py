@@ -160,7 +160,7 @@ def run(run: Run) -> None:
 
 def _ok(run: Run) -> bool:
     try:
-        run.metadata
+        _ = run.metadata
     except Exception:
         return False
     return True

@@ -8,6 +8,7 @@ from typing import Any
 
 from cds_conformance.model import Check
 from cds_conformance.runner import Run, Unavailable, basic, bearer, pkce
+from cds_conformance.transport import exchange_of
 
 W2 = "cds-wg1-02"
 
@@ -106,7 +107,7 @@ def run(run: Run) -> None:
     grant_types = run.oauth.get("grant_types_supported") or [] if _has_oauth(run) else []
     with run.checking(CLIENT_CREDENTIALS) as c:
         if c:
-            run.admin_token
+            _ = run.admin_token
             r = run._cache["admin_token_response"]
             c.strict("TokenResponse", c.json(r), what="token response")
             c.expect(
@@ -140,6 +141,8 @@ def run(run: Run) -> None:
             c.expect(responses, "no successful token response to look at")
             for r in responses:
                 cache = r.headers.get("cache-control", "")
+                if "no-store" not in cache.lower():
+                    c.outcome.exchanges.append(exchange_of(r))
                 c.expect(
                     "no-store" in cache.lower(),
                     f"token response from {r.request.url} has Cache-Control {cache!r}",
@@ -148,7 +151,7 @@ def run(run: Run) -> None:
 
 def _has_oauth(run: Run) -> bool:
     try:
-        run.oauth
+        _ = run.oauth
     except Exception:
         return False
     return True
