@@ -7,6 +7,7 @@ import time
 from cds_conformance.groups import GROUPS
 from cds_conformance.model import Report
 from cds_conformance.runner import Options, Run, now_text
+from cds_conformance.transport import BudgetExhausted, ServerTimeout
 
 
 def run_conformance(url: str, options: Options | None = None) -> Report:
@@ -22,7 +23,10 @@ def run_conformance(url: str, options: Options | None = None) -> Report:
             if run.aborted:
                 break
             before = len(run.outcomes)
-            group(run)
+            try:
+                group(run)
+            except (ServerTimeout, BudgetExhausted) as exc:  # outside any check: stop cleanly
+                run.aborted = str(exc)
             if run.options.progress is not None:
                 run.options.progress(name, run.outcomes[before:], run.aborted is not None)
     finally:

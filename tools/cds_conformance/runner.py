@@ -203,6 +203,8 @@ class Run:
                 self._cache[key] = make()
             except Unavailable as exc:
                 self._cache[key] = exc
+            except ServerTimeout as exc:
+                self._cache[key] = Unavailable(str(exc))
         value = self._cache[key]
         if isinstance(value, Unavailable):
             raise value
