@@ -27,6 +27,8 @@ def run_conformance(url: str, options: Options | None = None) -> Report:
                 group(run)
             except (ServerTimeout, BudgetExhausted) as exc:  # outside any check: stop cleanly
                 run.aborted = str(exc)
+            except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
+                run.aborted = f"{name}: the Server's answers lack what the plan reads: {exc!r}"
             if run.options.progress is not None:
                 run.options.progress(name, run.outcomes[before:], run.aborted is not None)
     finally:

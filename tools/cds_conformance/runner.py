@@ -170,6 +170,12 @@ class Run:
             outcome.status, outcome.message = FAILED, str(exc)
             if isinstance(exc, BudgetExhausted):
                 self.aborted = str(exc)
+        except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
+            # an answer without what the documents promise in it: the Server's failure
+            outcome.status = FAILED
+            outcome.message = (
+                f"the Server's answer lacks what the check reads: {type(exc).__name__} {exc}"
+            )
         else:
             if ctx.warnings:
                 outcome.message = "; ".join(ctx.warnings)
