@@ -75,9 +75,24 @@ def main(args: argparse.Namespace) -> int:
     elif args.interactive:
         consent = loopback = LoopbackConsent(port=args.redirect_port)
 
+    live = not args.quiet and sys.stderr.isatty()
+    current: list[Outcome] = []
+
+    def on_outcome(outcome: Outcome) -> None:
+        """Redraw the group's line after each check, on a terminal."""
+        if current and current[-1].check.group != outcome.check.group:
+            current.clear()
+        current.append(outcome)
+        if live:
+            line = progress_line(outcome.check.group, current, False)
+            sys.stderr.write("\r\033[K" + line)
+            sys.stderr.flush()
+
     def progress(group: str, outcomes: list[Outcome], aborted: bool) -> None:
+        current.clear()
         if not args.quiet:
-            print(progress_line(group, outcomes, aborted), file=sys.stderr, flush=True)
+            prefix = "\r\033[K" if live else ""
+            print(prefix + progress_line(group, outcomes, aborted), file=sys.stderr, flush=True)
 
     options = Options(
         client_id=args.client_id or os.environ.get("CDS_CLIENT_ID"),
@@ -90,6 +105,7 @@ def main(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         verify_tls=not args.insecure,
         progress=progress,
+        on_outcome=on_outcome,
     )
     try:
         report = run_conformance(args.url, options)

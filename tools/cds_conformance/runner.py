@@ -51,6 +51,8 @@ class Options:
     max_pages: int = 200
     verify_tls: bool = True
     progress: Callable[[str, list[Outcome], bool], None] | None = None
+    #: Called after every check (the CLI redraws its live line with it).
+    on_outcome: Callable[[Outcome], None] | None = None
 
     def selects(self, check: Check) -> bool:
         if not self.only:
@@ -190,12 +192,17 @@ class Run:
                 outcome.exchanges = [redact(e) for e in outcome.exchanges[-40:]]
             else:
                 outcome.exchanges = []
+        self._record(outcome)
+
+    def _record(self, outcome: Outcome) -> None:
         self.outcomes.append(outcome)
+        if self.options.on_outcome is not None:
+            self.options.on_outcome(outcome)
 
     def skip(self, check: Check, reason: str) -> None:
         """Record a check the Server's advertised profile does not call for."""
         if self.options.selects(check) and not self.aborted:
-            self.outcomes.append(Outcome(check, SKIPPED, reason))
+            self._record(Outcome(check, SKIPPED, reason))
 
     def report(self, started: str, seconds: float) -> Report:
         return Report(

@@ -30,7 +30,7 @@ SECRET_FIELDS = frozenset(
     }
 )
 _BODY_LIMIT = 20_000
-REDACTED = "«redacted»"
+REDACTED = "REDACTED"
 
 
 class BudgetExhausted(RuntimeError):
@@ -187,7 +187,7 @@ def redact(e: Exchange) -> Exchange:
         if isinstance(body, dict) and all(not isinstance(v, dict) for v in body.values()):
             body = urlencode(_redact_pairs(body), doseq=True)
         else:
-            body = json.dumps(redact_json(body), indent=1)
+            body = json.dumps(redact_json(body), indent=1, ensure_ascii=False)
     return Exchange(
         method=e.method,
         url=redact_url(e.url),
@@ -205,7 +205,7 @@ def redact_text(text: str, headers: dict[str, str]) -> str:
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
     if "json" in content_type:
         try:
-            text = json.dumps(redact_json(json.loads(text)), indent=1)
+            text = json.dumps(redact_json(json.loads(text)), indent=1, ensure_ascii=False)
         except ValueError:
             pass
     text = _LOCATION_CODE.sub(lambda m: m.group(1) + REDACTED, text)
