@@ -150,7 +150,7 @@ def status_swap(path_end: str, old: int, new: int, body: dict) -> ResponseHook:
     return hook
 
 
-def _pop(key: str) -> Callable[[dict], None]:
+def drop_key(key: str) -> Callable[[dict], None]:
     return lambda doc: doc.pop(key, None) and None
 
 
@@ -233,7 +233,7 @@ VARIANTS: list[Variant] = [
         "metadata-without-name",
         "wg1-01.metadata.strict",
         ("discovery",),
-        on_json("/cds-server-metadata.json", _pop("name")),
+        on_json("/cds-server-metadata.json", drop_key("name")),
     ),
     Variant(
         "metadata-url-elsewhere",
@@ -282,13 +282,13 @@ VARIANTS: list[Variant] = [
         "registration-without-secret",
         "wg1-02.registration.response",
         ("wg1-02.registration.*",),
-        on_json("/oauth/register", _pop("client_secret"), status=201),
+        on_json("/oauth/register", drop_key("client_secret"), status=201),
     ),
     Variant(
         "client-listing-without-next",
         "wg1-02.clients.list",
         ("wg1-02.clients.list",),
-        on_json("/cds-api/v1/clients", _pop("next")),
+        on_json("/cds-api/v1/clients", drop_key("next")),
     ),
     Variant(
         "client-uri-answers-another-client",
@@ -317,7 +317,7 @@ VARIANTS: list[Variant] = [
         "messages-listing-without-unread",
         "wg1-02.messages.list",
         ("wg1-02.messages.*",),
-        on_json("/cds-api/v1/messages", _pop("unread")),
+        on_json("/cds-api/v1/messages", drop_key("unread")),
     ),
     # the token endpoint
     Variant(

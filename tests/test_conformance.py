@@ -14,12 +14,12 @@ import subprocess
 import sys
 
 import pytest
-from cds_conformance import FormConsent, Options, run_conformance
+from cds_conformance import CommandConsent, FormConsent, Options, run_conformance
 from cds_conformance.consent import ConsentRequest, parse_forms
 from cds_conformance.report import summary_table, write_html, write_json, write_junit
 from cds_conformance.transport import REDACTED
 from cds_harness import live_server, serve_app
-from conformance_variants import VARIANTS, Mutating, Variant
+from conformance_variants import VARIANTS, Mutating, Variant, drop_key, on_json
 
 pytestmark = pytest.mark.xdist_group("conformance")
 
@@ -256,3 +256,131 @@ def test_the_reference_consent_hook_signs_in_and_approves_per_the_contract(monke
     assert sign_in == {"csrf_token": ["t0k"], "username": ["C-100567"], "password": ["sandbox"]}
     assert approve == {"csrf_token": ["t1k"], "pick": ["acct-1", "acct-2"], "decision": ["approve"]}
     assert [f.action for f in parse_forms(CONSENT_PAGE)] == ["/consent"]
+
+
+# -- packaging and the pytest plugin ---------------------------------------------------------
+def test_the_package_ships_the_whole_source_it_checks_against(root):
+    """``cds_conformance/spec`` is the repository's ``spec/``, and the package-data patterns
+    of pyproject.toml take every source file into the wheel."""
+    import fnmatch
+    import tomllib
+
+    from cds_conformance.rules import SPEC_DIR
+
+    assert SPEC_DIR.resolve() == (root / "spec").resolve()
+    config = tomllib.loads((root / "pyproject.toml").read_text())
+    patterns = config["tool"]["setuptools"]["package-data"]["cds_conformance"]
+    files = [p for p in (root / "spec").rglob("*") if p.suffix in (".yaml", ".json")]
+    assert files
+    for f in files:
+        rel = "spec/" + f.relative_to(root / "spec").as_posix()
+        assert any(
+            fnmatch.fnmatchcase(rel, p) and rel.count("/") == p.count("/") for p in patterns
+        ), rel
+    entry = config["project"]["entry-points"]["pytest11"]["cds_conformance"]
+    assert entry == "cds_conformance.pytest_plugin"
+
+
+def test_the_pytest_plugin_reports_one_test_per_check(reference, tmp_path):
+    junit = tmp_path / "plugin.xml"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:xdist",
+            "--rootdir",
+            str(tmp_path),
+            "--cds-url",
+            reference,
+            "--cds-only",
+            "discovery",
+            "--cds-only",
+            "wg1-02.token.authorization-code",
+            "--cds-rate",
+            "0",
+            f"--junitxml={junit}",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tmp_path,
+    )
+    assert "8 passed, 1 skipped" in proc.stdout, proc.stdout + proc.stderr
+    assert proc.returncode == 0
+    xml = junit.read_text()
+    assert 'name="wg1-01.metadata.strict"' in xml and "consent hook" in xml
+
+
+# -- credentials and consent hooks -------------------------------------------------------------
+def test_closed_registration_runs_on_given_client_credentials(mutating):
+    """Without a registration endpoint the suite uses the Client Admin credentials it is
+    given, and says why it skips the registration check."""
+    import httpx
+
+    url, app = mutating
+    oauth = httpx.get(
+        httpx.get(f"{url}/.well-known/cds-server-metadata.json").json()["oauth_metadata"]
+    ).json()
+    reg = httpx.post(
+        oauth["registration_endpoint"],
+        json={"scope": "cds_client_admin cds_query_accounts_1", "client_name": "given"},
+    ).json()
+    closed = Variant(
+        "closed-registration",
+        "",
+        (),
+        on_json("/.well-known/oauth-authorization-server", drop_key("registration_endpoint")),
+    )
+    app.activate(closed)
+    try:
+        report = run_conformance(
+            url,
+            Options(
+                client_id=reg["client_id"],
+                client_secret=reg["client_secret"],
+                rate=0,
+                only=["registration", "wg3-01.accounts-list.strict"],
+            ),
+        )
+    finally:
+        app.activate(None)
+    by_id = report.by_id()
+    assert by_id["wg1-02.registration.response"].status == "skipped"
+    assert "not open" in by_id["wg1-02.registration.response"].message
+    assert by_id["wg3-01.accounts-list.strict"].status == "passed", summary_table(report)
+    assert report.ok, summary_table(report)
+
+
+def test_a_consent_command_gets_the_code(reference, tmp_path):
+    script = tmp_path / "approve.py"
+    script.write_text(
+        "import os\n"
+        "from cds_conformance import ConsentRequest, FormConsent\n"
+        "print(FormConsent()(ConsentRequest(os.environ['CDS_AUTHORIZATION_URL'],"
+        " os.environ['CDS_REDIRECT_URI'], os.environ['CDS_SCOPE'],"
+        " int(os.environ['CDS_GRANT_INDEX']))))\n"
+    )
+    report = run_conformance(
+        reference,
+        Options(
+            consent=CommandConsent(f"{sys.executable} {script}"),
+            rate=0,
+            only=["wg1-02.token.authorization-code"],
+        ),
+    )
+    assert [o.status for o in report.outcomes] == ["passed"], summary_table(report)
+    failing = run_conformance(
+        reference,
+        Options(
+            consent=CommandConsent(f"{sys.executable} -c 'raise SystemExit(3)'"),
+            rate=0,
+            only=["wg1-02.token.authorization-code"],
+        ),
+    )
+    [outcome] = failing.outcomes
+    assert outcome.status == "skipped" and "exited 3" in outcome.message

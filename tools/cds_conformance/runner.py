@@ -179,11 +179,9 @@ class Run:
                 f"the Server's answer lacks what the check reads: {type(exc).__name__} {exc}"
             )
         else:
-            if ctx.warnings:
+            if ctx.warnings:  # a SHOULD not met warns; for a MUST it is a failure
                 outcome.message = "; ".join(ctx.warnings)
-                outcome.status = FAILED if check.level == "MUST" else WARNED
-                if check.level == "SHOULD":
-                    outcome.status = WARNED
+                outcome.status = WARNED if check.level == "SHOULD" else FAILED
         finally:
             self.http.recording = None
             outcome.seconds = time.monotonic() - started
