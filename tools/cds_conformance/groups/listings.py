@@ -184,11 +184,15 @@ class Listing:
         items = self.all_items(c)
         _, token = self.token()
         tables = {k: self._related(k, token) for k in self.ep.ordering if k.through}
+        decided = 0
         for a, b in zip(items, items[1:], strict=False):
             for k in self.ep.ordering:
                 va, vb = _order_value(a, k, tables.get(k)), _order_value(b, k, tables.get(k))
+                if va is None and vb is None:
+                    continue  # both lack the key: tied on it
                 if va is None or vb is None:
-                    break  # the documents say nothing on missing keys
+                    break  # the documents say nothing on where a missing key sorts
+                decided += 1
                 if va == vb:
                     continue
                 right = va < vb if k.direction == "ascending" else va > vb
@@ -198,19 +202,31 @@ class Listing:
                     f"{b.get(self.id_field)} ({k.by}={vb}) but the order is {k.describe()}",
                 )
                 break
+        if len(items) > 1 and not decided:
+            c.note("no two neighbours carry the order's first key: the order is not observable")
 
     def _related(self, key: m.OrderKey, token: dict[str, Any]) -> dict[str, dict] | None:
+        """The related objects an order key goes through, by id: listed with this token,
+        else with a token of a scope that may list them."""
         for ep in data_endpoints(self.r):
             lk = self.r.rules.listing_key(ep)
-            if lk and lk[1] == key.object:
-                url = token["oauth"].get((ep.advertised_by or "").split(".", 1)[1])
+            if not lk or lk[1] != key.object:
+                continue
+            field = (ep.advertised_by or "").split(".", 1)[1]
+            id_field = self.r.rules.id_field(lk[1]) or ""
+            candidates = [token]
+            try:
+                candidates.append(self.r.data_token(ep.scopes)[1])
+            except Unavailable:
+                pass
+            for t in candidates:
+                url = t["oauth"].get(field)
                 if not url:
-                    return None
-                id_field = self.r.rules.id_field(lk[1]) or ""
+                    continue
                 try:
-                    items = self.r.all_items(url, lk[0], token["access_token"])
+                    items = self.r.all_items(url, lk[0], t["access_token"])
                 except Unavailable:
-                    return None
+                    continue
                 return {str(i.get(id_field)): i for i in items}
         return None
 
