@@ -15,7 +15,7 @@ import sys
 
 import pytest
 from cds_conformance import CommandConsent, FormConsent, Options, run_conformance
-from cds_conformance.consent import ConsentRequest, parse_forms
+from cds_conformance.consent import ConsentRequest, LoopbackConsent, parse_forms
 from cds_conformance.report import summary_table, write_html, write_json, write_junit
 from cds_conformance.transport import REDACTED
 from cds_harness import live_server, serve_app
@@ -46,7 +46,7 @@ def reference_report(reference):
 def mutating(tmp_path_factory):
     from cdsgen.server import create_app
 
-    app = Mutating(create_app(tmp_path_factory.mktemp("var") / "cds.sqlite3", page_size=25))
+    app = Mutating(create_app(tmp_path_factory.mktemp("var") / "cds.sqlite3", page_size=50))
     with serve_app(app) as url:
         yield url, app
 
@@ -384,3 +384,35 @@ def test_a_consent_command_gets_the_code(reference, tmp_path):
     )
     [outcome] = failing.outcomes
     assert outcome.status == "skipped" and "exited 3" in outcome.message
+
+
+def test_interactive_consent_listens_on_a_loopback_redirect_uri(reference, capsys):
+    """--interactive: the suite adds its loopback redirect URI to its own Client Object,
+    prints the authorization URL and takes the code from the browser's return. A thread
+    plays the person at the browser."""
+    import threading
+
+    import httpx
+
+    loopback = LoopbackConsent(timeout=60)
+
+    def person_at_browser(request: ConsentRequest) -> str:
+        landed = FormConsent()(request)  # stops at the redirect URI, like a browser would not
+        threading.Thread(target=httpx.get, args=(landed,), daemon=True).start()
+        return loopback(request)
+
+    try:
+        report = run_conformance(
+            reference,
+            Options(
+                consent=person_at_browser,
+                redirect_uri=loopback.redirect_uri,
+                rate=0,
+                only=["wg1-02.token.authorization-code", "wg1-02.token.code-reuse"],
+            ),
+        )
+    finally:
+        loopback.close()
+    assert [o.status for o in report.outcomes] == ["passed", "passed"], summary_table(report)
+    assert loopback.redirect_uri.startswith("http://127.0.0.1:")
+    assert "Open this URL" in capsys.readouterr().err
