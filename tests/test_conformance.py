@@ -416,3 +416,32 @@ def test_interactive_consent_listens_on_a_loopback_redirect_uri(reference, capsy
     assert [o.status for o in report.outcomes] == ["passed", "passed"], summary_table(report)
     assert loopback.redirect_uri.startswith("http://127.0.0.1:")
     assert "Open this URL" in capsys.readouterr().err
+
+
+def test_a_server_that_does_not_answer_in_time_fails_with_a_clear_message():
+    import asyncio
+
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def slow(request):
+        await asyncio.sleep(3)
+        return JSONResponse({})
+
+    app = Starlette(routes=[Route("/.well-known/cds-server-metadata.json", slow)])
+    with serve_app(app) as url:
+        report = run_conformance(url, Options(rate=0, timeout=0.5, only=["discovery"]))
+    fetch = report.by_id()["wg1-01.metadata.fetch"]
+    assert fetch.status == "failed"
+    assert "no answer within 0.5s" in fetch.message
+    assert fetch.exchanges and fetch.exchanges[0].error
+
+
+def test_the_rate_limit_spaces_requests(reference):
+    import time
+
+    started = time.monotonic()
+    report = run_conformance(reference, Options(rate=10, max_requests=6))
+    assert report.requests == 6
+    assert time.monotonic() - started >= 0.5  # six requests at ten per second

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from cdsgen.scope_rules import check_scope_descriptions
 
 from cds_conformance.model import Check
-from cds_conformance.runner import WELL_KNOWN, Run
+from cds_conformance.runner import WELL_KNOWN, Run, Unavailable
 
 W1, W2 = "cds-wg1-01", "cds-wg1-02"
 METADATA_FETCH = Check(
@@ -41,7 +41,7 @@ METADATA_URLS = Check(
     W1,
     "metadata-object-format",
     "SHOULD",
-    "every URL the server metadata advertises answers",
+    "every page the server and authorization server metadata advertise answers",
 )
 COVERAGE_STRICT = Check(
     "wg1-01.coverage.strict",
@@ -107,6 +107,8 @@ CHECKS = [
 
 #: Server metadata fields that are links for people (answering is a SHOULD).
 _URL_FIELDS = ("website", "documentation", "support", "coverage", "oauth_metadata")
+#: Authorization server metadata fields that are pages for people.
+_OAUTH_PAGES = ("service_documentation", "op_policy_uri", "op_tos_uri", "cds_human_registration")
 
 
 def run(run: Run) -> None:
@@ -144,6 +146,18 @@ def run(run: Run) -> None:
                 r = run.http.get(page)
                 if r.status_code >= 400:
                     c.warn(f"{name} ({page}) answered {r.status_code}")
+            try:
+                oauth_meta = run.oauth
+            except Unavailable:
+                oauth_meta = {}
+            for name in _OAUTH_PAGES:
+                url = oauth_meta.get(name)
+                page = url.split("#", 1)[0] if isinstance(url, str) else None
+                if page and page not in seen:
+                    seen.add(page)
+                    r = run.http.get(page)
+                    if r.status_code >= 400:
+                        c.warn(f"{name} ({page}) answered {r.status_code}")
     capabilities = run.metadata.get("capabilities") if _ok(run) else None
     capabilities = capabilities if isinstance(capabilities, list) else []
     if "coverage" in capabilities:
