@@ -445,3 +445,51 @@ def test_the_rate_limit_spaces_requests(reference):
     report = run_conformance(reference, Options(rate=10, max_requests=6))
     assert report.requests == 6
     assert time.monotonic() - started >= 0.5  # six requests at ten per second
+
+
+def test_evidence_never_holds_secrets_tokens_or_codes():
+    from cds_conformance.model import Exchange
+    from cds_conformance.transport import redact
+
+    raw = Exchange(
+        method="POST",
+        url="https://s.example/cb?code=abc123&state=st",
+        request_headers={"Authorization": "Basic c2VjcmV0", "Cookie": "session=s1"},
+        request_body={"grant_type": "authorization_code", "code": "abc123", "code_verifier": "v"},
+        status=200,
+        response_headers={
+            "content-type": "application/json",
+            "set-cookie": "session=s2",
+            "location": "https://c.example/cb?code=xyz789&state=st",
+        },
+        response_body=json.dumps(
+            {"access_token": "at-1", "refresh_token": "rt-1", "client_secret": "cs-1", "n": 1}
+        ),
+        elapsed_ms=1.0,
+    )
+    shown = redact(raw)
+    text = json.dumps(shown.to_json())
+    for secret in ("abc123", "c2VjcmV0", "session=s", "xyz789", "at-1", "rt-1", "cs-1", '"v"'):
+        assert secret not in text, secret
+    assert "state=st" in shown.url and '"n": 1' in shown.response_body
+    assert shown.request_headers["Authorization"] == f"Basic {REDACTED}"
+
+
+def test_a_429_is_waited_out_as_retry_after_asks():
+    import httpx
+    from cds_conformance.transport import Transport
+
+    meta = "http://cds.example/.well-known/cds-server-metadata.json"
+    calls: list[int] = []
+
+    def once_busy(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        if len(calls) == 1:
+            return httpx.Response(429, headers={"Retry-After": "0.2"})
+        return httpx.Response(200, json={"ok": True})
+
+    transport = Transport(rate=0)
+    transport.http = httpx.Client(transport=httpx.MockTransport(once_busy))
+    response = transport.get(meta)
+    assert response.status_code == 200 and len(calls) == 2
+    assert transport.sent == 2

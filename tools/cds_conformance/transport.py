@@ -33,6 +33,20 @@ _BODY_LIMIT = 20_000
 REDACTED = "REDACTED"
 
 
+#: How often and how long a 429 answer is waited out before it counts as the answer.
+RETRIES = 3
+MAX_RETRY_WAIT = 10.0
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value is None:
+        return 1.0
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP date: not worth waiting for in a test run
+
+
 class BudgetExhausted(RuntimeError):
     """The run used every request it was allowed."""
 
@@ -64,6 +78,19 @@ class Transport:
         self.http.close()
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One request; a 429 is waited out as its ``Retry-After`` asks (up to
+        ``MAX_RETRY_WAIT`` seconds, ``RETRIES`` times), as a polite Client does."""
+        for attempt in range(RETRIES + 1):
+            response = self._send(method, url, **kwargs)
+            if response.status_code != 429 or attempt == RETRIES:
+                return response
+            wait = _retry_after(response.headers.get("retry-after"))
+            if wait is None or wait > MAX_RETRY_WAIT:
+                return response
+            time.sleep(wait)
+        return response
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         with self._lock:
             if self.sent >= self.budget:
                 raise BudgetExhausted(
