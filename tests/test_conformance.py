@@ -167,6 +167,8 @@ def test_an_unreachable_server_is_a_clear_failure_not_a_traceback():
     fetch = report.by_id()["wg1-01.metadata.fetch"]
     assert fetch.status == "failed" and "127.0.0.1:9" in fetch.message
     assert not report.ok
+    # a failed step is not tried again by every check that needs it: no wait per check
+    assert report.requests <= 3
 
 
 def test_without_a_consent_hook_customer_consent_checks_say_why_they_skip(reference):
@@ -493,3 +495,21 @@ def test_a_429_is_waited_out_as_retry_after_asks():
     response = transport.get(meta)
     assert response.status_code == 200 and len(calls) == 2
     assert transport.sent == 2
+
+
+def test_a_server_that_stops_answering_stops_the_run():
+    import httpx
+    from cds_conformance.transport import ServerTimeout, Transport
+
+    def silent(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("no answer", request=request)
+
+    transport = Transport(rate=0, timeout=1)
+    transport.http = httpx.Client(transport=httpx.MockTransport(silent))
+    fatal = []
+    for path in ("a", "b", "c"):
+        with pytest.raises(ServerTimeout) as caught:
+            transport.get(f"http://cds.example/{path}")
+        fatal.append(caught.value.fatal)
+    assert fatal == [False, False, True]
+    assert "in a row went unanswered" in str(caught.value)

@@ -170,7 +170,7 @@ class Run:
             outcome.status, outcome.message = SKIPPED, f"cannot run: {exc}"
         except (BudgetExhausted, ServerTimeout) as exc:
             outcome.status, outcome.message = FAILED, str(exc)
-            if isinstance(exc, BudgetExhausted):
+            if isinstance(exc, BudgetExhausted) or getattr(exc, "fatal", False):
                 self.aborted = str(exc)
         except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
             # an answer without what the documents promise in it: the Server's failure
@@ -215,6 +215,8 @@ class Run:
             except Unavailable as exc:
                 self._cache[key] = exc
             except ServerTimeout as exc:
+                if exc.fatal:
+                    raise
                 self._cache[key] = Unavailable(str(exc))
         value = self._cache[key]
         if isinstance(value, Unavailable):

@@ -52,7 +52,15 @@ class BudgetExhausted(RuntimeError):
 
 
 class ServerTimeout(RuntimeError):
-    """The Server did not answer in time."""
+    """The Server did not answer in time (``fatal``: several times in a row — stop)."""
+
+    def __init__(self, message: str, *, fatal: bool = False):
+        super().__init__(message)
+        self.fatal = fatal
+
+
+#: Requests in a row without an answer after which the run stops.
+MAX_SILENT = 3
 
 
 class Transport:
@@ -71,6 +79,7 @@ class Transport:
         self.sent = 0
         self._last = 0.0
         self._lock = threading.Lock()
+        self.silent = 0  # requests in a row without an answer
         #: Exchanges of the check that is running (set by the runner).
         self.recording: list[Exchange] | None = None
 
@@ -106,14 +115,27 @@ class Transport:
             response = self.http.request(method, url, **kwargs)
         except httpx.TimeoutException:
             self._record(method, url, kwargs, None, started, f"no answer in {self.timeout:g}s")
+            self.silent += 1
             raise ServerTimeout(
                 f"{method} {_strip_query(url)}: no answer within {self.timeout:g}s (--timeout)"
+                + self._stopping(),
+                fatal=self.silent >= MAX_SILENT,
             ) from None
         except httpx.HTTPError as exc:
             self._record(method, url, kwargs, None, started, str(exc))
-            raise ServerTimeout(f"{method} {_strip_query(url)}: {exc}") from None
+            self.silent += 1
+            raise ServerTimeout(
+                f"{method} {_strip_query(url)}: {exc}" + self._stopping(),
+                fatal=self.silent >= MAX_SILENT,
+            ) from None
+        self.silent = 0
         self._record(method, str(response.request.url), kwargs, response, started, None)
         return response
+
+    def _stopping(self) -> str:
+        if self.silent >= MAX_SILENT:
+            return f"; {self.silent} requests in a row went unanswered, so the run stops"
+        return ""
 
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", url, **kwargs)
