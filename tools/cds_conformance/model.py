@@ -102,6 +102,16 @@ class Report:
             out[o.status] += 1
         return out
 
+    def section_counts(self) -> dict[str, dict[str, int]]:
+        """Counts by ``document#anchor``."""
+        out: dict[str, dict[str, int]] = {}
+        for o in self.outcomes:
+            row = out.setdefault(
+                o.check.section, dict.fromkeys((PASSED, FAILED, WARNED, SKIPPED), 0)
+            )
+            row[o.status] += 1
+        return dict(sorted(out.items()))
+
     @property
     def ok(self) -> bool:
         """No MUST failed (and the run was not cut short)."""
@@ -122,5 +132,6 @@ class Report:
             "ok": self.ok,
             "aborted": self.aborted,
             "counts": self.counts(),
+            "sections": self.section_counts(),
             "outcomes": [o.to_json(with_exchanges=o.status == FAILED) for o in self.outcomes],
         }

@@ -148,6 +148,12 @@ class Run:
         self.aborted: str | None = None
         self._cache: dict[Any, Any] = {}
         self._grants = 0
+        #: Answers some checks judge after a helper obtained them (registration, admin token).
+        self.responses: dict[str, httpx.Response] = {}
+        #: Every token endpoint answer of the run (for the no-store check).
+        self.token_responses: list[httpx.Response] = []
+        #: What one check leaves for the next (e.g. the code the reuse check replays).
+        self.state: dict[str, Any] = {}
 
     # -- executing checks ----------------------------------------------------------------------
     @contextmanager
@@ -281,7 +287,7 @@ class Run:
             scopes = [s for s in self.oauth.get("scopes_supported") or [] if isinstance(s, str)]
             body = {"scope": " ".join(scopes), "client_name": CLIENT_NAME}
             r = self.http.post(endpoint, json=body)
-            self._cache["registration_response"] = r
+            self.responses["registration"] = r
             if r.status_code != 201:
                 raise Unavailable(f"registration answered {r.status_code}: {r.text[:200]}")
             reg = _obj(r.json())
@@ -302,7 +308,7 @@ class Run:
                 reg["client_id"],
                 reg["client_secret"],
             )
-            self._cache["admin_token_response"] = r
+            self.responses["admin_token"] = r
             if r.status_code != 200:
                 raise Unavailable(f"the Client Admin token request answered {r.status_code}")
             return str(r.json().get("access_token"))
@@ -315,7 +321,7 @@ class Run:
         if not isinstance(endpoint, str):
             raise Unavailable("no token endpoint advertised")
         r = self.http.post(endpoint, data=form, headers=basic(client_id, secret))
-        self._cache.setdefault("token_responses", []).append(r)
+        self.token_responses.append(r)
         return r
 
     def admin_get(self, url: str, **kwargs: Any) -> httpx.Response:

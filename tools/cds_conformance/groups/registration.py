@@ -71,12 +71,12 @@ def run(run: Run) -> None:
             try:
                 reg = run.registration
             except Unavailable:
-                if "registration_response" not in run._cache:
+                if "registration" not in run.responses:
                     raise
             else:
                 if not reg.get("registered"):
                     c.skip("registration is not open: the given client credentials are used")
-            r = run._cache["registration_response"]
+            r = run.responses["registration"]
             c.status(r, 201, what="registration")
             c.expect("json" in r.headers.get("content-type", ""), "the response is not JSON")
             body = c.json(r, what="registration")

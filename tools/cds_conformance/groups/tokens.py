@@ -108,7 +108,7 @@ def run(run: Run) -> None:
     with run.checking(CLIENT_CREDENTIALS) as c:
         if c:
             _ = run.admin_token
-            r = run._cache["admin_token_response"]
+            r = run.responses["admin_token"]
             c.strict("TokenResponse", c.json(r), what="token response")
             c.expect(
                 str(r.json().get("token_type", "")).lower() == "bearer",
@@ -137,7 +137,7 @@ def run(run: Run) -> None:
         run.skip(PAR, "no pushed_authorization_request_endpoint advertised")
     with run.checking(NO_STORE) as c:
         if c:
-            responses = [r for r in run._cache.get("token_responses", []) if r.status_code == 200]
+            responses = [r for r in run.token_responses if r.status_code == 200]
             c.expect(responses, "no successful token response to look at")
             for r in responses:
                 cache = r.headers.get("cache-control", "")
@@ -167,10 +167,10 @@ def _code_checks(run: Run, refresh: bool) -> None:
             c.status(r, 200, what="code exchange")
             token = c.json(r)
             c.strict("TokenResponse", token, what="token response")
-            run._cache["code_grant"] = grant
+            run.state["code_grant"] = grant
     with run.checking(CODE_REUSE) as c:
         if c:
-            grant = run._cache.get("code_grant")
+            grant = run.state.get("code_grant")
             if grant is None:
                 grant = run.authorization(consent_scope(run))
                 run.exchange(grant)
@@ -195,7 +195,7 @@ def _code_checks(run: Run, refresh: bool) -> None:
                 c.skip("cannot run: no token from the authorization code check")
             if not token.get("refresh_token"):
                 c.fail("the code exchange gave no refresh_token though refresh_token is offered")
-            grant = run._cache["code_grant"]
+            grant = run.state["code_grant"]
             r = run.token_request(
                 grant["oauth"].get("token_endpoint"),
                 {"grant_type": "refresh_token", "refresh_token": token["refresh_token"]},
