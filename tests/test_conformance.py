@@ -210,6 +210,9 @@ CONSENT_PAGE = """<form method="post" action="/consent">
 <input type="hidden" name="csrf_token" value="t1k">
 <label><input type="checkbox" name="pick" value="acct-1"> one</label>
 <label><input type="checkbox" name="pick" value="acct-2"> two</label>
+<select name="duration"><option value="P1Y">a year</option>
+<option value="P2Y" selected>two years</option></select>
+<input type="radio" name="share" value="all" checked><input type="radio" name="share" value="some">
 <button type="submit" name="decision" value="approve">Approve</button>
 <button type="submit" name="decision" value="deny">Deny</button></form>"""
 
@@ -256,7 +259,13 @@ def test_the_reference_consent_hook_signs_in_and_approves_per_the_contract(monke
     assert landed == "http://client.example/cb?code=abc&state=s"
     sign_in, approve = posted
     assert sign_in == {"csrf_token": ["t0k"], "username": ["C-100567"], "password": ["sandbox"]}
-    assert approve == {"csrf_token": ["t1k"], "pick": ["acct-1", "acct-2"], "decision": ["approve"]}
+    assert approve == {
+        "csrf_token": ["t1k"],
+        "duration": ["P2Y"],
+        "share": ["all"],
+        "pick": ["acct-1", "acct-2"],
+        "decision": ["approve"],
+    }
     assert [f.action for f in parse_forms(CONSENT_PAGE)] == ["/consent"]
 
 

@@ -63,6 +63,12 @@ class _FormParser(HTMLParser):
         elif tag in ("input", "button") and self.forms:
             a.setdefault("type", "submit" if tag == "button" else "text")
             self.forms[-1].inputs.append(a)
+        elif tag == "select" and self.forms:
+            self.forms[-1].inputs.append({"type": "select", "name": a.get("name", "")})
+        elif tag == "option" and self.forms and self.forms[-1].inputs:
+            select = self.forms[-1].inputs[-1]
+            if select.get("type") == "select" and ("value" not in select or "selected" in a):
+                select["value"] = a.get("value", "")
 
 
 def parse_forms(html: str) -> list[_Form]:
@@ -127,12 +133,17 @@ class FormConsent:
             name, kind = i.get("name"), i.get("type", "text").lower()
             if not name:
                 continue
-            if kind == "hidden":
-                data.append((name, i.get("value", "")))
-            elif name == "username":
+            if name == "username":
                 data.append((name, customer))
             elif name == "password":
                 data.append((name, self.password))
+            elif name in ("pick", "decision") or kind in ("submit", "button", "reset"):
+                continue  # chosen below
+            elif kind in ("checkbox", "radio"):
+                if "checked" in i:  # what the page preselects stays as it is
+                    data.append((name, i.get("value", "on")))
+            else:  # hidden (csrf_token), select, and any prefilled field
+                data.append((name, i.get("value", "")))
         if picks:
             # signed in: every box is this Customer's; else one box per grant
             chosen = picks if signed_in or signs_in else [picks[index % len(picks)]]
