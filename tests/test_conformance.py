@@ -525,3 +525,19 @@ def test_a_server_that_stops_answering_stops_the_run():
         fatal.append(caught.value.fatal)
     assert fatal == [False, False, True]
     assert "in a row went unanswered" in str(caught.value)
+
+
+def test_the_catalog_names_every_check_a_run_can_make_once(reference_report):
+    from cds_conformance.api import catalog
+
+    ids = [c.id for c in catalog()]
+    assert len(ids) == len(set(ids))
+    assert {o.check.id for o in reference_report.outcomes} <= set(ids)
+    listed = subprocess.run(
+        [sys.executable, "-m", "cdsgen", "conformance", "--list-checks"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert listed.returncode == 0
+    assert [line.split()[0] for line in listed.stdout.splitlines()] == ids

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from cds_conformance.groups import GROUPS
-from cds_conformance.model import Report
+from cds_conformance.model import Check, Report
 from cds_conformance.runner import Options, Run, now_text
 from cds_conformance.transport import BudgetExhausted, ServerTimeout
 
@@ -34,3 +34,22 @@ def run_conformance(url: str, options: Options | None = None) -> Report:
     finally:
         run.http.close()
     return run.report(started, time.monotonic() - clock)
+
+
+def catalog() -> list[Check]:
+    """Every check the suite knows, in run order (whether a Server's plan includes it
+    depends on what the Server advertises)."""
+    from types import SimpleNamespace
+
+    from cds_conformance.groups import details, discovery, isolation, listings, registration, tokens
+    from cds_conformance.rules import load_rules
+
+    model = SimpleNamespace(rules=load_rules())
+    return [
+        *discovery.CHECKS,
+        *registration.CHECKS,
+        *tokens.CHECKS,
+        *listings.all_checks(model),  # type: ignore[arg-type]
+        *isolation.CHECKS,
+        *details.all_checks(model),  # type: ignore[arg-type]
+    ]

@@ -12,7 +12,10 @@ from cds_conformance.model import Outcome
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("url", help="the Server's base URL (where /.well-known/… lives)")
+    p.add_argument("url", nargs="?", help="the Server's base URL (where /.well-known/… lives)")
+    p.add_argument(
+        "--list-checks", action="store_true", help="list every check (id, level, section) and exit"
+    )
     p.add_argument("--client-id", help="Client Admin client_id where registration is closed")
     p.add_argument("--client-secret", help="its secret (or set CDS_CLIENT_ID / CDS_CLIENT_SECRET)")
     consent = p.add_mutually_exclusive_group()
@@ -63,8 +66,15 @@ def main(args: argparse.Namespace) -> int:
     from cds_conformance.rules import SpecUnavailable
     from cds_conformance.runner import Options
 
-    if not args.url.startswith(("http://", "https://")):
-        print(f"cdsgen conformance: {args.url!r} is not an http(s) URL", file=sys.stderr)
+    if args.list_checks:
+        from cds_conformance.api import catalog
+
+        for check in catalog():
+            print(f"{check.id:<48} {check.level:<6} {check.section:<52} {check.title}")
+        return 0
+    if not args.url or not args.url.startswith(("http://", "https://")):
+        given = repr(args.url) if args.url else "no URL"
+        print(f"cdsgen conformance: {given} is not an http(s) URL", file=sys.stderr)
         return 2
     consent = None
     loopback = None
