@@ -319,6 +319,23 @@ VARIANTS: list[Variant] = [
         ("wg1-02.messages.*",),
         on_json("/cds-api/v1/messages", drop_key("unread")),
     ),
+    Variant(
+        "grants-api-open-without-token",
+        "wg1-02.admin-apis.unauthenticated",
+        ("wg1-02.admin-apis.unauthenticated",),
+        status_swap("/cds-api/v1/grants", 401, 200, {"grants": [], "next": None, "previous": None}),
+    ),
+    Variant(
+        "messages-api-opens-to-data-tokens",
+        "wg1-02.admin-apis.wrong-scope",
+        ("wg1-02.admin-apis.wrong-scope",),
+        status_swap(
+            "/cds-api/v1/messages",
+            403,
+            200,
+            {k: [] if "_" not in k else None for k in ("outstanding", "unread", "read")},
+        ),
+    ),
     # the token endpoint
     Variant(
         "token-type-not-bearer",

@@ -62,7 +62,35 @@ MESSAGES = Check(
     "MUST",
     "the Messages API lists valid Messages",
 )
-CHECKS = [RESPONSE, CLIENTS_LIST, CLIENTS_GET, CREDENTIALS, CLIENT_METADATA, GRANTS, MESSAGES]
+ADMIN_UNAUTHENTICATED = Check(
+    "wg1-02.admin-apis.unauthenticated",
+    "registration",
+    W2,
+    "restricted-access",
+    "MUST",
+    "the Clients, Credentials, Grants and Messages APIs answer 401 with WWW-Authenticate "
+    "without a token or with a bad one",
+)
+ADMIN_WRONG_SCOPE = Check(
+    "wg1-02.admin-apis.wrong-scope",
+    "registration",
+    W2,
+    "scopes-client-admin",
+    "MUST",
+    "a customer-data token opens none of the Client Admin APIs (403)",
+)
+CHECKS = [
+    RESPONSE,
+    CLIENTS_LIST,
+    CLIENTS_GET,
+    CREDENTIALS,
+    CLIENT_METADATA,
+    GRANTS,
+    MESSAGES,
+    ADMIN_UNAUTHENTICATED,
+    ADMIN_WRONG_SCOPE,
+]
+ADMIN_APIS = ("cds_clients_api", "cds_credentials_api", "cds_grants_api", "cds_messages_api")
 
 
 def run(run: Run) -> None:
@@ -142,6 +170,33 @@ def run(run: Run) -> None:
                 )
     _listing(run, GRANTS, "cds_grants_api", "GrantListing")
     _listing(run, MESSAGES, "cds_messages_api", "ClientMessageListing")
+    with run.checking(ADMIN_UNAUTHENTICATED) as c:
+        if c:
+            apis = [run.oauth[a] for a in ADMIN_APIS if run.oauth.get(a)]
+            if not apis:
+                c.skip("no Client Admin API advertised")
+            for api in apis:
+                for label, headers in (
+                    ("no token", {}),
+                    ("a bad token", bearer("cds-conformance-not-a-token")),
+                ):
+                    r = run.http.get(api, headers=headers)
+                    c.expect(r.status_code == 401, f"{api} with {label}: {r.status_code}")
+                    c.expect(
+                        r.headers.get("www-authenticate"), f"{api}: 401 without WWW-Authenticate"
+                    )
+    with run.checking(ADMIN_WRONG_SCOPE) as c:
+        if c:
+            scopes = run.direct_scopes()
+            if not scopes:
+                c.skip("no direct-access customer-data scope to get another token from")
+            token = run.cc_token(scopes[0])["access_token"]
+            for api in [run.oauth[a] for a in ADMIN_APIS if run.oauth.get(a)]:
+                r = run.http.get(api, headers=bearer(token))
+                c.expect(
+                    r.status_code == 403,
+                    f"{api} with a {scopes[0]} token: {r.status_code} instead of 403",
+                )
 
 
 def _listing(run: Run, check: Check, field: str, type_name: str) -> None:
