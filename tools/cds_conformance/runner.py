@@ -31,6 +31,8 @@ from cds_conformance.transport import BudgetExhausted, ServerTimeout, Transport,
 
 WELL_KNOWN = "/.well-known/cds-server-metadata.json"
 CLIENT_NAME = "cds-conformance"
+#: Exchanges kept as evidence per failed check (the last ones, where a check made more).
+MAX_EVIDENCE = 200
 
 
 @dataclass
@@ -193,7 +195,7 @@ class Run:
             outcome.seconds = time.monotonic() - started
             # evidence is kept for failures only, and only redacted
             if outcome.status == FAILED:
-                outcome.exchanges = [redact(e) for e in outcome.exchanges[-40:]]
+                outcome.exchanges = [redact(e) for e in outcome.exchanges[-MAX_EVIDENCE:]]
             else:
                 outcome.exchanges = []
         self._record(outcome)
