@@ -13,6 +13,21 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--reference",
+        metavar="DIR",
+        help="folder of the published CDS texts (cds-wg1-01.md, …) for the few tests that "
+        "read them; same as CDS_REFERENCE_DIR (default: ../shared/reference if present)",
+    )
+
+
+def pytest_configure(config):
+    given = config.getoption("--reference")
+    if given:
+        os.environ["CDS_REFERENCE_DIR"] = str(Path(given).resolve())
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT

@@ -1,198 +1,57 @@
-"""Facts read straight from the published markdown, for fact-by-fact comparison tests.
+"""The published facts as the tests read them: the committed snapshots, never the texts.
 
-Deliberately independent of the cdsgen loader: it parses the published text itself
-(sections, field bullets, enumerated values, filter bullets) so a transcription mistake in
-``spec/`` cannot hide behind the same code that produced it.
+Each document's facts (extracted from the published text by :mod:`cdsgen.published`, which
+does not use the loader) are committed as ``spec/<doc-id>/published-facts.json``, so the
+fact-by-fact tests run on every machine. The published texts themselves are needed only by
+the few tests that read prose or prove a snapshot fresh; :func:`reference_dir` finds them.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+import os
 from functools import cache
 from pathlib import Path
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
-if not REFERENCE.is_dir():  # CI clones main beside shared/
-    REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
+import pytest
+from cdsgen.published import PublishedFacts, load_snapshot
 
-_HEADING = re.compile(r"^(#{2,6})\s+.*?<a id=\"([^\"]+)\"")
-_BULLET = re.compile(r"^(\s*)\* `([^`]+)`(?: - (.*))?\s*$")
-_MARKER = re.compile(r"^\((REQUIRED|OPTIONAL)\)")
-
-#: Link text of published primitive types → our type signature.
-PRIMITIVES = {
-    "string": "string",
-    "datetime": "datetime",
-    "date": "date",
-    "URL": "url",
-    "decimal": "number",
-    "integer": "integer",
-    "boolean": "boolean",
-    "MIME type": "string",
-    "country code": "string",
-    "timezone": "string",
-    "Base64": "string",
-    "relative or absolute date": "string",
-    "relative or absolute datetime": "string",
-    "relative date": "string",
-    "relative datetime": "string",
-    "Map": "object",
-    "JWK Public Encryption Key": "object",
-    "OAuth AuthorizationDetail": "object",
-    # §10.8.3: a Value Set is an array of Value Objects (or null for a missing one)
-    "ValueSet": "array<ValueObject>",
-}
-
-
-@dataclass
-class PublishedField:
-    name: str
-    type_text: str
-    required: bool | None  # None: the text marks neither REQUIRED nor OPTIONAL
-    nullable: bool
-    signature: str | None  # None when the type text is not understood
-    line: int
-    depth: int  # 0 for a top-level bullet, >0 for fields nested under an enum value
-
-
-@dataclass
-class PublishedSection:
-    anchor: str
-    lines: list[tuple[int, str]] = field(default_factory=list)
-
-    def bullets(self, depth: int | None = 0):
-        for lineno, line in self.lines:
-            m = _BULLET.match(line)
-            if m and (
-                depth is None or len(m.group(1)) // 4 == depth or (depth == 0 and m.group(1) == "")
-            ):
-                yield lineno, len(m.group(1)), m.group(2), m.group(3) or ""
-
-    def fields(self, nested: bool = False) -> list[PublishedField]:
-        """Typed field bullets. Request sections mark requiredness per group ("MUST include
-        the following:" / "MAY include the following:") instead of per field; fields the
-        Server populates itself ("populate the following fields") are not listed."""
-        out = []
-        group_required: bool | None = None
-        for lineno, line in self.lines:
-            if not line.startswith((" ", "*")) and line.strip():
-                if re.search(r"MUST include the following", line):
-                    group_required = True
-                elif re.search(r"MAY include the following", line):
-                    group_required = False
-                elif "populate the following" in line:
-                    break
-            m = _BULLET.match(line)
-            if not m or (len(m.group(1)) > 0) != nested:
-                continue
-            parsed = _field(m.group(2), m.group(3) or "", lineno, len(m.group(1)))
-            if parsed is not None:
-                if parsed.required is None and group_required is not None:
-                    parsed.required = group_required
-                out.append(parsed)
-        return out
-
-    def values(self) -> list[str]:
-        """Top-level bullet names that are not typed fields: enumerated values or filters."""
-        out = []
-        for lineno, indent, name, rest in self.bullets(depth=None):
-            if indent == 0 and _field(name, rest, lineno, indent) is None:
-                out.append(name.strip('"'))
-        return out
-
-
-def _split_type(rest: str) -> tuple[str, str] | None:
-    """Split ``_type_ - (REQUIRED) text`` into the type text and the remainder."""
-    bare = re.match(
-        r"^(string|integer|decimal|boolean|datetime) - (\(REQUIRED\)|\(OPTIONAL\))(.*)$", rest
-    )
-    if bare:  # a type printed without its usual link and emphasis
-        return f"_[{bare.group(1)}](#{bare.group(1)})_", bare.group(2) + bare.group(3)
-    m = re.match(r"^((?:`null` or )?_[^_].*?_(?: or `null`)?) - (.*)$", rest)
-    if not m:
-        m = re.match(r"^((?:`null` or )?_[^_].*?_(?: or `null`)?)\s*$", rest)
-        if not m:
-            return None
-        return m.group(1), ""
-    return m.group(1), m.group(2)
-
-
-def _field(name: str, rest: str, lineno: int, indent: int) -> PublishedField | None:
-    split = _split_type(rest)
-    if split is None:
-        return None
-    type_text, remainder = split
-    marker = _MARKER.match(remainder.strip())
-    required = None if marker is None else marker.group(1) == "REQUIRED"
-    nullable = "`null`" in type_text
-    core = type_text.replace("`null` or ", "").replace(" or `null`", "").strip("_").strip()
-    return PublishedField(name, type_text, required, nullable, signature(core), lineno, indent)
-
-
-def signature(core: str) -> str | None:
-    """Signature of a published type text such as ``Array[[MeterType](#meter-types)]``."""
-    core = core.strip().strip("_").strip()
-    m = re.fullmatch(r"(Array|Map)\[(.*)\]", core)
-    if m:
-        inner = signature(m.group(2))
-        if inner is None:
-            return None
-        return ("array<" if m.group(1) == "Array" else "map<") + inner + ">"
-    m = re.fullmatch(r"\[([^\]]+)\]\(#[^)]*\)", core)
-    if m:
-        text = m.group(1)
-        return PRIMITIVES.get(text, text)
-    if core == "various":
-        return "any"
-    return None
+ROOT = Path(__file__).resolve().parents[1]
+DOCUMENTS = ["cds-wg1-01", "cds-wg1-02", "cds-wg3-01"]
+#: How to run a test that needs the published texts; shown when it is skipped.
+HOW_TO_RUN = (
+    "the published CDS texts are not at hand: set CDS_REFERENCE_DIR=/path/to/reference "
+    "(or pass --reference DIR to pytest, or put shared/reference beside the repository)"
+)
 
 
 @cache
-def sections(document: str) -> dict[str, PublishedSection]:
-    """Every section of a published document, by anchor, with its own lines (not subsections)."""
-    out: dict[str, PublishedSection] = {}
-    current: PublishedSection | None = None
-    in_code = False
-    path = REFERENCE / f"{document}.md"
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.startswith("```"):
-            in_code = not in_code
-        if not in_code:
-            m = _HEADING.match(line)
-            if m:
-                current = out.setdefault(m.group(2), PublishedSection(m.group(2)))
-                continue
-        if current is not None and not in_code:
-            current.lines.append((lineno, line))
-    return out
+def facts(document: str) -> PublishedFacts:
+    """The committed snapshot of a document's published facts."""
+    return load_snapshot(ROOT / "spec" / document / "published-facts.json")
 
 
-def filters(section: PublishedSection) -> dict[str, list[str]]:
-    """Filter bullets after the "URL parameters" sentence: name → search fields (for `q`)."""
-    out: dict[str, list[str]] = {}
-    active = False
-    current = None
-    for _, line in section.lines:
-        if "following URL parameter" in line:
-            active = True
-            continue
-        if not active:
-            continue
-        m = _BULLET.match(line)
-        if m and not m.group(1):
-            current = m.group(2)
-            out[current] = []
-        elif m and current is not None:
-            out[current].append(m.group(2))
-        elif line.strip() and not line.startswith(" ") and not line.startswith("*") and out:
-            active = False
-    return out
+def reference_dir() -> Path | None:
+    """The folder of published texts: $CDS_REFERENCE_DIR (set by ``--reference`` too), else
+    ``../shared/reference`` beside the repository when it exists."""
+    given = os.environ.get("CDS_REFERENCE_DIR")
+    if given:
+        return Path(given)
+    default = ROOT.parent / "shared" / "reference"
+    return default if default.is_dir() else None
+
+
+def published_text(document: str) -> Path:
+    """The published markdown of a document; skips the calling test when it is absent."""
+    folder = reference_dir()
+    if folder is None or not (folder / f"{document}.md").is_file():
+        pytest.skip(HOW_TO_RUN)
+    return folder / f"{document}.md"
 
 
 # -- our side: signatures of generated schemas ---------------------------------------------------
 def schema_signature(schema: dict, components: dict[str, dict]) -> tuple[str, bool]:
-    """(signature, nullable) of a generated property schema."""
+    """(signature, nullable) of a generated property schema, in the terms of
+    :func:`cdsgen.published.signature`."""
     nullable = False
     s = dict(schema)
     t = s.get("type")

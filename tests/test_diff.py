@@ -20,8 +20,10 @@ from pathlib import Path
 import pytest
 import yaml
 from cdsgen.diagnostics import Diagnostics
-from cdsgen.diff import BREAKING, COMPATIBLE, INFO, Change, compare, constraint_changes, usage
+from cdsgen.diff import BREAKING, COMPATIBLE, INFO, Change, compare, usage
 from cdsgen.loader import load_spec
+from cdsgen.rules import Constraint
+from cdsgen.rules import constraint_changes as changes
 
 ROOT = Path(__file__).resolve().parents[1]
 MINISPEC = ROOT / "tests/fixtures/minispec"
@@ -365,6 +367,10 @@ def test_object_used_in_both_directions_breaks_both_parties(tmp_path):
 
 
 def test_constraint_directions():
+    def constraint_changes(old, new):
+        parse = Constraint.parse
+        return changes(parse(old) if old is not None else None, parse(new) if new else None)
+
     assert constraint_changes({"includes": ["a"]}, {"includes": ["a", "b"]}) == [
         ("tightened", "includes now also `b`")
     ]

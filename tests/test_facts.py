@@ -1,7 +1,8 @@
 """Fact-by-fact comparison of the generated OpenAPI with the published documents.
 
-For every object, enumeration, extension and listing of each document, the published text
-(parsed independently by :mod:`reference_facts`) must match the generated OpenAPI: field
+For every object, enumeration, extension and listing of each document, the published facts
+(extracted independently by :mod:`cdsgen.published` and committed as each document's
+``published-facts.json`` snapshot) must match the generated OpenAPI: field
 names, types, REQUIRED/OPTIONAL, nullability, enumerated values and listing filters. Where
 the published text itself is ambiguous (a field with no REQUIRED/OPTIONAL marker) an
 erratum must say how we read it.
@@ -9,12 +10,9 @@ erratum must say how we read it.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 import reference_facts as rf
-
-DOCUMENTS = ["cds-wg1-01", "cds-wg1-02", "cds-wg3-01"]
+from reference_facts import DOCUMENTS
 
 #: Filter lists and orderings published in a section other than their operation's own.
 LISTING_SECTIONS = {
@@ -82,7 +80,7 @@ def _compare_fields(published, ours, components, where, spec, object_name, named
 @pytest.mark.parametrize("document", DOCUMENTS)
 def test_objects_match_published_fields(document, openapi, spec):
     components = openapi["components"]["schemas"]
-    sections = rf.sections(document)
+    published = rf.facts(document)
     problems = []
     mine = _components(openapi, document)
     if not mine:
@@ -93,19 +91,18 @@ def test_objects_match_published_fields(document, openapi, spec):
         anchor = schema["x-cds-anchor"]
         if "x-cds-origin" in schema:
             continue  # defined by a referenced standard, not listed by the CDS text
-        section = sections.get(anchor)
-        assert section is not None, f"{name}: anchor {anchor} is not a section of {document}"
+        assert anchor in published.headings(), f"{name}: #{anchor} is not a section of {document}"
+        section = published.section(anchor)
         ours = {n: (p, schema) for n, p in _own_properties(schema, anchor, document).items()}
-        named = section.values()
         problems += _compare_fields(
-            section.fields(), ours, components, f"{name} (#{anchor})", spec, name, named
+            section.fields, ours, components, f"{name} (#{anchor})", spec, name, section.values
         )
     assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("document", DOCUMENTS)
 def test_enums_match_published_values(document, openapi, spec):
-    sections = rf.sections(document)
+    published_facts = rf.facts(document)
     problems = []
     for name, schema in _components(openapi, document).items():
         if "enum" not in schema:
@@ -113,7 +110,7 @@ def test_enums_match_published_values(document, openapi, spec):
         anchor = schema["x-cds-anchor"]
         origins = schema.get("x-cds-value-origins", {})
         ours = [v for v in schema["enum"] if v not in origins]
-        published = sections[anchor].values()
+        published = published_facts.section(anchor).values
         if ours != published:
             problems.append(f"{name} (#{anchor}): ours {ours} != published {published}")
     assert not problems, "\n".join(problems)
@@ -123,13 +120,13 @@ def test_enums_match_published_values(document, openapi, spec):
 def test_fields_added_by_enum_values(document, openapi, spec):
     """Fields a published enumerated value adds to an object (nested bullets)."""
     components = openapi["components"]["schemas"]
-    sections = rf.sections(document)
+    published = rf.facts(document)
     problems = []
     for name, schema in _components(openapi, document).items():
         if "enum" not in schema:
             continue
         anchor = schema["x-cds-anchor"]
-        nested = sections[anchor].fields(nested=True)
+        nested = published.section(anchor).value_fields
         if not nested:
             continue
         ours = {}
@@ -146,12 +143,12 @@ def test_fields_added_by_enum_values(document, openapi, spec):
 @pytest.mark.parametrize("document", DOCUMENTS)
 def test_extensions_match_published_sections(document, openapi, spec):
     components = openapi["components"]["schemas"]
-    sections = rf.sections(document)
+    published = rf.facts(document)
     problems = []
     anchors = sorted({e.anchor for e in spec.extensions if e.document == document})
     for anchor in anchors:
-        published_fields = {f.name: f for f in sections[anchor].fields()}
-        published_values = set(sections[anchor].values())
+        published_fields = {f.name: f for f in published.section(anchor).fields}
+        published_values = set(published.section(anchor).values)
         ours_fields, ours_values = {}, set()
         for schema in components.values():
             for pname, prop in schema.get("properties", {}).items():
@@ -186,8 +183,8 @@ def test_listing_filters_match(document, openapi, spec):
         op["x-cds-anchor"]: op for op in operations.values() if op.get("parameters") or True
     }
     problems = []
-    for anchor, section in rf.sections(document).items():
-        published = rf.filters(section)
+    for anchor, section in rf.facts(document).sections.items():
+        published = section.filters
         if not published:
             continue
         op = operations.get(LISTING_SECTIONS.get(anchor, "")) or by_anchor.get(anchor)
@@ -222,25 +219,18 @@ def test_every_published_object_and_enumeration_is_transcribed(document, openapi
     that lists values, is the anchor of a component or of an extension."""
     anchors = {s["x-cds-anchor"] for s in _components(openapi, document).values()}
     anchors |= {e.anchor for e in spec.extensions if e.document == document}
-    from cdsgen.outline import read_outline
-
-    titles = {
-        s.anchor: s.title for s in read_outline(rf.REFERENCE / f"{document}.md").flat_sections()
-    }
+    published = rf.facts(document)
+    titles = {anchor: s.title for anchor, s in published.headings().items()}
+    assert len(published.sections) >= 5
     missing = []
-    for anchor, section in rf.sections(document).items():
-        lists_fields = bool(section.fields())
-        lists_values = bool(section.values()) and titles.get(anchor, "").endswith(
+    for anchor, section in published.sections.items():
+        lists_fields = bool(section.fields)
+        lists_values = bool(section.values) and titles.get(anchor, "").endswith(
             ("Types", "Statuses", "Formats")
         )
         if (lists_fields or lists_values) and anchor not in anchors:
             missing.append(f"#{anchor} ({titles.get(anchor)})")
     assert not missing, "not transcribed: " + ", ".join(missing)
-
-
-_ORDER = re.compile(
-    r"ordered in (reverse chronological|chronological|alphanumeric) order by `([^`]+)`"
-)
 
 
 @pytest.mark.parametrize("document", DOCUMENTS)
@@ -257,12 +247,8 @@ def test_listing_orderings_match(document, openapi, spec):
     operations.update({a: by_id[o] for a, o in LISTING_SECTIONS.items() if o in by_id})
     problems = []
     checked = 0
-    for anchor, section in rf.sections(document).items():
-        published = [
-            (field, "descending" if kind == "reverse chronological" else "ascending")
-            for _, line in section.lines
-            for kind, field in _ORDER.findall(line)
-        ]
+    for anchor, section in rf.facts(document).sections.items():
+        published = section.ordering
         if not published:
             continue
         op = operations.get(anchor)
@@ -277,3 +263,35 @@ def test_listing_orderings_match(document, openapi, spec):
             problems.append(f"{op['operationId']}: ordering {ours} but published {published}")
     assert checked
     assert not problems, "\n".join(problems)
+
+
+def _verbatim(text: str) -> str:
+    """A code block's lines without trailing blanks (YAML block scalars drop them)."""
+    return "\n".join(line.rstrip() for line in text.strip("\n").splitlines())
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_example_bodies_are_the_published_code_blocks(document, spec):
+    """Each source example is a published code block of its section, verbatim, or one of the
+    exchanges of a block that shows several; each published block is some example's."""
+    blocks = [(e.section, _verbatim(e.text)) for e in rf.facts(document).examples]
+    assert blocks
+    used: set[int] = set()
+    problems = []
+    for ex in (e for e in spec.examples.values() if e.document == document):
+        text = _verbatim(ex.text)
+        found = [
+            i
+            for i, (section, block) in enumerate(blocks)
+            if section == ex.anchor
+            and (
+                text == block
+                or (text.startswith("==Request==") and f"\n{text}\n" in f"\n{block}\n")
+            )
+        ]
+        if not found:
+            problems.append(f"{ex.id} (#{ex.anchor}) is not a published code block of its section")
+        used.update(found)
+    unused = [f"#{blocks[i][0]} block {i + 1}" for i in range(len(blocks)) if i not in used]
+    assert not problems, "\n".join(problems)
+    assert not unused, "published examples with no source example: " + ", ".join(unused)

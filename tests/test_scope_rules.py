@@ -13,9 +13,7 @@ from cdsgen.scope_rules import check_scope_descriptions
 
 
 def _subsections(document, parent_anchor):
-    from cdsgen.outline import read_outline
-
-    for s in read_outline(rf.REFERENCE / f"{document}.md").flat_sections():
+    for s in rf.facts(document).outline.flat_sections():
         if s.anchor == parent_anchor:
             return s.children
     raise AssertionError(parent_anchor)
@@ -77,6 +75,37 @@ def test_every_published_authorization_details_field_is_exported(openapi):
     ours = {f["x-cds-anchor"] for f in openapi["x-cds-authorization-details-fields"].values()}
     assert len(published) >= 50
     assert published <= ours, sorted(published - ours)
+
+
+@pytest.mark.parametrize("document", ["cds-wg1-02", "cds-wg3-01"])
+def test_every_published_scope_type_is_exported_at_its_section(openapi, document):
+    """The `type` each scope section fixes is a scope of ours, anchored at that section."""
+    published = rf.facts(document).scopes
+    assert len(published) >= 3
+    wrong = [
+        (s.type, s.anchor)
+        for s in published
+        if openapi["x-cds-scopes"].get(s.type, {}).get("x-cds-anchor") != s.anchor
+    ]
+    assert wrong == []
+
+
+def test_every_published_authorization_details_id_and_format_is_exported(openapi):
+    """The `id` and allowed `format` values each field section fixes, exactly."""
+    published = rf.facts("cds-wg3-01").authorization_details_fields
+    ours = openapi["x-cds-authorization-details-fields"]
+    assert len(published) >= 50
+    problems = []
+    for field in published:
+        mine = ours.get(field.id)
+        if mine is None or mine["x-cds-anchor"] != field.anchor:
+            problems.append(f"{field.id} (#{field.anchor}) is not exported at its section")
+            continue
+        rule = mine["requirements"].get("format", {})
+        formats = rule.get("one_of") or ([rule["equals"]] if "equals" in rule else [])
+        if sorted(formats) != sorted(field.formats):
+            problems.append(f"{field.id}: formats {formats} but published {field.formats}")
+    assert problems == []
 
 
 def test_scope_rules_are_machine_readable(openapi):

@@ -9,8 +9,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from cdsgen.outline import read_outline
-from reference_facts import REFERENCE
+from reference_facts import facts
 
 pytestmark = pytest.mark.xdist_group("site")
 
@@ -59,7 +58,7 @@ def page_path(site: Path, page: str) -> Path:
 
 @pytest.mark.parametrize("doc_id", DOCUMENTS)
 def test_every_published_anchor_is_an_id_on_the_document_page(built_site, doc_id):
-    outline = read_outline(REFERENCE / f"{doc_id}.md")
+    outline = facts(doc_id).outline
     page = Page(page_path(built_site, f"spec/{doc_id}"))
     anchors = outline.all_anchors()
     assert len(anchors) > 40
@@ -72,7 +71,7 @@ def test_every_published_anchor_is_an_id_on_the_document_page(built_site, doc_id
 @pytest.mark.parametrize("doc_id", DOCUMENTS)
 def test_sections_in_published_order_link_to_the_published_text(built_site, spec, doc_id):
     doc = spec.documents[doc_id]
-    outline = read_outline(REFERENCE / f"{doc_id}.md")
+    outline = facts(doc_id).outline
     page = Page(page_path(built_site, f"spec/{doc_id}"))
     headings = [s.anchor for s in outline.flat_sections()]
     positions = [page.ids.index(a) for a in headings]

@@ -1,4 +1,4 @@
-"""The ``cdsgen`` command line: lint, generate, serve, outline, diff, changelog."""
+"""The ``cdsgen`` command line: lint, generate, serve, outline, facts, diff, changelog."""
 
 from __future__ import annotations
 
@@ -105,6 +105,60 @@ def cmd_outline(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_facts(args: argparse.Namespace) -> int:
+    """One published text (to -o or standard output), or a folder of them: then each
+    document folder of the source gets (or, with --check, is compared with) its snapshot."""
+    from cdsgen.published import SNAPSHOT_NAME
+
+    source = Path(args.file)
+    if source.is_dir():
+        if args.output or args.document:
+            print(
+                "cdsgen facts: a folder of published texts takes no -o/--document; each "
+                f"document folder of {_root(args)} gets its {SNAPSHOT_NAME}",
+                file=sys.stderr,
+            )
+            return 2
+        folders = sorted(d for d in _root(args).glob("*") if (d / "document.yaml").is_file())
+        jobs = [(source / f"{d.name}.md", d / SNAPSHOT_NAME, d.name) for d in folders]
+    else:
+        out = Path(args.output) if args.output else None
+        jobs = [(source, out, args.document)]
+    if args.check and jobs and jobs[0][1] is None:
+        print("cdsgen facts: --check needs -o SNAPSHOT to compare with", file=sys.stderr)
+        return 2
+    return max((_facts_one(src, out, doc, args.check) for src, out, doc in jobs), default=0)
+
+
+def _facts_one(source: Path, output: Path | None, document: str | None, check: bool) -> int:
+    from cdsgen.published import FactsError, dumps, extract, stale_diff
+
+    try:
+        text = dumps(extract(source, document))
+    except FactsError as exc:
+        print(f"cdsgen facts: {exc}", file=sys.stderr)
+        return 2
+    if output is None:
+        sys.stdout.write(text)
+        return 0
+    if not check:
+        output.write_text(text, encoding="utf-8")
+        print(f"{output} written from {source}", file=sys.stderr)
+        return 0
+    try:
+        committed = output.read_text(encoding="utf-8")
+    except OSError as exc:
+        print(f"{output}: cannot read the snapshot: {exc.strerror}", file=sys.stderr)
+        return 1
+    diff = stale_diff(committed, text, str(output))
+    if diff:
+        print(diff)
+        print(f"{output} is stale: run `cdsgen facts {source} -o {output}`", file=sys.stderr)
+        return 1
+    print(f"{output} is up to date with {source}", file=sys.stderr)
+    return 0
+
+
 def cmd_diff(args: argparse.Namespace) -> int:
     import json
 
@@ -198,6 +252,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("outline", help="print the outline of a published document as YAML")
     p.add_argument("file", help="published markdown, e.g. ../shared/reference/cds-wg1-01.md")
     p.set_defaults(func=cmd_outline)
+
+    p = sub.add_parser(
+        "facts",
+        help="extract the facts of a published text into a JSON snapshot (no prose)",
+        description="Names, types, REQUIRED/OPTIONAL, nullability, enumerated values, filters, "
+        "orderings, scopes, authorization details fields, outline, anchors and example bodies "
+        "of a published CDS markdown text; commit it as spec/<doc-id>/published-facts.json.",
+    )
+    p.add_argument(
+        "file",
+        help="published markdown (e.g. ../shared/reference/cds-wg1-01.md), or a folder of them "
+        "named <doc-id>.md to refresh every spec/<doc-id>/published-facts.json",
+    )
+    p.add_argument("-o", "--output", help="write to this file instead of standard output")
+    p.add_argument("--document", help="document id to record (default: the file name's stem)")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 with a short diff if the -o snapshot is stale",
+    )
+    p.set_defaults(func=cmd_facts)
 
     p = sub.add_parser(
         "diff",

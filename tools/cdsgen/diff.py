@@ -36,6 +36,13 @@ from pathlib import Path
 from typing import Any
 
 from cdsgen import model as m
+from cdsgen.rules import (
+    CHANGED,
+    LOOSENED,
+    TIGHTENED,
+    Requirements,
+    constraint_changes,
+)
 from cdsgen.types import AnyOf, ArrayOf, MapOf, Named, TypeExpr, names_in
 
 BREAKING = "breaking"
@@ -49,11 +56,6 @@ RESPONSE = "response"
 
 CLIENTS = "clients"
 SERVERS = "servers"
-
-#: Verdicts on scope and authorization-details rules.
-TIGHTENED = "tightened"
-LOOSENED = "loosened"
-CHANGED = "changed"
 
 
 @dataclass(frozen=True)
@@ -1405,7 +1407,13 @@ class _Differ:
         )
 
     def _requirement_changes(
-        self, doc: str, kind: str, subject: str, old: dict, new: dict, where: str = ""
+        self,
+        doc: str,
+        kind: str,
+        subject: str,
+        old: Requirements,
+        new: Requirements,
+        where: str = "",
     ) -> Iterator[Change]:
         for name in list(new) + [k for k in old if k not in new]:
             for verdict, text in constraint_changes(old.get(name), new.get(name)):
@@ -1421,13 +1429,13 @@ class _Differ:
     def _rules(
         self, doc: str, kind: str, subject: str, old: list[m.ScopeRule], new: list[m.ScopeRule]
     ) -> Iterator[Change]:
-        old_rules = {_key(r.when): r for r in old}
-        new_rules = {_key(r.when): r for r in new}
+        old_rules = {r.when.key(): r for r in old}
+        new_rules = {r.when.key(): r for r in new}
         for k, r in new_rules.items():
-            where = f"when {_when(r.when)}: "
+            where = f"when {r.when.describe()}: "
             q = old_rules.get(k)
-            before = q.requirements if q else {}
-            before_fields = q.authorization_details_fields if q else {}
+            before = q.requirements if q else Requirements()
+            before_fields = q.authorization_details_fields if q else Requirements()
             if q is None:
                 yield self._change(
                     doc,
@@ -1437,24 +1445,21 @@ class _Differ:
                     self._rule_verdict(TIGHTENED, "the new rule"),
                 )
             yield from self._requirement_changes(doc, kind, subject, before, r.requirements, where)
-            for fid in list(r.authorization_details_fields) + [
-                f for f in before_fields if f not in r.authorization_details_fields
-            ]:
-                yield from self._requirement_changes(
-                    doc,
-                    kind,
-                    subject,
-                    before_fields.get(fid) or {},
-                    r.authorization_details_fields.get(fid) or {},
-                    f"{where}authorization details field `{fid}`: ",
-                )
+            yield from self._requirement_changes(
+                doc,
+                kind,
+                subject,
+                before_fields,
+                r.authorization_details_fields,
+                f"{where}authorization details field ",
+            )
         for k, q in old_rules.items():
             if k not in new_rules:
                 yield self._change(
                     doc,
                     f"{kind}-rule-removed",
                     subject,
-                    f"rule when {_when(q.when)} removed",
+                    f"rule when {q.when.describe()} removed",
                     self._rule_verdict(LOOSENED, "the removed rule"),
                 )
 
@@ -1513,17 +1518,14 @@ class _Differ:
                 o.conditional_authorization_details_types,
                 n.conditional_authorization_details_types,
             )
-            for fid in list(n.authorization_details_fields) + [
-                f for f in o.authorization_details_fields if f not in n.authorization_details_fields
-            ]:
-                yield from self._requirement_changes(
-                    doc,
-                    "scope",
-                    subject,
-                    o.authorization_details_fields.get(fid) or {},
-                    n.authorization_details_fields.get(fid) or {},
-                    f"authorization details field `{fid}`: ",
-                )
+            yield from self._requirement_changes(
+                doc,
+                "scope",
+                subject,
+                o.authorization_details_fields,
+                n.authorization_details_fields,
+                "authorization details field ",
+            )
             yield from self._rules(doc, "scope", subject, o.rules, n.rules)
             yield from self._list_growth(
                 doc, "scope", subject, "default includes", o.default_includes, n.default_includes
@@ -1626,50 +1628,6 @@ class _Differ:
         for eid, e in self.old.examples.items():
             if eid not in self.new.examples:
                 yield self._info(e.document, "example-removed", f"example {eid}", e.summary)
-
-
-def _when(when: dict[str, Any]) -> str:
-    return ", ".join(f"{k} {_key(v)}" for k, v in when.items())
-
-
-def constraint_changes(
-    old: dict[str, Any] | None, new: dict[str, Any] | None
-) -> list[tuple[str, str]]:
-    """How a constraint of a scope or authorization-details rule changed: a list of
-    (``tightened`` | ``loosened`` | ``changed``, description)."""
-    old, new = old or {}, new or {}
-    out: list[tuple[str, str]] = []
-    for op in list(new) + [k for k in old if k not in new]:
-        a, b = old.get(op), new.get(op)
-        if _key(a) == _key(b):
-            continue
-        if op == "choices":
-            out += [(v, f"choices {t}") for v, t in constraint_changes(a, b)]
-        elif op in ("includes", "excludes"):
-            more = [x for x in b or [] if x not in (a or [])]
-            fewer = [x for x in a or [] if x not in (b or [])]
-            if more:
-                out.append((TIGHTENED, f"{op} now also {_fmt(more)}"))
-            if fewer:
-                out.append((LOOSENED, f"{op} no longer {_fmt(fewer)}"))
-        elif op in ("subset_of", "one_of") and a is not None and b is not None:
-            more = [x for x in b if x not in a]
-            fewer = [x for x in a if x not in b]
-            if fewer:
-                out.append((TIGHTENED, f"{op} no longer allows {_fmt(fewer)}"))
-            if more:
-                out.append((LOOSENED, f"{op} now also allows {_fmt(more)}"))
-        elif op == "non_empty":
-            out.append(
-                (TIGHTENED, "must now be non-empty") if b else (LOOSENED, "may now be empty")
-            )
-        elif a is None:
-            out.append((TIGHTENED, f"now {op} `{_key(b)}`"))
-        elif b is None:
-            out.append((LOOSENED, f"no longer {op} `{_key(a)}`"))
-        else:
-            out.append((CHANGED, f"{op} `{_key(a)}` → `{_key(b)}`"))
-    return out
 
 
 # -- text output ---------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ def generate(root: Path) -> tuple[Diagnostics, dict[str, str] | None]:
         return diags, None
     combined = build_openapi(spec, None)
     models = start_models(combined)
-    check_spec(spec, diags)
+    check_spec(spec, diags, root)
     if diags.errors:
         models.cancel()
         return diags, None

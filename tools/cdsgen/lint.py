@@ -3,7 +3,9 @@
 * every published example is parsed and validated against the strict schema of what it
   illustrates (request and response bodies of its operation, or its object type);
 * an example with problems must be covered by an erratum, which turns the problems into
-  warnings; every erratum is reported as a warning so maintainers keep seeing them.
+  warnings; every erratum is reported as a warning so maintainers keep seeing them;
+* every object, enumeration and listing of a document's published-facts snapshot has a
+  source item anchored at its section (:mod:`cdsgen.published_coverage`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from cdsgen import model as m
 from cdsgen.diagnostics import Diagnostics, Pos
 from cdsgen.emit.openapi import view_documents
 from cdsgen.loader import load_spec
+from cdsgen.published_coverage import check_published_coverage
 from cdsgen.scope_rules import check_scope_descriptions
 from cdsgen.validate import PayloadValidator
 
@@ -34,12 +37,14 @@ class LintResult:
 def lint(root: Path) -> LintResult:
     diags = Diagnostics()
     spec = load_spec(root, diags)
-    check_spec(spec, diags)
+    check_spec(spec, diags, root)
     return LintResult(spec, diags)
 
 
-def check_spec(spec: m.Spec, diags: Diagnostics) -> None:
-    """The checks that need the whole, loaded model (see the module docstring)."""
+def check_spec(spec: m.Spec, diags: Diagnostics, root: Path | None = None) -> None:
+    """The checks that need the whole, loaded model (see the module docstring); ``root`` is
+    the source folder holding the published-facts snapshots."""
+    check_published_coverage(spec, diags, root)
     if not diags.errors:
         # examples are validated against a consistent model only; with unresolved names
         # their problems would only repeat the ones already reported

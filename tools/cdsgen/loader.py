@@ -23,6 +23,7 @@ from jsonschema.exceptions import best_match
 from cdsgen import model as m
 from cdsgen.diagnostics import Diagnostics, Pos, relpath
 from cdsgen.http_example import parse_exchange, parse_json_body
+from cdsgen.rules import Requirements, ScopeRule
 from cdsgen.types import TypeSyntaxError, names_in, parse_type
 from cdsgen.yamlpos import LoadedYaml, load_yaml
 
@@ -453,6 +454,7 @@ class _Builder:
                 required_if=self._condition(fd.get("required_if")),
                 forbidden_if=self._condition(fd.get("forbidden_if")),
                 only_if=self._condition(fd.get("only_if")),
+                refers_to=fd.get("refers_to"),
             )
             if fd.get("anchor"):
                 self._anchor(f, doc, "field", fd["anchor"], fpath, unique=False)
@@ -639,16 +641,8 @@ class _Builder:
             out.append(m.Parameter(pname, t, required, pd["summary"]))
         return out
 
-    def _scope_rules(self, data: list) -> list[m.ScopeRule]:
-        return [
-            m.ScopeRule(
-                when=dict(r["when"]),
-                requirements=dict(r.get("requirements") or {}),
-                authorization_details_fields=dict(r.get("authorization_details_fields") or {}),
-                summary=r.get("summary"),
-            )
-            for r in data
-        ]
+    def _scope_rules(self, data: list) -> list[ScopeRule]:
+        return [ScopeRule.parse(r) for r in data]
 
     def _scopes(self, f: _File) -> None:
         doc = f.doc
@@ -664,11 +658,13 @@ class _Builder:
                 name=data["name"],
                 summary=data["summary"],
                 category=data["category"],
-                requirements=dict(data["requirements"]),
+                requirements=Requirements.parse(data["requirements"]),
                 conditional_authorization_details_types=list(
                     data.get("conditional_authorization_details_types", [])
                 ),
-                authorization_details_fields=dict(data.get("authorization_details_fields") or {}),
+                authorization_details_fields=Requirements.parse(
+                    data.get("authorization_details_fields")
+                ),
                 rules=self._scope_rules(data.get("rules", [])),
                 default_includes=list(data.get("default_includes", [])),
                 forbid_preselection_in_grants=data.get("forbid_preselection_in_grants", False),
@@ -687,11 +683,12 @@ class _Builder:
                 name=data["name"],
                 summary=data["summary"],
                 category=data["category"],
-                requirements=dict(data["requirements"]),
+                requirements=Requirements.parse(data["requirements"]),
                 rules=self._scope_rules(data.get("rules", [])),
                 value_type=self._type(f, vt, path + ("value_type",)) if vt else None,
                 value_nullable=data.get("value_nullable", False),
                 pos=f.y.pos(path),
+                fills={o: tuple(names) for o, names in data.get("fills", {}).items()},
             )
 
     def _examples(self, f: _File) -> None:
@@ -842,8 +839,37 @@ class _Builder:
                         sc.pos,
                         f"scope '{sc.type}' names unknown authorization details field '{fid}'",
                     )
+        self._resolve_links()
         for er in s.errata:
             self._resolve_erratum(er)
+
+    def _resolve_links(self) -> None:
+        """``refers_to`` names an object and sits on an id string or list of them; ``fills``
+        names OPTIONAL fields of existing objects."""
+        s = self.spec
+        for obj in s.objects.values():
+            for fd in obj.fields.values():
+                if fd.refers_to is None:
+                    continue
+                where = f"{obj.name}.{fd.name}"
+                if fd.refers_to not in s.objects:
+                    self.d.error(fd.pos, f"{where} refers to unknown object '{fd.refers_to}'")
+                if names_in(fd.type) != ["string"]:
+                    self.d.error(fd.pos, f"{where} refers to objects but is not an id string")
+        for adf in s.authorization_details_fields.values():
+            for oname, fnames in adf.fills.items():
+                obj = s.objects.get(oname)
+                if obj is None:
+                    self.d.error(adf.pos, f"'{adf.id}' fills fields of unknown object '{oname}'")
+                    continue
+                for fname in fnames:
+                    fd = obj.fields.get(fname)
+                    if fd is None:
+                        self.d.error(adf.pos, f"'{adf.id}' fills unknown field {oname}.{fname}")
+                    elif fd.required:
+                        self.d.error(
+                            adf.pos, f"'{adf.id}' fills {oname}.{fname}, which is REQUIRED"
+                        )
 
     def _check_field_values(self, obj: m.ObjectType, fd: m.Field) -> None:
         names = names_in(fd.type)

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cdsgen.diagnostics import Pos
-from cdsgen.types import TypeExpr
+from cdsgen.rules import Requirements, ScopeRule
+from cdsgen.types import ArrayOf, TypeExpr
 
 
 @dataclass
@@ -112,6 +113,13 @@ class Field:
     required_if: Condition | None = None
     forbidden_if: Condition | None = None
     only_if: Condition | None = None
+    #: Object whose id this string (or each string of this list) holds.
+    refers_to: str | None = None
+
+    @property
+    def many(self) -> bool:
+        """The value is a list (of ids, for a reference)."""
+        return isinstance(self.type, ArrayOf)
 
 
 @dataclass
@@ -337,14 +345,6 @@ class Erratum:
 
 
 @dataclass
-class ScopeRule:
-    when: dict[str, Any]
-    requirements: dict[str, dict[str, Any]]
-    authorization_details_fields: dict[str, dict[str, Any]]
-    summary: str | None
-
-
-@dataclass
 class Scope:
     type: str
     document: str
@@ -352,9 +352,11 @@ class Scope:
     name: str
     summary: str
     category: str
-    requirements: dict[str, dict[str, Any]]
+    #: Constraints on the Scope Description's own fields.
+    requirements: Requirements
     conditional_authorization_details_types: list[str]
-    authorization_details_fields: dict[str, dict[str, Any]]
+    #: Constraints on its Authorization Details Field objects, by field id.
+    authorization_details_fields: Requirements
     rules: list[ScopeRule]
     default_includes: list[str]
     forbid_preselection_in_grants: bool
@@ -369,11 +371,14 @@ class AuthorizationDetailsFieldRule:
     name: str
     summary: str
     category: str
-    requirements: dict[str, dict[str, Any]]
+    #: Constraints on the Authorization Details Field object (its id, format, …).
+    requirements: Requirements
     rules: list[ScopeRule]
     value_type: TypeExpr | None
     value_nullable: bool
     pos: Pos
+    #: For an ``include_*`` field: object → the OPTIONAL fields it enables.
+    fills: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -392,9 +397,6 @@ class Spec:
     scopes: dict[str, Scope]
     authorization_details_fields: dict[str, AuthorizationDetailsFieldRule]
 
-    def document_order(self) -> list[str]:
-        return list(self.documents)
-
     def kind_of(self, name: str) -> str | None:
         for kind, table in (
             ("primitive", self.primitives),
@@ -409,6 +411,15 @@ class Spec:
     def document_of(self, name: str) -> str | None:
         item = self.objects.get(name) or self.enums.get(name) or self.unions.get(name)
         return item.document if item else None
+
+    def references(self) -> dict[str, list[Field]]:
+        """Object → its fields that hold ids of other objects (``refers_to``)."""
+        out: dict[str, list[Field]] = {}
+        for obj in self.objects.values():
+            links = [f for f in obj.fields.values() if f.refers_to]
+            if links:
+                out[obj.name] = links
+        return out
 
     def errata_for(self, **target: str) -> list[Erratum]:
         return [e for e in self.errata if all(e.target.get(k) == v for k, v in target.items())]

@@ -3,8 +3,10 @@ the documents (``x-cds-scopes`` / ``x-cds-authorization-details-fields``).
 
 Input is an authorization-server metadata object as a Server publishes it; every violation
 names the scope id, the rule broken and the anchor of the section that states the rule, so a
-Server implementer can go straight to the text. Scope types no document defines are skipped
-(Servers may add their own), as are conditional types that depend on the data a Server holds.
+Server implementer can go straight to the text. What each rule means is :mod:`cdsgen.rules`;
+this module only walks a metadata object and applies them. Scope types no document defines
+are skipped (Servers may add their own), as are conditional types that depend on the data a
+Server holds.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cdsgen import model as m
+from cdsgen.rules import Requirements
 
 
 @dataclass(frozen=True)
@@ -29,47 +32,6 @@ class Violation:
         return f"{self.scope_id} ({self.scope_type}): {self.field}: {self.message} {where}"
 
 
-_MISSING = object()
-
-
-def constraint_problems(value: Any, constraint: dict[str, Any]) -> list[str]:
-    """What is wrong with ``value`` under one constraint object (empty when it holds)."""
-    if value is _MISSING:
-        return ["missing"]
-    out: list[str] = []
-    items = value if isinstance(value, list) else None
-    for key, expected in constraint.items():
-        if key == "equals" and value != expected:
-            out.append(f"must be {expected!r}, is {value!r}")
-        elif key == "one_of" and value not in expected:
-            out.append(f"must be one of {expected!r}, is {value!r}")
-        elif key == "includes":
-            missing = [v for v in expected if items is None or v not in items]
-            if missing:
-                out.append(f"must include {missing!r}")
-        elif key == "excludes":
-            present = [v for v in expected if items is not None and v in items]
-            if present:
-                out.append(f"must not include {present!r}")
-        elif key == "subset_of":
-            extra = [v for v in (items or []) if v not in expected]
-            if extra:
-                out.append(f"may only hold {expected!r}, also holds {extra!r}")
-        elif key == "non_empty" and bool(items) != expected:
-            out.append("must not be empty" if expected else "must be empty")
-        elif key == "is_null" and (value is None) != expected:
-            out.append("must be null" if expected else "must not be null")
-        elif key == "choices":  # on a field object: the ids of its `choices`
-            choices = value.get("choices", _MISSING) if isinstance(value, dict) else _MISSING
-            ids = (
-                [c.get("id") for c in choices if isinstance(c, dict)]
-                if isinstance(choices, list)
-                else _MISSING
-            )
-            out += [f"choices: {p}" for p in constraint_problems(ids, expected)]
-    return out
-
-
 def check_scope_descriptions(spec: m.Spec, metadata: dict[str, Any]) -> list[Violation]:
     """Every rule violation of the metadata's ``cds_scope_descriptions``."""
     out: list[Violation] = []
@@ -79,7 +41,7 @@ def check_scope_descriptions(spec: m.Spec, metadata: dict[str, Any]) -> list[Vio
             continue
         scope = spec.scopes.get(desc.get("type"))
         if scope is not None:
-            out += _check_scope(spec, scope_id, desc, scope)
+            out += _check_scope(scope_id, desc, scope)
         out += _check_fields(spec, scope_id, desc)
     return out
 
@@ -93,22 +55,19 @@ def _check_requirements(
     scope_id: str,
     scope_type: str,
     obj: dict[str, Any],
-    requirements: dict,
+    requirements: Requirements,
     where: str,
     document: str,
     anchor: str,
 ) -> list[Violation]:
-    out = []
-    for field, constraint in requirements.items():
-        for problem in constraint_problems(obj.get(field, _MISSING), constraint):
-            out.append(
-                Violation(scope_id, scope_type, f"{where}{field}", problem, document, anchor)
-            )
-    return out
+    return [
+        Violation(scope_id, scope_type, f"{where}{name}", problem, document, anchor)
+        for name, problem in requirements.problems(obj)
+    ]
 
 
 def _check_field_objects(
-    scope_id: str, desc: dict, rules: dict[str, dict], document: str, anchor: str
+    scope_id: str, desc: dict, rules: Requirements, document: str, anchor: str
 ) -> list[Violation]:
     """``rules``: field id → one constraint on that Authorization Details Field object."""
     out = []
@@ -117,27 +76,12 @@ def _check_field_objects(
         obj = fields.get(fid)
         if obj is None:
             continue  # whether the field must be offered is a types rule, checked separately
-        for problem in constraint_problems(obj, constraint):
+        for problem in constraint.problems(obj):
             out.append(Violation(scope_id, desc.get("type", "?"), fid, problem, document, anchor))
     return out
 
 
-def _applies(when: dict[str, Any], desc: dict[str, Any]) -> bool:
-    if (
-        "authorization" in when
-        and bool(desc.get("response_types_supported")) != when["authorization"]
-    ):
-        return False
-    choice = when.get("choice")
-    if choice:
-        field = _fields_by_id(desc).get(choice["field"])
-        ids = [c.get("id") for c in (field or {}).get("choices") or [] if isinstance(c, dict)]
-        if choice["id"] not in ids:
-            return False
-    return True
-
-
-def _check_scope(spec: m.Spec, scope_id: str, desc: dict, scope: m.Scope) -> list[Violation]:
+def _check_scope(scope_id: str, desc: dict, scope: m.Scope) -> list[Violation]:
     out = _check_requirements(
         scope_id, scope.type, desc, scope.requirements, "", scope.document, scope.anchor
     )
@@ -145,7 +89,7 @@ def _check_scope(spec: m.Spec, scope_id: str, desc: dict, scope: m.Scope) -> lis
         scope_id, desc, scope.authorization_details_fields, scope.document, scope.anchor
     )
     for rule in scope.rules:
-        if _applies(rule.when, desc):
+        if rule.when.applies(desc):
             out += _check_requirements(
                 scope_id, scope.type, desc, rule.requirements, "", scope.document, scope.anchor
             )
@@ -167,7 +111,7 @@ def _check_fields(spec: m.Spec, scope_id: str, desc: dict) -> list[Violation]:
             scope_id, scope_type, obj, rule.requirements, f"{fid}.", rule.document, rule.anchor
         )
         for r in rule.rules:
-            if _applies(r.when, desc):
+            if r.when.applies(desc):
                 out += _check_requirements(
                     scope_id, scope_type, obj, r.requirements, f"{fid}.", rule.document, rule.anchor
                 )

@@ -88,6 +88,7 @@ from cds_models import (
 )
 from pydantic import BaseModel
 
+from cds_client import operations
 from cds_client.errors import (
     CdsAuthorizationRequired,
     CdsConnectionError,
@@ -105,18 +106,14 @@ from cds_client.oauth import (
 )
 from cds_client.transport import (
     DEFAULT_TIMEOUT,
+    Request,
     RetryPolicy,
-    advertised,
-    as_model,
     decode,
-    form_body,
-    json_body,
-    located,
-    query,
     retry_after,
 )
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 #: The scope type of the Client Admin scope, which every registration carries.
 CLIENT_ADMIN = "cds_client_admin"
@@ -337,8 +334,9 @@ class AsyncCdsClient:
             token=token if isinstance(token, Token) else Token(access_token=token),
         )
 
-    async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        return await self._http.send(method, url, **kwargs)
+    async def _call(self, request: Request[T]) -> T:
+        response = await self._http.send(request.method, request.url, **request.options())
+        return request.parse(response)
 
     async def _page(self, url: str, model: type[M]) -> M:
         return decode(await self._http.send("GET", url), model)
@@ -354,12 +352,7 @@ class AsyncCdsClient:
         CDS-WG1-01 §4 Coverage Endpoint:
         https://cds-registration.lfenergy.org/specs/cds-wg1-01/#coverage-endpoint
         """
-        response = await self._send(
-            "GET",
-            advertised(await self.server_metadata(), "coverage"),
-            params=query({"ids": ids}),
-        )
-        return decode(response, CoverageListing)
+        return await self._call(operations.list_coverage(await self.server_metadata(), ids=ids))
 
     async def iter_coverage(
         self, *, ids: Sequence[str] | None = None
@@ -386,12 +379,7 @@ class AsyncCdsClient:
         CDS-WG1-01 §3.1 Metadata Well-Known URI:
         https://cds-registration.lfenergy.org/specs/cds-wg1-01/#metadata-well-known-uri
         """
-        response = await self._send(
-            "GET",
-            self.base_url + "/.well-known/cds-server-metadata.json",
-            follow_redirects=True,
-        )
-        return decode(response, ServerMetadata)
+        return await self._call(operations.get_server_metadata(self.base_url))
 
     async def get_authorization_server_metadata(self) -> AuthorizationServerMetadata:
         """Read the Server's OAuth Authorization Server Metadata from the URL its CDS
@@ -402,11 +390,9 @@ class AsyncCdsClient:
         CDS-WG1-02 §3.1 Metadata URL:
         https://cds-registration.lfenergy.org/specs/cds-wg1-02/#auth-server-metadata-url
         """
-        response = await self._send(
-            "GET",
-            advertised(await self.server_metadata(), "oauth_metadata"),
+        return await self._call(
+            operations.get_authorization_server_metadata(await self.server_metadata())
         )
-        return decode(response, AuthorizationServerMetadata)
 
     async def register_client(
         self, body: ClientRegistrationRequest | Mapping[str, Any]
@@ -423,12 +409,9 @@ class AsyncCdsClient:
         CDS-WG1-02 §4 Client Registration Process:
         https://cds-registration.lfenergy.org/specs/cds-wg1-02/#client-registration-process
         """
-        response = await self._send(
-            "POST",
-            advertised(await self.authorization_server_metadata(), "registration_endpoint"),
-            json=json_body(as_model(ClientRegistrationRequest, body)),
+        return await self._call(
+            operations.register_client(await self.authorization_server_metadata(), body)
         )
-        return decode(response, ClientRegistrationResponse)
 
 
 class AsyncCdsSession:
@@ -668,8 +651,18 @@ class AsyncCdsSession:
                 return ClientCredentials(client_id, credential.client_secret)
         raise CdsDiscoveryError(f"the Credentials API lists no valid secret of {client_id}")
 
-    async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        return await self._http.send(method, url, **kwargs)
+    async def _call(self, request: Request[T]) -> T:
+        """Send ``request`` with the credentials it needs and parse its response."""
+        if request.auth == "bearer":
+            response = await self._authorized(request.method, request.url, **request.options())
+        else:
+            headers = {}
+            if request.auth == "basic":
+                headers["Authorization"] = self._credentials().basic_authorization()
+            response = await self._http.send(
+                request.method, request.url, headers=headers, **request.options()
+            )
+        return request.parse(response)
 
     async def _authorized(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """Send with the Bearer token; on 401, renew the token once and send again."""
@@ -724,20 +717,16 @@ class AsyncCdsSession:
         CDS-WG3-01 §10.1.10 Listing Accounts:
         https://cds-registration.lfenergy.org/specs/cds-wg3-01/#accounts-list
         """
-        response = await self._authorized(
-            "GET",
-            advertised(self.metadata, "cds_accounts_api"),
-            params=query(
-                {
-                    "cds_account_ids": cds_account_ids,
-                    "customer_numbers": customer_numbers,
-                    "account_numbers": account_numbers,
-                    "account_statuses": account_statuses,
-                    "q": q,
-                }
-            ),
+        return await self._call(
+            operations.list_accounts(
+                self.metadata,
+                cds_account_ids=cds_account_ids,
+                customer_numbers=customer_numbers,
+                account_numbers=account_numbers,
+                account_statuses=account_statuses,
+                q=q,
+            )
         )
-        return decode(response, AccountListing)
 
     async def iter_accounts(
         self,
@@ -795,19 +784,15 @@ class AsyncCdsSession:
         CDS-WG3-01 §10.7.8 Listing Aggregations:
         https://cds-registration.lfenergy.org/specs/cds-wg3-01/#aggregation-list
         """
-        response = await self._authorized(
-            "GET",
-            advertised(self.metadata, "cds_aggregations_api"),
-            params=query(
-                {
-                    "cds_aggregation_ids": cds_aggregation_ids,
-                    "aggregation_numbers": aggregation_numbers,
-                    "aggregation_types": aggregation_types,
-                    "q": q,
-                }
-            ),
+        return await self._call(
+            operations.list_aggregations(
+                self.metadata,
+                cds_aggregation_ids=cds_aggregation_ids,
+                aggregation_numbers=aggregation_numbers,
+                aggregation_types=aggregation_types,
+                q=q,
+            )
         )
-        return decode(response, AggregationListing)
 
     async def iter_aggregations(
         self,
@@ -869,23 +854,19 @@ class AsyncCdsSession:
         CDS-WG3-01 §10.6.9 Listing Bill Sections:
         https://cds-registration.lfenergy.org/specs/cds-wg3-01/#bill-section-list
         """
-        response = await self._authorized(
-            "GET",
-            advertised(self.metadata, "cds_billsection_api"),
-            params=query(
-                {
-                    "cds_billsection_ids": cds_billsection_ids,
-                    "before": before,
-                    "after": after,
-                    "cds_billstatement_ids": cds_billstatement_ids,
-                    "cds_account_ids": cds_account_ids,
-                    "account_numbers": account_numbers,
-                    "cds_servicecontract_ids": cds_servicecontract_ids,
-                    "contract_numbers": contract_numbers,
-                }
-            ),
+        return await self._call(
+            operations.list_bill_sections(
+                self.metadata,
+                cds_billsection_ids=cds_billsection_ids,
+                before=before,
+                after=after,
+                cds_billstatement_ids=cds_billstatement_ids,
+                cds_account_ids=cds_account_ids,
+                account_numbers=account_numbers,
+                cds_servicecontract_ids=cds_servicecontract_ids,
+                contract_numbers=contract_numbers,
+            )
         )
-        return decode(response, BillSectionListing)
 
     async def iter_bill_sections(
         self,
@@ -948,20 +929,16 @@ class AsyncCdsSession:
         CDS-WG3-01 §10.5.4 Listing Bill Statements:
         https://cds-registration.lfenergy.org/specs/cds-wg3-01/#bill-statement-list
         """
-        response = await self._authorized(
-            "GET",
-            advertised(self.metadata, "cds_billstatement_api"),
-            params=query(
-                {
-                    "cds_billstatement_ids": cds_billstatement_ids,
-                    "before": before,
-                    "after": after,
-                    "cds_account_ids": cds_account_ids,
-                    "account_numbers": account_numbers,
-                }
-            ),
+        return await self._call(
+            operations.list_bill_statements(
+                self.metadata,
+                cds_billstatement_ids=cds_billstatement_ids,
+                before=before,
+                after=after,
+                cds_account_ids=cds_account_ids,
+                account_numbers=account_numbers,
+            )
         )
-        return decode(response, BillStatementListing)
 
     async def iter_bill_statements(
         self,
@@ -1004,12 +981,7 @@ class AsyncCdsSession:
         CDS-WG1-02 §5.3 Listing Client Objects:
         https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-list
         """
-        response = await self._authorized(
-            "GET",
-            advertised(self.metadata, "cds_clients_api"),
-            params=query({"client_ids": client_ids}),
-        )
-        return decode(response, ClientListing)
+        return await self._call(operations.list_clients(self.metadata, client_ids=client_ids))
 
     async def iter_clients(
         self, *, client_ids: Sequence[str] | None = None
@@ -1039,11 +1011,7 @@ class AsyncCdsSession:
         CDS-WG1-02 §5.4 Retrieving Individual Client Objects:
         https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-get
         """
-        response = await self._authorized(
-            "GET",
-            located(client, "cds_client_uri"),
-        )
-        return decode(response, Client)
+        return await self._call(operations.get_client(client))
 
     async def modify_client(
         self, client: Client | str, body: ClientModifyRequest | Mapping[str, Any]
@@ -1061,12 +1029,7 @@ class AsyncCdsSession:
         CDS-WG1-02 §5.5 Modifying Client Objects:
         https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-modify
         """
-        response = await self._authorized(
-            "PUT",
-            located(client, "cds_client_uri"),
-            json=json_body(as_model(ClientModifyRequest, body)),
-        )
-        return decode(response, Client)
+        return await self._call(operations.modify_client(client, body))
 
     async def get_client_server_metadata(self, client: Client | str) -> ServerMetadata:
         """Read the CDS Server Metadata tailored to one Client Object, whose
@@ -1081,11 +1044,7 @@ class AsyncCdsSession:
         CDS-WG1-02 §5.1 Client Object Format:
         https://cds-registration.lfenergy.org/specs/cds-wg1-02/#client-format
         """
-        response = await self._authorized(
-            "GET",
-            located(client, "cds_server_metadata"),
-        )
-        return decode(response, ServerMetadata)
+        return await self._call(operations.get_client_server_metadata(client))
 
     async def get_client_authorization_server_metadata(
         self, server_metadata: ServerMetadata | str
@@ -1103,11 +1062,9 @@ class AsyncCdsSession:
         CDS-WG1-02 §5 Clients API:
         https://cds-registration.lfenergy.org/specs/cds-wg1-02/#clients-api
         """
-        response = await self._authorized(
-            "GET",
-            located(server_metadata, "oauth_metadata"),
+        return await self._call(
+            operations.get_client_authorization_server_metadata(server_metadata)
         )
-        return decode(response, ClientAuthorizationServerMetadata)
 
     async def list_credentials(
         self,
@@ -1132,19 +1089,15 @@ class AsyncCdsSession:
         CDS-WG1-02 §7.3 Listing Credentials:
         https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-list
         """
-        response = await self._authorized(
-            "GET",
-            advertised(self.metadata, "cds_credentials_api"),
-            params=query(
-                {
-                    "credential_ids": credential_ids,
-                    "client_ids": client_ids,
-                    "after": after,
-                    "before": before,
-                }
-            ),
+        return await self._call(
+            operations.list_credentials(
+                self.metadata,
+                credential_ids=credential_ids,
+                client_ids=client_ids,
+                after=after,
+                before=before,
+            )
         )
-        return decode(response, ScopeCredentialListing)
 
     async def iter_credentials(
         self,
@@ -1183,12 +1136,7 @@ class AsyncCdsSession:
         CDS-WG1-02 §7.5 Creating Credentials:
         https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-create
         """
-        response = await self._authorized(
-            "POST",
-            advertised(self.metadata, "cds_credentials_api"),
-            json=json_body(as_model(CredentialCreateRequest, body)),
-        )
-        return decode(response, ScopeCredential)
+        return await self._call(operations.create_credential(self.metadata, body))
 
     async def get_credential(self, credential: ScopeCredential | str) -> ScopeCredential:
         """Read one Credential at its `uri`.
@@ -1202,11 +1150,7 @@ class AsyncCdsSession:
         CDS-WG1-02 §7.4 Retrieving Individual Credentials:
         https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-get
         """
-        response = await self._authorized(
-            "GET",
-            located(credential, "uri"),
-        )
-        return decode(response, ScopeCredential)
+        return await self._call(operations.get_credential(credential))
 
     async def modify_credential(
         self, credential: ScopeCredential | str, body: CredentialModifyRequest | Mapping[str, Any]
@@ -1224,12 +1168,7 @@ class AsyncCdsSession:
         CDS-WG1-02 §7.6 Modifying Credentials:
         https://cds-registration.lfenergy.org/specs/cds-wg1-02/#credentials-modify
         """
-        response = await self._authorized(
-            "PATCH",
-            located(credential, "uri"),
-            json=json_body(as_model(CredentialModifyRequest, body)),
-        )
-        return decode(response, ScopeCredential)
+        return await self._call(operations.modify_credential(credential, body))
 
     async def list_energy_attribute_certificates(
         self,
@@ -1259,20 +1198,16 @@ class AsyncCdsSession:
         CDS-WG3-01 §10.9.4 Listing Energy Attribute Certificates:
         https://cds-registration.lfenergy.org/specs/cds-wg3-01/#eac-list
         """
-        response = await self._authorized(
-            "GET",
-            advertised(self.metadata, "cds_eacs_api"),
-            params=query(
-                {
-                    "cds_eac_ids": cds_eac_ids,
-                    "eac_numbers": eac_numbers,
-                    "beneficiaries": beneficiaries,
-                    "before": before,
-                    "after": after,
-                }
-            ),
+        return await self._call(
+            operations.list_energy_attribute_certificates(
+                self.metadata,
+                cds_eac_ids=cds_eac_ids,
+                eac_numbers=eac_numbers,
+                beneficiaries=beneficiaries,
+                before=before,
+                after=after,
+            )
         )
-        return decode(response, EnergyAttributeCertificateListing)
 
     async def iter_energy_attribute_certificates(
         self,
@@ -1334,23 +1269,19 @@ class AsyncCdsSession:
         CDS-WG1-02 §8.4 Listing Grants:
         https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grants-list
         """
-        response = await self._authorized(
-            "GET",
-            advertised(self.metadata, "cds_grants_api"),
-            params=query(
-                {
-                    "grant_ids": grant_ids,
-                    "parents": parents,
-                    "statuses": statuses,
-                    "client_ids": client_ids,
-                    "scopes": scopes,
-                    "receipt_confirmations": receipt_confirmations,
-                    "after": after,
-                    "before": before,
-                }
-            ),
+        return await self._call(
+            operations.list_grants(
+                self.metadata,
+                grant_ids=grant_ids,
+                parents=parents,
+                statuses=statuses,
+                client_ids=client_ids,
+                scopes=scopes,
+                receipt_confirmations=receipt_confirmations,
+                after=after,
+                before=before,
+            )
         )
-        return decode(response, GrantListing)
 
     async def iter_grants(
         self,
@@ -1397,11 +1328,7 @@ class AsyncCdsSession:
         CDS-WG1-02 §8.5 Retrieving Individual Grants:
         https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grants-get
         """
-        response = await self._authorized(
-            "GET",
-            located(grant, "uri"),
-        )
-        return decode(response, Grant)
+        return await self._call(operations.get_grant(grant))
 
     async def modify_grant(
         self, grant: Grant | str, body: GrantModifyRequest | Mapping[str, Any]
@@ -1420,12 +1347,7 @@ class AsyncCdsSession:
         CDS-WG1-02 §8.6 Modifying Grants:
         https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grants-modify
         """
-        response = await self._authorized(
-            "PATCH",
-            located(grant, "uri"),
-            json=json_body(as_model(GrantModifyRequest, body)),
-        )
-        return decode(response, Grant)
+        return await self._call(operations.modify_grant(grant, body))
 
     async def list_messages(
         self, *, message_ids: Sequence[str] | None = None
@@ -1442,12 +1364,7 @@ class AsyncCdsSession:
         CDS-WG1-02 §6.8 Listing Messages:
         https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-list
         """
-        response = await self._authorized(
-            "GET",
-            advertised(self.metadata, "cds_messages_api"),
-            params=query({"message_ids": message_ids}),
-        )
-        return decode(response, ClientMessageListing)
+        return await self._call(operations.list_messages(self.metadata, message_ids=message_ids))
 
     async def iter_outstanding_messages(
         self, *, message_ids: Sequence[str] | None = None
@@ -1511,12 +1428,7 @@ class AsyncCdsSession:
         CDS-WG1-02 §6.9 Creating Messages:
         https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-create
         """
-        response = await self._authorized(
-            "POST",
-            advertised(self.metadata, "cds_messages_api"),
-            json=json_body(as_model(MessageCreateRequest, body)),
-        )
-        return decode(response, ClientMessage)
+        return await self._call(operations.create_message(self.metadata, body))
 
     async def get_message(self, message: ClientMessage | str) -> ClientMessage:
         """Read one Message at its `uri`.
@@ -1530,11 +1442,7 @@ class AsyncCdsSession:
         CDS-WG1-02 §6.10 Retrieving Individual Messages:
         https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-get
         """
-        response = await self._authorized(
-            "GET",
-            located(message, "uri"),
-        )
-        return decode(response, ClientMessage)
+        return await self._call(operations.get_message(message))
 
     async def modify_message(
         self, message: ClientMessage | str, body: MessageModifyRequest | Mapping[str, Any]
@@ -1553,12 +1461,7 @@ class AsyncCdsSession:
         CDS-WG1-02 §6.11 Modifying Messages:
         https://cds-registration.lfenergy.org/specs/cds-wg1-02/#messages-modify
         """
-        response = await self._authorized(
-            "PATCH",
-            located(message, "uri"),
-            json=json_body(as_model(MessageModifyRequest, body)),
-        )
-        return decode(response, ClientMessage)
+        return await self._call(operations.modify_message(message, body))
 
     async def list_meter_devices(
         self,
@@ -1591,20 +1494,16 @@ class AsyncCdsSession:
         CDS-WG3-01 §10.4.5 Listing Meter Devices:
         https://cds-registration.lfenergy.org/specs/cds-wg3-01/#meter-device-list
         """
-        response = await self._authorized(
-            "GET",
-            advertised(self.metadata, "cds_meterdevices_api"),
-            params=query(
-                {
-                    "cds_meterdevice_ids": cds_meterdevice_ids,
-                    "meter_number": meter_number,
-                    "current_servicepoints": current_servicepoints,
-                    "previous_servicepoints": previous_servicepoints,
-                    "q": q,
-                }
-            ),
+        return await self._call(
+            operations.list_meter_devices(
+                self.metadata,
+                cds_meterdevice_ids=cds_meterdevice_ids,
+                meter_number=meter_number,
+                current_servicepoints=current_servicepoints,
+                previous_servicepoints=previous_servicepoints,
+                q=q,
+            )
         )
-        return decode(response, MeterDeviceListing)
 
     async def iter_meter_devices(
         self,
@@ -1648,13 +1547,7 @@ class AsyncCdsSession:
         CDS-WG1-02 §3.3.2 Grant Admin Scope:
         https://cds-registration.lfenergy.org/specs/cds-wg1-02/#scopes-grant-admin
         """
-        response = await self._send(
-            "POST",
-            advertised(self.metadata, "token_endpoint"),
-            headers={"Authorization": self._credentials().basic_authorization()},
-            data=form_body(as_model(TokenRequest, body)),
-        )
-        return decode(response, TokenResponse)
+        return await self._call(operations.request_token(self.metadata, body))
 
     def authorization_url(
         self,
@@ -1695,25 +1588,17 @@ class AsyncCdsSession:
         CDS-WG1-02 §8.3 Grant Authorization Requests:
         https://cds-registration.lfenergy.org/specs/cds-wg1-02/#grant-authorization-requests
         """
-        params = {
-            "response_type": "code",
-            "client_id": self._credentials().client_id,
-            "code_challenge": pkce.challenge,
-            "code_challenge_method": pkce.method,
-            "redirect_uri": redirect_uri,
-            "scope": scope,
-            "state": state,
-            "authorization_details": None
-            if authorization_details is None
-            else authorization_details_json(authorization_details),
-            "request_uri": request_uri,
-            "cds_grant_id": cds_grant_id,
-            "prompt": prompt,
-        }
-        return str(
-            httpx.URL(advertised(self.metadata, "authorization_endpoint")).copy_merge_params(
-                query(params)
-            )
+        return operations.authorization_url(
+            self.metadata,
+            self._credentials().client_id,
+            pkce,
+            redirect_uri=redirect_uri,
+            scope=scope,
+            state=state,
+            authorization_details=authorization_details,
+            request_uri=request_uri,
+            cds_grant_id=cds_grant_id,
+            prompt=prompt,
         )
 
     async def push_authorization_request(
@@ -1732,13 +1617,7 @@ class AsyncCdsSession:
         CDS-WG1-02 §3.2 Metadata Object Format:
         https://cds-registration.lfenergy.org/specs/cds-wg1-02/#auth-server-metadata-format
         """
-        response = await self._send(
-            "POST",
-            advertised(self.metadata, "pushed_authorization_request_endpoint"),
-            headers={"Authorization": self._credentials().basic_authorization()},
-            data=form_body(as_model(PushedAuthorizationRequest, body)),
-        )
-        return decode(response, PushedAuthorizationResponse)
+        return await self._call(operations.push_authorization_request(self.metadata, body))
 
     async def revoke_token(self, body: TokenRevocationRequest | Mapping[str, Any]) -> None:
         """Invalidate an access or refresh token (RFC 7009); §3.2 makes this endpoint
@@ -1753,12 +1632,7 @@ class AsyncCdsSession:
         CDS-WG1-02:
         https://cds-registration.lfenergy.org/specs/cds-wg1-02/#ref-rfc7009
         """
-        await self._send(
-            "POST",
-            advertised(self.metadata, "revocation_endpoint"),
-            headers={"Authorization": self._credentials().basic_authorization()},
-            data=form_body(as_model(TokenRevocationRequest, body)),
-        )
+        return await self._call(operations.revoke_token(self.metadata, body))
 
     async def introspect_token(
         self, body: TokenIntrospectionRequest | Mapping[str, Any]
@@ -1776,13 +1650,7 @@ class AsyncCdsSession:
         CDS-WG1-02:
         https://cds-registration.lfenergy.org/specs/cds-wg1-02/#ref-rfc7662
         """
-        response = await self._send(
-            "POST",
-            advertised(self.metadata, "introspection_endpoint"),
-            headers={"Authorization": self._credentials().basic_authorization()},
-            data=form_body(as_model(TokenIntrospectionRequest, body)),
-        )
-        return decode(response, TokenIntrospectionResponse)
+        return await self._call(operations.introspect_token(self.metadata, body))
 
     async def list_server_provided_files(
         self, *, file_ids: Sequence[str] | None = None
@@ -1800,12 +1668,9 @@ class AsyncCdsSession:
         CDS-WG1-02 §9.2 Listing Server-Provided Files:
         https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-list
         """
-        response = await self._authorized(
-            "GET",
-            advertised(self.metadata, "cds_server_provided_files_api"),
-            params=query({"file_ids": file_ids}),
+        return await self._call(
+            operations.list_server_provided_files(self.metadata, file_ids=file_ids)
         )
-        return decode(response, ServerProvidedFileListing)
 
     async def iter_server_provided_files(
         self, *, file_ids: Sequence[str] | None = None
@@ -1836,11 +1701,7 @@ class AsyncCdsSession:
         CDS-WG1-02 §9.3 Retrieving Individual Server-Provided Files:
         https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-get
         """
-        response = await self._authorized(
-            "GET",
-            located(file, "uri"),
-        )
-        return decode(response, ServerProvidedFile)
+        return await self._call(operations.get_server_provided_file(file))
 
     async def download_server_provided_file(self, file: ServerProvidedFile | str) -> bytes:
         """Fetch a file's raw bytes at its `download_uri`, with a Grant Admin token naming
@@ -1855,11 +1716,7 @@ class AsyncCdsSession:
         CDS-WG1-02 §9.4 Downloading Server-Provided File Data:
         https://cds-registration.lfenergy.org/specs/cds-wg1-02/#server-provided-files-download
         """
-        response = await self._authorized(
-            "GET",
-            located(file, "download_uri"),
-        )
-        return response.content
+        return await self._call(operations.download_server_provided_file(file))
 
     async def list_service_contracts(
         self,
@@ -1897,22 +1754,18 @@ class AsyncCdsSession:
         CDS-WG3-01 §10.2.7 Listing Service Contracts:
         https://cds-registration.lfenergy.org/specs/cds-wg3-01/#service-contract-list
         """
-        response = await self._authorized(
-            "GET",
-            advertised(self.metadata, "cds_servicecontracts_api"),
-            params=query(
-                {
-                    "cds_servicecontract_ids": cds_servicecontract_ids,
-                    "account_numbers": account_numbers,
-                    "contract_numbers": contract_numbers,
-                    "contract_statuses": contract_statuses,
-                    "contract_types": contract_types,
-                    "service_types": service_types,
-                    "q": q,
-                }
-            ),
+        return await self._call(
+            operations.list_service_contracts(
+                self.metadata,
+                cds_servicecontract_ids=cds_servicecontract_ids,
+                account_numbers=account_numbers,
+                contract_numbers=contract_numbers,
+                contract_statuses=contract_statuses,
+                contract_types=contract_types,
+                service_types=service_types,
+                q=q,
+            )
         )
-        return decode(response, ServiceContractListing)
 
     async def iter_service_contracts(
         self,
@@ -1976,20 +1829,16 @@ class AsyncCdsSession:
         CDS-WG3-01 §10.3.5 Listing Service Points:
         https://cds-registration.lfenergy.org/specs/cds-wg3-01/#service-point-list
         """
-        response = await self._authorized(
-            "GET",
-            advertised(self.metadata, "cds_servicepoints_api"),
-            params=query(
-                {
-                    "cds_servicepoint_ids": cds_servicepoint_ids,
-                    "servicepoint_numbers": servicepoint_numbers,
-                    "current_servicecontracts": current_servicecontracts,
-                    "previous_servicecontracts": previous_servicecontracts,
-                    "q": q,
-                }
-            ),
+        return await self._call(
+            operations.list_service_points(
+                self.metadata,
+                cds_servicepoint_ids=cds_servicepoint_ids,
+                servicepoint_numbers=servicepoint_numbers,
+                current_servicecontracts=current_servicecontracts,
+                previous_servicecontracts=previous_servicecontracts,
+                q=q,
+            )
         )
-        return decode(response, ServicePointListing)
 
     async def iter_service_points(
         self,
@@ -2068,27 +1917,23 @@ class AsyncCdsSession:
         CDS-WG3-01 §10.8.8 Listing Usage Segments:
         https://cds-registration.lfenergy.org/specs/cds-wg3-01/#usage-segment-list
         """
-        response = await self._authorized(
-            "GET",
-            advertised(self.metadata, "cds_usagesegments_api"),
-            params=query(
-                {
-                    "cds_usagesegment_ids": cds_usagesegment_ids,
-                    "before": before,
-                    "after": after,
-                    "cds_account_ids": cds_account_ids,
-                    "account_numbers": account_numbers,
-                    "cds_servicecontract_ids": cds_servicecontract_ids,
-                    "contract_numbers": contract_numbers,
-                    "cds_servicepoint_ids": cds_servicepoint_ids,
-                    "servicepoint_numbers": servicepoint_numbers,
-                    "cds_meterdevice_ids": cds_meterdevice_ids,
-                    "meter_numbers": meter_numbers,
-                    "cds_billsection_ids": cds_billsection_ids,
-                }
-            ),
+        return await self._call(
+            operations.list_usage_segments(
+                self.metadata,
+                cds_usagesegment_ids=cds_usagesegment_ids,
+                before=before,
+                after=after,
+                cds_account_ids=cds_account_ids,
+                account_numbers=account_numbers,
+                cds_servicecontract_ids=cds_servicecontract_ids,
+                contract_numbers=contract_numbers,
+                cds_servicepoint_ids=cds_servicepoint_ids,
+                servicepoint_numbers=servicepoint_numbers,
+                cds_meterdevice_ids=cds_meterdevice_ids,
+                meter_numbers=meter_numbers,
+                cds_billsection_ids=cds_billsection_ids,
+            )
         )
-        return decode(response, UsageSegmentListing)
 
     async def iter_usage_segments(
         self,

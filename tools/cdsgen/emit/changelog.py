@@ -68,7 +68,3 @@ def render_changelog(changelog: Changelog) -> str:
         .get_template("changelog.md.j2")
         .render(log=changelog, releases=list(reversed(changelog.releases)))
     )
-
-
-def emit_changelog(changelog: Changelog) -> dict[str, str]:
-    return {CHANGELOG_PAGE: render_changelog(changelog)}

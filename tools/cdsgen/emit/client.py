@@ -14,7 +14,10 @@ acts on) that the source names in ``advertised_by``:
   ``client.cds_client_uri``), or that URL given as a string;
 * no ``advertised_by`` → a ``url`` argument.
 
-The same template renders ``client.py`` (httpx.Client) and ``aio.py`` (httpx.AsyncClient).
+Request building lives once, in the generated ``operations.py`` (one function per operation
+returning a ``Request``); ``client.py`` (httpx.Client) and ``aio.py`` (httpx.AsyncClient),
+rendered from one template, only send those requests. Modules that do not depend on the
+source are real files under ``tools/cdsgen/runtime/cds_client/``, copied as they are.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cdsgen import model as m
-from cdsgen.emit import TEMPLATES_DIR
+from cdsgen.emit import TEMPLATES_DIR, runtime_sources
 from cdsgen.emit.pysource import (
     python_environment,
     ruff_format_package,
@@ -99,7 +102,6 @@ class ClientOperation:
     target: str | None = None
     target_param: str | None = None
     params: list[Param] = field(default_factory=list)
-    expected: tuple[int, ...] = ()
     follow_redirects: bool = False
     iterations: list[Iteration] = field(default_factory=list)
 
@@ -222,7 +224,6 @@ def client_operation(spec: m.Spec, ep: m.Endpoint) -> ClientOperation:
             op.target = obj
             op.target_param = _target_param(obj, ep)
     op.params = _params(view, redirect)
-    op.expected = tuple(sorted(r.status for r in ep.responses if 200 <= r.status < 300))
     op.follow_redirects = not redirect and any(
         300 <= r.status < 400 and r.status != 304 for r in ep.responses
     )
@@ -255,10 +256,11 @@ def emit_client(spec: m.Spec) -> dict[str, str]:
     sources = {
         "__init__.py": env.get_template("__init__.py.j2").render(**context),
         "py.typed": "",
-        "errors.py": env.get_template("errors.py.j2").render(**context),
-        "oauth.py": env.get_template("oauth.py.j2").render(**context),
-        "transport.py": env.get_template("transport.py.j2").render(**context),
+        **runtime_sources(PACKAGE),
     }
+    sources["operations.py"] = env.get_template("operations.py.j2").render(
+        **context, operations=ops
+    )
     client = env.get_template("client.py.j2")
     sources["client.py"] = client.render(**context, aio=False)
     sources["aio.py"] = client.render(**context, aio=True)

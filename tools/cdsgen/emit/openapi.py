@@ -19,7 +19,16 @@ from cdsgen.emit.schemas import SchemaBuilder
 from cdsgen.emit.versions import combined_version
 
 OPENAPI_DIR = "generated/openapi"
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # the C dumper is ~10x faster
+
+
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # the C dumper is ~10x faster
+    """Writes every value where it stands: no ``&id``/``*id`` aliases for shared objects,
+    which some OpenAPI tools do not resolve."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 REF = "#/components/schemas/"
 
 _FILTER_SCHEMAS: dict[str, dict[str, Any]] = {
@@ -315,37 +324,25 @@ def _security_schemes(spec: m.Spec, own: list[str]) -> dict[str, Any]:
 def scope_rules(spec: m.Spec, s: m.Scope) -> dict[str, Any]:
     """A scope's rules in the normalized, machine-readable form of ``x-cds-scopes``."""
     req = s.requirements
-    ad = req.get("authorization_details_types_supported", {})
+    ad = req.of("authorization_details_types_supported")
     return {
         "x-cds-anchor": s.anchor,
         "x-cds-document": s.document,
         "name": s.name,
         "category": s.category,
         "description": s.summary,
-        "grant_types": req.get("grant_types_supported", {}),
-        "response_types": req.get("response_types_supported", {}),
-        "token_endpoint_auth_methods": req.get("token_endpoint_auth_methods_supported", {}),
-        "code_challenge_methods": req.get("code_challenge_methods_supported", {}),
+        "grant_types": req.of("grant_types_supported").export(),
+        "response_types": req.of("response_types_supported").export(),
+        "token_endpoint_auth_methods": req.of("token_endpoint_auth_methods_supported").export(),
+        "code_challenge_methods": req.of("code_challenge_methods_supported").export(),
         "authorization_details_types": {
-            "required": list(ad.get("includes", [])),
+            "required": ad.listed("includes"),
             "conditional": list(s.conditional_authorization_details_types),
-            "forbidden": list(ad.get("excludes", [])),
+            "forbidden": ad.listed("excludes"),
         },
-        "authorization_details_fields": s.authorization_details_fields,
-        "requirements": req,
-        "rules": [
-            {
-                k: v
-                for k, v in (
-                    ("when", r.when),
-                    ("requirements", r.requirements),
-                    ("authorization_details_fields", r.authorization_details_fields),
-                    ("description", r.summary),
-                )
-                if v
-            }
-            for r in s.rules
-        ],
+        "authorization_details_fields": s.authorization_details_fields.export(),
+        "requirements": req.export(),
+        "rules": [r.export() for r in s.rules],
         "default_includes": list(s.default_includes),
         "forbid_preselection_in_grants": s.forbid_preselection_in_grants,
     }
@@ -360,21 +357,12 @@ def authorization_details_field_rules(
         "name": f.name,
         "category": f.category,
         "description": f.summary,
-        "requirements": f.requirements,
-        "rules": [
-            {
-                k: v
-                for k, v in (
-                    ("when", r.when),
-                    ("requirements", r.requirements),
-                    ("description", r.summary),
-                )
-                if v
-            }
-            for r in f.rules
-        ],
+        "requirements": f.requirements.export(),
+        "rules": [r.export() for r in f.rules],
     }
     if f.value_type is not None:
         schema = builder.type_schema(f.value_type)
         out["value_schema"] = builder._nullable(schema) if f.value_nullable else schema
+    if f.fills:
+        out["fills"] = {obj: list(names) for obj, names in f.fills.items()}
     return out

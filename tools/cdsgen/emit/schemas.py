@@ -112,6 +112,8 @@ class SchemaBuilder:
             schema["readOnly"] = True
         if f.origin:
             schema["x-cds-origin"] = f.origin
+        if f.refers_to:
+            schema["x-cds-refers-to"] = f.refers_to
         if f.document != obj.document or (f.anchor and f.anchor != obj.anchor):
             schema["x-cds-document"] = f.document
             if f.anchor:

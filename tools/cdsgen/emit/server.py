@@ -2,9 +2,11 @@
 
 The model's endpoints become plain data here (:class:`OperationView` and friends); the
 Jinja2 templates under ``templates/server/`` turn that data into Python, and ruff formats the
-result. Implementers subclass the generated ``cds_server.Backend`` in their own module, so
-regenerating never touches their code. Every value that ends up in Python source passes
-through the ``py`` filter (a Python literal) or the ``docstring`` filter.
+result; the modules that do not depend on the source (``errors``, ``runtime``, ``app``) are real
+files under ``runtime/cds_server/``, copied as they are. Implementers subclass the generated
+``cds_server.Backend`` in their own module, so regenerating never touches their code. Every
+value that ends up in Python source passes through the ``py`` filter (a Python literal) or the
+``docstring`` filter.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import re
 from dataclasses import dataclass, field
 
 from cdsgen import model as m
-from cdsgen.emit import TEMPLATES_DIR
+from cdsgen.emit import TEMPLATES_DIR, runtime_sources
 from cdsgen.emit.pysource import python_environment, ruff_format_package
+from cdsgen.rules import Choices, Constraint
 from cdsgen.types import ArrayOf, Named, TypeExpr
 
 SERVER_DIR = "generated/python/cds_server"
@@ -69,7 +72,6 @@ class ListView:
 class OperationView:
     ep: m.Endpoint
     func: str
-    const: str
     reference: str
     link: str
     path_params: list[ParamView]
@@ -250,7 +252,6 @@ def operation_view(spec: m.Spec, ep: m.Endpoint) -> OperationView:
     return OperationView(
         ep=ep,
         func=func,
-        const=func.upper(),
         reference=_reference(spec, ep),
         link=doc.link(ep.anchor),
         path_params=path_params,
@@ -268,6 +269,10 @@ def operation_view(spec: m.Spec, ep: m.Endpoint) -> OperationView:
     )
 
 
+#: The Authorization Details Field by which a Customer picks what to share (CDS-WG1-02 §3.1).
+SELECTION_FIELD = "authorization_form_selection_type"
+
+
 @dataclass
 class SelectionView:
     """The Selection choices (``authorization_form_selection_type``) a scope type's
@@ -280,17 +285,15 @@ class SelectionView:
 
 
 def selection_view(scope: m.Scope) -> SelectionView:
-    choices = scope.authorization_details_fields.get("authorization_form_selection_type", {}).get(
-        "choices", {}
-    )
-    required = list(choices.get("equals") or choices.get("includes") or [])
-    allowed = list(choices.get("equals") or choices.get("subset_of") or [])
+    selection = scope.authorization_details_fields.of(SELECTION_FIELD).test("choices")
+    choices = selection.inner if isinstance(selection, Choices) else Constraint()
+    required = choices.listed("equals") or choices.listed("includes")
+    allowed = choices.listed("equals") or choices.listed("subset_of")
     fields: dict[str, list[str]] = {}
     for rule in scope.rules:
-        choice = rule.when.get("choice", {})
-        if choice.get("field") == "authorization_form_selection_type":
-            wanted = rule.requirements.get("authorization_details_types_supported", {})
-            fields[choice["id"]] = list(wanted.get("includes", []))
+        if rule.when.choice is not None and rule.when.choice[0] == SELECTION_FIELD:
+            wanted = rule.requirements.of("authorization_details_types_supported")
+            fields[rule.when.choice[1]] = wanted.listed("includes")
     return SelectionView(required, allowed, fields)
 
 
@@ -319,27 +322,27 @@ def emit_server(spec: m.Spec) -> dict[str, str]:
         "operations": operations,
         "scopes": [(sc, selection_view(sc)) for sc in scopes],
         "fields": fields,
+        "references": spec.references(),
         "cursor": CURSOR,
     }
     files = {
         "__init__.py": "__init__.py.j2",
         "py.typed": None,
-        "errors.py": "errors.py.j2",
         "results.py": "results.py.j2",
         "context.py": "context.py.j2",
         "params.py": "params.py.j2",
         "documents.py": "documents.py.j2",
         "operations.py": "operations.py.j2",
         "scopes.py": "scopes.py.j2",
+        "references.py": "references.py.j2",
         "backend.py": "backend.py.j2",
-        "runtime.py": "runtime.py.j2",
-        "app.py": "app.py.j2",
         "routers/__init__.py": "routers_init.py.j2",
     }
     sources = {
         path: env.get_template(template).render(**context) if template else ""
         for path, template in files.items()
     }
+    sources.update(runtime_sources("cds_server"))
     router = env.get_template("router.py.j2")
     for group in groups:
         sources[f"routers/{group.module}.py"] = router.render(**context, group=group)

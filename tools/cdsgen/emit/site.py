@@ -28,6 +28,7 @@ from markupsafe import Markup
 
 from cdsgen import model as m
 from cdsgen.emit import TEMPLATES_DIR
+from cdsgen.rules import Choices, Constraint, ScopeCondition
 from cdsgen.types import AnyOf, ArrayOf, MapOf, Named, TypeExpr, names_in
 
 SITE_DIR = "site/spec"
@@ -369,34 +370,22 @@ class SitePages:
         return md_text(t.name)
 
     # -- rules as text -----------------------------------------------------------------------
-    def constraint_md(self, constraint: dict[str, Any], here: str | None) -> Markup:
-        """``{includes: [a, b], excludes: [c]}`` → "includes `a`, `b`; excludes `c`"."""
-        words = {
-            "equals": "equals",
-            "one_of": "one of",
-            "includes": "includes",
-            "excludes": "excludes",
-            "subset_of": "only from",
-        }
-        parts: list[str] = []
-        for op, value in constraint.items():
-            if op == "non_empty":
-                parts.append(md_text("not empty" if value else "may be empty"))
-            elif op == "is_null":
-                parts.append(Markup("is ") + md_code("null") if value else md_text("is not null"))
-            elif op == "choices":
-                parts.append(Markup("choices: ") + self.constraint_md(value, here))
-            elif isinstance(value, list) and op in words:
+    def constraint_md(self, constraint: Constraint, here: str | None) -> Markup:
+        """``includes: [a, b], excludes: [c]`` → "includes `a`, `b`; excludes `c`"."""
+        parts: list[Markup] = []
+        for test in constraint.tests:
+            phrase, values = test.wording()
+            if isinstance(test, Choices):
+                parts.append(Markup("choices: ") + self.constraint_md(test.inner, here))
+            elif values is None:
+                parts.append(md_text(phrase))
+            else:
                 shown = (
-                    Markup(", ").join(self.ad_field_md(v, here) for v in value)
-                    if value
+                    Markup(", ").join(self.ad_field_md(v, here) for v in values)
+                    if values
                     else md_text("[] (nothing)")
                 )
-                parts.append(md_text(words[op]) + Markup(" ") + shown)
-            else:
-                parts.append(
-                    md_text(words.get(op, op)) + Markup(" ") + self.ad_field_md(value, here)
-                )
+                parts.append(md_text(phrase) + Markup(" ") + shown)
         return Markup("; ").join(parts)
 
     def ad_field_md(self, value: Any, here: str | None) -> Markup:
@@ -413,22 +402,22 @@ class SitePages:
             )
         return md_code(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
 
-    def when_md(self, when: dict[str, Any], here: str | None) -> Markup:
-        if "choice" in when:
-            c = when["choice"]
+    def when_md(self, when: ScopeCondition, here: str | None) -> Markup:
+        if when.choice is not None:
+            field_id, choice_id = when.choice
             return (
                 Markup("choices of ")
-                + self.ad_field_md(c["field"], here)
+                + self.ad_field_md(field_id, here)
                 + Markup(" include ")
-                + md_code(c["id"])
+                + md_code(choice_id)
             )
-        if "authorization" in when:
+        if when.authorization is not None:
             return md_text(
                 "the scope is authorized by customers"
-                if when["authorization"]
+                if when.authorization
                 else "the scope is not authorized by customers"
             )
-        return md_code(json.dumps(when, ensure_ascii=False, sort_keys=True))
+        return md_code(when.key())
 
     # -- errata, downloads, relationships ----------------------------------------------------
     def errata_groups(self) -> list[tuple[m.Document, list[m.Erratum]]]:
@@ -491,26 +480,21 @@ class SitePages:
         return own if own in ids else ids[0]
 
     def relationships(self) -> list[Relationship]:
-        """Links between resources: ``related_*``, ``current_*`` and ``previous_*`` fields
-        holding ids (also inside nested parts such as value formats) and foreign ``cds_*_id``s."""
+        """Links between resources: fields whose ``refers_to`` names another resource (also
+        inside nested parts such as value formats)."""
         nodes = self.relationship_nodes()
-        by_id = {self.own_id(o): o for o in nodes}
+        by_name = {o.name: o for o in nodes}
         out: list[Relationship] = []
         seen: set[tuple[str, str, str]] = set()
 
-        def target(name: str, t: TypeExpr) -> m.ObjectType | None:
-            if names_in(t) != ["string"]:
-                return None
-            if name.startswith("cds_") and name.endswith("_id"):
-                return by_id.get(name)
-            m_ = re.match(r"^(related|current|previous)_(\w+?)s?$", name)
-            return by_id.get(f"cds_{m_.group(2)}_id") if m_ else None
+        def target(f: m.Field) -> m.ObjectType | None:
+            return by_name.get(f.refers_to) if f.refers_to else None
 
         def walk(
             source: m.ObjectType, obj: m.ObjectType, prefix: str, trail: tuple[str, ...]
         ) -> None:
             for f in obj.fields.values():
-                tgt = target(f.name, f.type)
+                tgt = target(f)
                 if tgt is not None and not (tgt is source and f.name == self.own_id(source)):
                     key = (source.name, tgt.name, prefix + f.name)
                     if key not in seen:

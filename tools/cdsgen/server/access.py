@@ -26,6 +26,7 @@ from typing import Any
 from cds_server import FIRST_PAGE, OPERATIONS, SCOPE_TYPES
 from cds_server.errors import InvalidRequest
 from cds_server.operations import OrderKey
+from cds_server.references import FILLS, REFERENCES
 
 from cdsgen.server.catalog import SCOPES, USAGE_FORMATS
 
@@ -41,17 +42,20 @@ INCLUDES = {
     "usage_segments": "include_usage_segments",
     "eacs": "include_eacs",
 }
-ID_FIELDS = {
-    "accounts": "cds_account_id",
-    "service_contracts": "cds_servicecontract_id",
-    "service_points": "cds_servicepoint_id",
-    "meter_devices": "cds_meterdevice_id",
-    "bill_statements": "cds_billstatement_id",
-    "bill_sections": "cds_billsection_id",
-    "aggregations": "cds_aggregation_id",
-    "usage_segments": "cds_usagesegment_id",
-    "eacs": "cds_eac_id",
+#: Data kind → (the object it lists, that object's own id field).
+KINDS = {
+    "accounts": ("Account", "cds_account_id"),
+    "service_contracts": ("ServiceContract", "cds_servicecontract_id"),
+    "service_points": ("ServicePoint", "cds_servicepoint_id"),
+    "meter_devices": ("MeterDevice", "cds_meterdevice_id"),
+    "bill_statements": ("BillStatement", "cds_billstatement_id"),
+    "bill_sections": ("BillSection", "cds_billsection_id"),
+    "aggregations": ("Aggregation", "cds_aggregation_id"),
+    "usage_segments": ("UsageSegment", "cds_usagesegment_id"),
+    "eacs": ("EnergyAttributeCredit", "cds_eac_id"),
 }
+ID_FIELDS = {kind: id_field for kind, (_, id_field) in KINDS.items()}
+_KIND_OF = {obj: kind for kind, (obj, _) in KINDS.items()}
 #: Preselection field → (kind it narrows, how to read the matching values of an object).
 PRESELECTIONS: dict[str, tuple[str, Callable[[dict], list]]] = {
     "account_numbers": ("accounts", lambda d: [d.get("account_number")]),
@@ -83,23 +87,13 @@ NUMBER_FILTERS = {
     "servicepoint_numbers": ("service_points", "servicepoint_number", "related_servicepoints"),
     "meter_numbers": ("meter_devices", "meter_number", "related_meterdevices"),
 }
-#: Fields listing ids of other objects, limited to those the token may see.
+#: Fields listing ids of other objects, limited to those the token may see: the list-valued
+#: references (``refers_to`` in the source) of every data kind's object.
 RELATED = {
-    "related_accounts": "accounts",
-    "related_servicecontracts": "service_contracts",
-    "related_servicepoints": "service_points",
-    "related_meterdevices": "meter_devices",
-    "related_billsections": "bill_sections",
-    "related_aggregations": "aggregations",
-    "current_servicecontracts": "service_contracts",
-    "previous_servicecontracts": "service_contracts",
-    "current_servicepoints": "service_points",
-    "previous_servicepoints": "service_points",
-    "grouped_accounts": "accounts",
-    "grouped_servicecontracts": "service_contracts",
-    "grouped_servicepoints": "service_points",
-    "grouped_meterdevices": "meter_devices",
-    "grouped_aggregations": "aggregations",
+    name: _KIND_OF[ref.target]
+    for obj, _ in KINDS.values()
+    for name, ref in REFERENCES.get(obj, {}).items()
+    if ref.many and ref.target in _KIND_OF
 }
 
 
@@ -125,52 +119,12 @@ class Sandbox:
         return {d[number_field]: i for i, d in self.objects[kind].items() if d.get(number_field)}
 
 
-#: Data kind → ``include_*`` field → the OPTIONAL fields it fills (CDS-WG3-01 §7.2.x.y); without
-#: the field, they are left out ("Servers MUST NOT include OPTIONAL fields ... unless those fields
-#: are enabled"). ``file_mimetype`` goes with the ``file_uri`` it describes. The REQUIRED
-#: ``account_number`` of Bill Statements and Bill Sections, also listed by §7.2.1.1, stays.
+#: Data kind → ``include_*`` field → the OPTIONAL fields it fills (``fills`` in the source,
+#: CDS-WG3-01 §7.2.x.y); without the field, they are left out ("Servers MUST NOT include
+#: OPTIONAL fields ... unless those fields are enabled").
 FIELD_INCLUDES: dict[str, dict[str, tuple[str, ...]]] = {
-    "accounts": {
-        "include_account_numbers": ("customer_number", "account_number", "account_entity"),
-        "include_account_details": (
-            "account_name",
-            "account_address",
-            "account_types",
-            "account_status",
-            "account_contacts",
-        ),
-        "include_account_programs": ("account_programs",),
-    },
-    "service_contracts": {
-        "include_account_numbers": ("account_number",),
-        "include_contract_numbers": ("contract_number", "contract_entity"),
-        "include_rate_plans": ("rateplan_code", "rateplan_name"),
-        "include_service_contract_details": ("contract_address", "contract_start", "contract_end"),
-        "include_service_programs": ("service_programs",),
-    },
-    "service_points": {
-        "include_premises": ("premises",),
-        "include_service_point_addresses": ("servicepoint_address",),
-        "include_coordinates": ("latitude", "longitude"),
-    },
-    "meter_devices": {
-        "include_meter_numbers": ("meter_number",),
-        "include_meter_apps": ("meter_apps",),
-    },
-    "bill_statements": {
-        "include_bill_statement_files": ("file_uri", "file_mimetype"),
-        "include_bill_statement_charges": (
-            "previous_balance_amount",
-            "previous_balance_paid",
-            "previous_balance_unpaid",
-            "new_charges_amount",
-            "new_charges",
-            "new_balance_amount",
-        ),
-        "include_bill_statement_programs": ("account_programs",),
-    },
-    "bill_sections": {"include_bill_section_line_items": ("line_items",)},
-    "aggregations": {"include_aggregation_addresses": ("grouped_addresses",)},
+    kind: {flag: objects[obj] for flag, objects in FILLS.items() if obj in objects}
+    for kind, (obj, _) in KINDS.items()
 }
 #: Data kind → the fields of its objects that the duration fields bound (CDS-WG3-01 §7.3.2-7).
 DATE_BOUNDS = {

@@ -65,7 +65,9 @@ def authenticate(
     request: Request, backend: Backend, operation: Operation, prefix: str
 ) -> RequestContext:
     """The request's context, with the Bearer token or Client credentials checked."""
-    ctx = RequestContext(base_url=str(request.base_url).rstrip("/"), url=str(request.url), prefix=prefix)
+    ctx = RequestContext(
+        base_url=str(request.base_url).rstrip("/"), url=str(request.url), prefix=prefix
+    )
     if operation.auth == "bearer":
         token = backend.authenticate_token(ctx, _bearer(request))
         if token is None:
