@@ -1,84 +1,44 @@
 """Authorization details honoured (CDS-WG3-01 §7.2, §7.3): a field an ``include_*`` flag set
 to false withholds is absent; duration fields bound the data a token sees.
 
-Which fields each flag governs is stated in prose in §7.2, not in the machine-readable
-source; the table below transcribes it (the flag's anchor comes from the model)."""
+Which OPTIONAL fields each flag fills comes from the model (``fills`` of the authorization
+details field rules), as do the listings that show those objects."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from cds_conformance.groups.listings import data_endpoints
 from cds_conformance.model import Check
 from cds_conformance.runner import CheckContext, Run, Unavailable
 
 DOC = "cds-wg3-01"
 
-#: include flag -> (advertising metadata field, listing key, OPTIONAL fields it withholds)
-INCLUDE_FIELDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "include_account_numbers": (
-        "cds_accounts_api",
-        "accounts",
-        ("customer_number", "account_number", "account_entity"),
-    ),
-    "include_account_details": (
-        "cds_accounts_api",
-        "accounts",
-        ("account_name", "account_address", "account_types", "account_status", "account_contacts"),
-    ),
-    "include_account_programs": ("cds_accounts_api", "accounts", ("account_programs",)),
-    "include_contract_numbers": (
-        "cds_servicecontracts_api",
-        "service_contracts",
-        ("contract_number", "contract_entity"),
-    ),
-    "include_rate_plans": (
-        "cds_servicecontracts_api",
-        "service_contracts",
-        ("rateplan_code", "rateplan_name"),
-    ),
-    "include_service_contract_details": (
-        "cds_servicecontracts_api",
-        "service_contracts",
-        ("contract_address", "contract_start", "contract_end"),
-    ),
-    "include_service_programs": (
-        "cds_servicecontracts_api",
-        "service_contracts",
-        ("service_programs",),
-    ),
-    "include_premises": ("cds_servicepoints_api", "service_points", ("premises",)),
-    "include_service_point_addresses": (
-        "cds_servicepoints_api",
-        "service_points",
-        ("servicepoint_address",),
-    ),
-    "include_coordinates": ("cds_servicepoints_api", "service_points", ("latitude", "longitude")),
-    "include_meter_numbers": ("cds_meterdevices_api", "meter_devices", ("meter_number",)),
-    "include_bill_statement_files": (
-        "cds_billstatement_api",
-        "bill_statements",
-        ("file_uri", "file_mimetype"),
-    ),
-    "include_bill_statement_charges": (
-        "cds_billstatement_api",
-        "bill_statements",
-        (
-            "previous_balance_amount",
-            "previous_balance_paid",
-            "previous_balance_unpaid",
-            "new_charges_amount",
-            "new_charges",
-            "new_balance_amount",
-        ),
-    ),
-    "include_bill_section_line_items": ("cds_billsection_api", "bill_sections", ("line_items",)),
-    "include_aggregation_addresses": (
-        "cds_aggregations_api",
-        "aggregations",
-        ("grouped_addresses",),
-    ),
-}
+
+def include_targets(run: Any) -> dict[str, list[tuple[str, str, tuple[str, ...]]]]:
+    """include flag -> [(advertising metadata field, listing key, fields it fills)] for the
+    objects a data listing shows; fields that are REQUIRED and not nullable stay (errata)."""
+    listings = {}
+    for ep in data_endpoints(run):
+        key = run.rules.listing_key(ep)
+        if key:
+            listings[key[1]] = ((ep.advertised_by or "").split(".", 1)[1], key[0])
+    out: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {}
+    for flag, rule in sorted(run.rules.spec.authorization_details_fields.items()):
+        for object_name, fields in sorted(rule.fills.items()):
+            obj = run.rules.spec.objects.get(object_name)
+            if object_name not in listings or obj is None:
+                continue
+            kept = tuple(
+                f
+                for f in fields
+                if f in obj.fields and not (obj.fields[f].required and not obj.fields[f].nullable)
+            )
+            if kept:
+                out.setdefault(flag, []).append((*listings[object_name], kept))
+    return out
+
 
 #: (check id, start field, end field, metadata field, listing key, item start, item end)
 BOUNDS = [
@@ -103,23 +63,22 @@ BOUNDS = [
 ]
 
 
-def include_checks(run: Run) -> dict[str, Check]:
+def include_checks(run: Any) -> dict[str, Check]:
     out = {}
-    for flag in INCLUDE_FIELDS:
-        rule = run.rules.spec.authorization_details_fields.get(flag)
-        anchor = rule.anchor if rule else "auth-details-included-data"
+    for flag in include_targets(run):
+        rule = run.rules.spec.authorization_details_fields[flag]
         out[flag] = Check(
             f"wg3-01.details.{flag}",
             "details",
             DOC,
-            anchor,
+            rule.anchor,
             "MUST",
-            f"`{flag}: false` withholds the fields it governs",
+            f"`{flag}: false` withholds the fields it fills",
         )
     return out
 
 
-def bound_checks(run: Run) -> dict[str, Check]:
+def bound_checks(run: Any) -> dict[str, Check]:
     out = {}
     for check_id, start, _end, *_ in BOUNDS:
         rule = run.rules.spec.authorization_details_fields.get(start)
@@ -134,7 +93,7 @@ def bound_checks(run: Run) -> dict[str, Check]:
     return out
 
 
-def all_checks(run: Run) -> list[Check]:
+def all_checks(run: Any) -> list[Check]:
     return [*include_checks(run).values(), *bound_checks(run).values()]
 
 
@@ -168,14 +127,16 @@ def run(run: Run) -> None:
         for c in all_checks(run):
             run.skip(c, f"cannot run: {exc}")
         return
+    targets = include_targets(run)
     for flag, check in include_checks(run).items():
-        api_field, key, governed = INCLUDE_FIELDS[flag]
-        if not run.oauth.get(api_field):
-            run.skip(check, f"the Server does not advertise {api_field}")
+        shown = [t for t in targets[flag] if run.oauth.get(t[0])]
+        if not shown:
+            run.skip(check, f"the Server advertises no API listing what `{flag}` fills")
             continue
         with run.checking(check) as c:
             if c:
-                _include(run, c, flag, api_field, key, governed)
+                for api_field, key, governed in shown:
+                    _include(run, c, flag, api_field, key, governed)
     for (_id, start, end, api_field, key, item_start, item_end), check in zip(
         BOUNDS, bound_checks(run).values(), strict=True
     ):

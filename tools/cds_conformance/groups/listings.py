@@ -253,9 +253,7 @@ class Listing:
                 )
             return
         if not f.matches:
-            got = self._filtered(c, {f.name: _any_value(items, f)})
-            c.expect(set(got) <= ids_all, f"{f.name} returned objects the listing does not")
-            c.note(f"{f.name}: matches through related objects; only checked to narrow")
+            self._check_related_filter(c, f, items, ids_all)
             return
         value = _pick(items, f)
         if value is None:
@@ -270,6 +268,39 @@ class Listing:
             f"{f.name}={value} returned {len(got)} object(s) "
             f"({sorted(set(got) - expected)[:3]} extra, {sorted(expected - set(got))[:3]} "
             f"missing); {len(expected)} of {len(items)} match",
+        )
+
+    def _check_related_filter(
+        self, c: CheckContext, f: m.Filter, items: list[dict], ids_all: set[str]
+    ) -> None:
+        """A filter on a field of related objects (e.g. ``account_numbers`` of the Accounts a
+        Usage Segment refers to): the link and the field come from the model."""
+        link = _link_for(self.r, self.item_type, f.name)
+        table = None
+        if link is not None:
+            _, token = self.token()
+            table = self._related(
+                m.OrderKey(by=link[2], direction="ascending", through=link[0], object=link[1]),
+                token,
+            )
+        pairs = [
+            (str(i.get(self.id_field)), str(table[r][link[2]]))
+            for i in items
+            for r in i.get(link[0]) or []
+            if table and link and r in table and table[r].get(link[2]) is not None
+        ]
+        if not pairs:
+            got = self._filtered(c, {f.name: "cds-conformance-none"})
+            c.expect(set(got) <= ids_all, f"{f.name} returned objects the listing does not")
+            c.note(f"{f.name}: no listed object shows a related object with it; checked to narrow")
+            return
+        value = pairs[-1][1]
+        expected = {item_id for item_id, v in pairs if v == value}
+        got = self._filtered(c, {f.name: value})
+        c.expect(
+            set(got) == expected,
+            f"{f.name}={value} returned {len(got)} object(s), {len(expected)} relate to it "
+            f"({sorted(set(got) - expected)[:3]} extra, {sorted(expected - set(got))[:3]} missing)",
         )
 
     def _filtered(self, c: CheckContext, params: dict[str, Any]) -> dict[str, dict]:
@@ -353,8 +384,16 @@ def _pick(items: list[dict], f: m.Filter) -> str | None:
     return str(values[-1])
 
 
-def _any_value(items: list[dict], f: m.Filter) -> str:
-    return "cds-conformance-none"
+def _link_for(run: Run, object_name: str, filter_name: str) -> tuple[str, str, str] | None:
+    """(link field, related object, its field) a plural filter name matches through, e.g.
+    ``account_numbers`` → (``related_accounts``, Account, ``account_number``)."""
+    obj = run.rules.spec.objects.get(object_name)
+    wanted = filter_name[:-1] if filter_name.endswith("s") else filter_name
+    for field in obj.fields.values() if obj else []:
+        target = run.rules.spec.objects.get(field.refers_to or "")
+        if target is not None and wanted in target.fields:
+            return field.name, target.name, wanted
+    return None
 
 
 def _matches(field_value: Any, f: m.Filter, wanted: str) -> bool:
