@@ -11,11 +11,23 @@ build: install lint generate site  ## fresh machine → lint, every artefact, th
 
 install: $(STAMP)
 
+# The generated packages are projects of their own (cds-models, cds-client, cds-server);
+# cdsgen requires them, so all four are installed editable together. (Their version moves
+# with the root pyproject.toml's exact pins of them, so that file alone triggers a reinstall.)
+PACKAGES := generated/python/cds_models generated/python/cds_client generated/python/cds_server
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet $(addprefix -e ,$(PACKAGES)) -e '.[dev]'
 	touch $@
+
+# The four distributions (sdist + wheel each) in dist/: cds-models, cds-client, cds-server
+# from their generated projects, cdsgen from the root; each built in an isolated build env.
+.PHONY: dist
+dist: install
+	rm -rf dist
+	@for p in $(PACKAGES) .; do $(BIN)/python -m build --outdir dist $$p || exit 1; done
 
 # The site's front-end files (mermaid, Swagger UI), served by the site itself: no CDN.
 # --ignore-scripts: install scripts of these packages only report telemetry.

@@ -6,15 +6,17 @@ registration → data path of DESIGN.md.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import secrets
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 import jsonschema
@@ -23,16 +25,119 @@ from cdsgen import model as m
 from cdsgen.emit.schemas import SchemaBuilder
 
 #: Statuses any operation may answer with an OAuth error body, declared or not.
-ERROR_STATUSES = {400, 401, 403, 404, 405, 413}
+ERROR_STATUSES = {400, 401, 403, 404, 405, 413, 415, 429}
+
+
+#: The sandbox password of every Customer (their username is their customer number).
+SANDBOX_PASSWORD = "sandbox"
 
 
 @contextmanager
-def live_server(db: Path, *, page_size: int = 100) -> Iterator[str]:
-    """Serve the reference Server with uvicorn on 127.0.0.1 (a free port) in a thread."""
+def live_server(db: Path, *, page_size: int = 100, limits: Any = None) -> Iterator[str]:
+    """Serve the reference Server with uvicorn on 127.0.0.1 (a free port) in a thread; rate
+    limits off unless ``limits`` are given (suites drive many requests from one address)."""
     from cdsgen.server import create_app
+    from cdsgen.server.ratelimit import UNLIMITED
 
-    with serve_app(create_app(db, page_size=page_size)) as url:
+    app = create_app(db, page_size=page_size, limits=limits or UNLIMITED)
+    with serve_app(app) as url:
         yield url
+
+
+class PageForm(HTMLParser):
+    """The first ``<form>`` of a page: its action, hidden inputs, text and password fields,
+    checkboxes and submit buttons (the consent contract's vocabulary)."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.action: str | None = None
+        self.hidden: dict[str, str] = {}
+        self.fields: list[str] = []
+        self.checkboxes: list[tuple[str, str]] = []
+        self.buttons: list[tuple[str, str]] = []
+        self._inside = False
+        self._done = False
+        self.feed(page)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and not self._done:
+            self._inside = True
+            self.action = a.get("action")
+        if not self._inside:
+            return
+        kind = a.get("type", "text")
+        if tag == "input" and kind == "hidden":
+            self.hidden[a["name"]] = a.get("value", "")
+        elif tag == "input" and kind == "checkbox":
+            self.checkboxes.append((a["name"], a["value"]))
+        elif tag == "input" and kind in ("text", "password"):
+            self.fields.append(a["name"])
+        elif tag == "button" and a.get("name"):
+            self.buttons.append((a["name"], a.get("value", "")))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form" and self._inside:
+            self._inside, self._done = False, True
+
+
+@functools.cache
+def _sandbox() -> Any:
+    from cdsgen.server import seed
+    from cdsgen.server.access import Sandbox
+
+    return Sandbox.from_docs(seed.sample_data())
+
+
+def sandbox_customer_of(picks: list[str]) -> str:
+    """The sandbox Customer whose data ``picks`` (ids of a Selection kind) are."""
+    from cdsgen.server import access
+
+    sandbox = _sandbox()
+    numbers = sorted({a["customer_number"] for a in sandbox.objects["accounts"].values()})
+    for number in numbers:
+        own = access.customer_objects(sandbox, number)
+        if any(set(picks) <= ids for ids in own.values()):
+            return number
+    raise ValueError(f"no single sandbox Customer owns {picks}")
+
+
+def approve_consent(
+    browser: httpx.Client,
+    url: str,
+    username: str,
+    picks: list[str] | None = None,
+    decision: str = "approve",
+) -> httpx.Response:
+    """Drive the consent pages at ``url`` as the contract describes: on each form fill the
+    hidden inputs, the credential fields, the wanted ``pick`` boxes (``None``: the first
+    offered) and the ``decision``, keeping cookies, until the Server redirects elsewhere.
+    The final response (a 303 to the redirect URI, or an error page)."""
+    page = browser.get(url, follow_redirects=True)  # an authorization URL leads there
+    for _ in range(4):
+        if page.status_code != 200:
+            return page
+        form = PageForm(page.text)
+        assert form.action, page.text
+        data: dict[str, Any] = dict(form.hidden)
+        if "username" in form.fields:
+            data.update(username=username, password=SANDBOX_PASSWORD)
+        offered = [value for name, value in form.checkboxes if name == "pick"]
+        if offered:
+            data["pick"] = (
+                (offered[:1] if picks is None else picks) if decision == "approve" else []
+            )
+        if any(name == "decision" for name, _ in form.buttons):
+            data["decision"] = decision
+        action = urljoin(str(page.url), form.action)
+        answer = browser.post(action, data=data)
+        if answer.status_code != 303:
+            return answer
+        target = urljoin(action, answer.headers["location"])
+        if not target.startswith(urljoin(action, "/oauth/consent/")):
+            return answer
+        page = browser.get(target)
+    raise AssertionError("the consent pages did not come to a decision")
 
 
 @contextmanager
@@ -225,6 +330,15 @@ class Walker:
         assert r.status_code == 200, r.text
         return {**r.json(), "oauth": oauth, "client": client}
 
+    def decide(
+        self, consent_url: str, picks: list[str], decision: str = "approve"
+    ) -> httpx.Response:
+        """The Customer owning ``picks`` (or the first sandbox Customer) signs in on the
+        consent page at ``consent_url`` and decides; the redirect back to the Client."""
+        customer = sandbox_customer_of(picks) if picks else "C-100234"
+        with httpx.Client() as browser:
+            return approve_consent(browser, consent_url, customer, picks, decision)
+
     def consent_token(self, scope_id: str, picks: list[str]) -> dict[str, Any]:
         """A token for a customer-consent scope: PKCE authorization request, the consent page
         (the Customer picks ``picks``, ids of the scope's Selection), the code at the redirect
@@ -245,9 +359,8 @@ class Walker:
         r = self.call("authorize", "GET", oauth["authorization_endpoint"], params=params)
         assert r.status_code == 302, r.text
         consent = r.headers["location"]
-        page = self.http.get(consent)
-        assert page.status_code == 200 and "<form" in page.text
-        decided = self.http.post(consent, data={"decision": "approve", "pick": picks})
+        with httpx.Client() as browser:
+            decided = approve_consent(browser, consent, sandbox_customer_of(picks), picks)
         assert decided.status_code == 303, decided.text
         target = decided.headers["location"]
         assert target.startswith(client["cds_default_redirect_uri"])
@@ -268,3 +381,54 @@ class Walker:
         )
         assert r.status_code == 200, r.text
         return {**r.json(), "oauth": oauth, "client": client, "secret": secret}
+
+
+def credentials_for(security: list[dict[str, list[str]]] | None, credentials: dict) -> dict:
+    """The headers of the credentials an operation with ``security`` accepts."""
+    if not security:
+        return {}
+    if any("clientBasic" in s for s in security):
+        return credentials["basic"]
+    scopes = {scope for s in security for scope in s.get("oauth2", [])}
+    if "cds_client_admin" in scopes:
+        return credentials["admin"]
+    if "cds_server_provided_files" in scopes:
+        return credentials["files"]
+    return credentials["data"]
+
+
+def fuzz_credentials(w: Walker) -> dict[str, dict[str, str]]:
+    """Headers that pass each kind of operation's authentication, for fuzzers: a Client Admin
+    token, a token for every direct-access scope, a Server-Provided Files token (through Grant
+    Admin) and the registration's Basic credentials. Registers ``w`` for every scope."""
+    import json
+
+    from cdsgen.server.catalog import SCOPES
+
+    w.register([s for s in SCOPES if s != "cds_client_admin"])
+    direct = [s for s in SCOPES if SCOPES[s].category == "direct_access"]
+    data = w.data_token(direct[0], scope=" ".join(direct))["access_token"]
+    grants = w.admin("listGrants", "GET", w.oauth["cds_grants_api"]).json()["grants"]
+    spf_client = w.client_with("cds_server_provided_files_1")
+    spf_grant = next(g for g in grants if g["client_id"] == spf_client["client_id"])
+    admin_client = w.client_with("cds_grant_admin_1")
+    details = [
+        {
+            "type": "cds_grant_admin_1",
+            "grant_id": spf_grant["grant_id"],
+            "client_id": spf_client["client_id"],
+        }
+    ]
+    files = w.call(
+        "requestToken",
+        "POST",
+        w.client_oauth(admin_client)["token_endpoint"],
+        data={"grant_type": "client_credentials", "authorization_details": json.dumps(details)},
+        headers=basic(admin_client["client_id"], w.secret_of(admin_client["client_id"])),
+    ).json()["access_token"]
+    return {
+        "admin": bearer(w.admin_token),
+        "data": bearer(data),
+        "files": bearer(files),
+        "basic": basic(w.registration["client_id"], w.registration["client_secret"]),
+    }

@@ -21,7 +21,6 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -43,6 +42,7 @@ from cds_client import (
     RetryPolicy,
 )
 from cds_client.transport import query_value, retry_after
+from cds_harness import approve_consent
 from cds_models import ServerMetadata, UsageSegment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -174,14 +174,12 @@ def _same_as_raw(segments: list[UsageSegment], raw: RawUsage) -> None:
 
 
 def _one_year(segments: list[UsageSegment]) -> None:
-    """Among ``segments``, a year of contiguous segments of one meter (as their Value
-    Formats name it: the token may not see Meter Devices, so `related_meterdevices` of the
-    segments is empty)."""
-    meters: dict[tuple[str, ...], list[UsageSegment]] = {}
+    """Among ``segments``, a year of contiguous segments of one meter. The token may not see
+    Meter Devices, so no `related_meterdevices` names the meter (not even in a Value Format);
+    the reference Server's segment ids start with it (``us-<meter>-<date>``)."""
+    meters: dict[str, list[UsageSegment]] = {}
     for s in segments:
-        meters.setdefault(
-            tuple(getattr(s.formats[0], "related_meterdevices", None) or ()), []
-        ).append(s)
+        meters.setdefault(s.cds_usagesegment_id.rsplit("-", 1)[0], []).append(s)
     segments = max(meters.values(), key=len)
     assert len(segments) >= 365
     ordered = sorted(segments, key=lambda s: s.segment_start)
@@ -340,37 +338,12 @@ def test_expired_and_revoked_tokens_are_renewed(sessions):
     assert usage.token is not None and usage.token.access_token != second.access_token
 
 
-class _Form(HTMLParser):
-    """The first form of a page: its action and its inputs."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.action: str | None = None
-        self.checkboxes: list[tuple[str, str]] = []
-        self.buttons: list[tuple[str, str]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if tag == "form" and self.action is None:
-            self.action = a.get("action")
-        elif tag == "input" and a.get("type") == "checkbox":
-            self.checkboxes.append((a["name"], a["value"]))
-        elif tag == "button" and a.get("name"):
-            self.buttons.append((a["name"], a.get("value", "")))
-
-
 def _consent(url: str) -> dict[str, list[str]]:
-    """Approve the authorization request at ``url`` as the Customer's browser would (the
-    first option of the consent page); the query of the redirect back to the Client."""
+    """Approve the authorization request at ``url`` as the Customer's browser would: sign in
+    as the sandbox Customer C-200111 and share the first option of the consent page; the
+    query of the redirect back to the Client."""
     with httpx.Client() as browser:
-        consent = browser.get(url, follow_redirects=True)
-        assert consent.status_code == 200, consent.text
-        form = _Form()
-        form.feed(consent.text)
-        assert form.action and form.checkboxes, consent.text
-        name, value = form.checkboxes[0]
-        decision = next(b for b in form.buttons if b[1] == "approve")
-        back = browser.post(form.action, data={name: value, decision[0]: decision[1]})
+        back = approve_consent(browser, url, "C-200111")
         assert back.status_code in (302, 303), back.text
     return parse_qs(urlsplit(back.headers["location"]).query)
 

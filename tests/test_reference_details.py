@@ -228,6 +228,15 @@ def test_usage_value_types_keep_only_the_chosen_formats(walker):
 
 
 # -- §7.3: duration fields ---------------------------------------------------------------------
+def _unrelated(value):
+    """``value`` without its ``related_*`` fields, at every depth."""
+    if isinstance(value, dict):
+        return {k: _unrelated(v) for k, v in value.items() if not k.startswith("related_")}
+    if isinstance(value, list):
+        return [_unrelated(v) for v in value]
+    return value
+
+
 def test_usage_segments_are_trimmed_to_whole_value_sets(walker):
     scope = "cds_query_usage_1"
     t = token(
@@ -252,10 +261,10 @@ def test_usage_segments_are_trimmed_to_whole_value_sets(walker):
     ]
     original = [BY_ID["usage_segments"][f"{day}{d}"] for d in (0, 1, 2)]
     assert seen[0]["values"] == original[0]["values"][24:]
-    # an untouched segment keeps its id and data (related ids name only what the token lists)
-    assert {k: v for k, v in seen[1].items() if not k.startswith("related_")} == {
-        k: v for k, v in original[1].items() if not k.startswith("related_")
-    }
+    # an untouched segment keeps its id and data (related ids name only what the token lists,
+    # at every depth: a usage-only token sees no meter, not even in a Value Format)
+    assert _unrelated(seen[1]) == _unrelated(original[1])
+    assert all(f["related_meterdevices"] == [] for s in seen for f in s["formats"])
     assert seen[2]["values"] == original[2]["values"][:71]
     # a trimmed segment is a new Usage Segment (§7.3.6): its own id, the rest unchanged
     for shown, source in ((seen[0], original[0]), (seen[2], original[2])):
@@ -263,7 +272,7 @@ def test_usage_segments_are_trimmed_to_whole_value_sets(walker):
         assert shown["cds_usagesegment_id"].startswith(source["cds_usagesegment_id"])
         same = {k for k in source if not k.startswith("related_")}
         same -= {"cds_usagesegment_id", "segment_start", "segment_end", "values"}
-        assert {k: shown[k] for k in same} == {k: source[k] for k in same}
+        assert _unrelated({k: shown[k] for k in same}) == _unrelated({k: source[k] for k in same})
     # the trimmed ids can be asked for by id
     picked = listing(walker, t, scope, cds_usagesegment_ids=seen[0]["cds_usagesegment_id"])
     assert picked == [seen[0]]

@@ -383,9 +383,7 @@ def test_every_operation_answers_strictly(server, strict, spec):
         params={"client_id": client_id, "request_uri": pushed.json()["request_uri"]},
     )
     assert via_par.status_code == 302
-    decided = w.http.post(
-        via_par.headers["location"], data={"decision": "approve", "pick": ["acct-res-01"]}
-    )
+    decided = w.decide(via_par.headers["location"], ["acct-res-01"])
     code = parse_qs(urlsplit(decided.headers["location"]).query)["code"][0]
     par_token = w.call(
         "requestToken",
@@ -798,9 +796,7 @@ def test_pkce_and_codes_are_checked(world):
             "code_challenge_method": "S256",
         },
     )
-    decided = w.http.post(
-        start.headers["location"], data={"decision": "approve", "pick": ["acct-res-01"]}
-    )
+    decided = w.decide(start.headers["location"], ["acct-res-01"])
     code = parse_qs(urlsplit(decided.headers["location"]).query)["code"][0]
     form = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier + "x"}
     mismatch = w.call(
@@ -833,7 +829,7 @@ def test_pkce_and_codes_are_checked(world):
             "state": "d",
         },
     )
-    declined = w.http.post(declined_start.headers["location"], data={"decision": "deny"})
+    declined = w.decide(declined_start.headers["location"], [], "deny")
     assert parse_qs(urlsplit(declined.headers["location"]).query)["error"] == ["access_denied"]
 
 
@@ -1189,9 +1185,7 @@ def test_a_grant_awaiting_authorization_is_authorized_with_cds_grant_id(world):
         oauth["authorization_endpoint"],
         params={**params, "cds_grant_id": wider["grant_id"]},
     )
-    decided = w.http.post(
-        start.headers["location"], data={"decision": "approve", "pick": ["acct-res-01"]}
-    )
+    decided = w.decide(start.headers["location"], ["acct-res-01"])
     code = parse_qs(urlsplit(decided.headers["location"]).query)["code"][0]
     form = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier}
     token = w.call(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 
@@ -22,7 +24,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve(db, port: int):
+def serve(db, port: int, *options: str, processes: list | None = None):
+    """``cdsgen serve`` on ``port`` until the block ends (``processes`` receives the process,
+    for tests that kill it themselves)."""
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -35,12 +39,15 @@ def serve(db, port: int):
             str(port),
             "--db",
             str(db),
+            *options,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
+    if processes is not None:
+        processes.append(proc)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -59,7 +66,8 @@ def serve(db, port: int):
             time.sleep(0.1)
         yield base
     finally:
-        proc.terminate()
+        if proc.poll() is None:
+            proc.terminate()
         proc.wait(timeout=20)
 
 
@@ -93,3 +101,115 @@ def test_serve_keeps_registrations_and_tokens_across_restarts(tmp_path):
             headers=basic(reg["client_id"], reg["client_secret"]),
         )
         assert again.status_code == 200
+
+
+def test_urls_follow_the_public_url_never_the_host_header(tmp_path):
+    port = _free_port()
+    public = "https://cds.example.org"
+    with serve(tmp_path / "cds.sqlite3", port, "--public-url", public, "--proxy-headers") as base:
+        for host in ({}, {"Host": "evil.example.com"}, {"X-Forwarded-Host": "evil.example.com"}):
+            headers = {**host, "X-Forwarded-Proto": "http"}
+            meta = httpx.get(f"{base}/.well-known/cds-server-metadata.json", headers=headers)
+            assert (
+                meta.json()["oauth_metadata"] == f"{public}/.well-known/oauth-authorization-server"
+            )
+            oauth = httpx.get(f"{base}/.well-known/oauth-authorization-server", headers=headers)
+            assert oauth.json()["issuer"].rstrip("/") == public
+            assert oauth.headers["strict-transport-security"] == "max-age=31536000"
+            assert "evil" not in oauth.text
+
+
+def test_serve_refuses_a_public_url_with_a_path(tmp_path):
+    run = subprocess.run(
+        [sys.executable, "-m", "cdsgen", "serve", "--public-url", "https://x.example/cds"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2
+    assert "--public-url" in run.stderr and "without a path" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_a_sigkill_during_concurrent_writes_loses_no_answered_write(tmp_path):
+    """Writers create Messages from eight threads; the Server is killed with SIGKILL in the
+    middle. After a restart, every Message answered 201 is there (SQLite WAL commits before
+    the answer leaves)."""
+    db = tmp_path / "cds.sqlite3"
+    port = _free_port()
+    processes: list[subprocess.Popen] = []
+    answered: list[str] = []
+    lock = threading.Lock()
+    with serve(db, port, processes=processes) as base:
+        oauth = httpx.get(f"{base}/.well-known/oauth-authorization-server").json()
+        reg = httpx.post(oauth["registration_endpoint"], json={"scope": "cds_client_admin"}).json()
+        token = httpx.post(
+            oauth["token_endpoint"],
+            data={"grant_type": "client_credentials"},
+            headers=basic(reg["client_id"], reg["client_secret"]),
+        ).json()["access_token"]
+        stop = threading.Event()
+
+        def write(worker: int) -> None:
+            with httpx.Client(headers=bearer(token), timeout=10) as http:
+                n = 0
+                while not stop.is_set():
+                    n += 1
+                    body = {
+                        "type": "private_message",
+                        "previous_uri": None,
+                        "name": f"w{worker}-{n}",
+                        "description": "x",
+                    }
+                    try:
+                        r = http.post(oauth["cds_messages_api"], json=body)
+                    except httpx.TransportError:
+                        return  # the Server is gone; this write was never answered
+                    if r.status_code == 201:
+                        with lock:
+                            answered.append(r.json()["message_id"])
+
+        threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 30
+        while len(answered) < 150 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        processes[0].send_signal(signal.SIGKILL)
+        processes[0].wait(timeout=20)
+        stop.set()
+        for t in threads:
+            t.join(timeout=20)
+    assert len(answered) >= 150
+    with serve(db, port) as base:
+        with httpx.Client(headers=bearer(token), timeout=10) as http:
+            missing = [
+                m
+                for m in answered
+                if http.get(f"{oauth['cds_messages_api']}/{m}").status_code != 200
+            ]
+    assert missing == []
+
+
+@pytest.mark.parametrize("behind_proxy", [False, True], ids=["direct", "proxy-headers"])
+def test_proxy_headers_name_the_client_only_when_asked(tmp_path, behind_proxy):
+    """Registration is rate-limited per client address (30 at once, then one per two
+    seconds). With --proxy-headers a proxy on loopback names the client in X-Forwarded-For,
+    so another client still gets through; without it the header is ignored and every
+    request counts against one address."""
+    options = ["--proxy-headers"] if behind_proxy else []
+    with serve(tmp_path / "cds.sqlite3", _free_port(), *options) as base:
+
+        def register(client: str) -> int:
+            return httpx.post(
+                f"{base}/oauth/register",
+                json={"scope": "cds_client_admin"},
+                headers={"X-Forwarded-For": client},
+            ).status_code
+
+        first = [register("198.51.100.1")]
+        while first[-1] == 201 and len(first) < 300:  # it refills one per two seconds
+            first.append(register("198.51.100.1"))
+        other = register("198.51.100.2")
+    assert first[-1] == 429 and len(first) >= 31
+    assert other == (201 if behind_proxy else 429)

@@ -6,13 +6,11 @@ operation, derandomized) to keep the run well under two minutes."""
 from __future__ import annotations
 
 import copy
-import json
 
 import pytest
 import schemathesis
-from cds_harness import StrictResponses, Walker, basic, bearer, live_server
+from cds_harness import StrictResponses, Walker, credentials_for, fuzz_credentials, live_server
 from cdsgen.emit.schemas import SchemaBuilder
-from cdsgen.server.catalog import SCOPES
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
@@ -25,52 +23,15 @@ EXAMPLES = 40
 def fuzz_target(tmp_path_factory, spec, openapi):
     """A live server, credentials for every kind of operation, and the strict OpenAPI."""
     with live_server(tmp_path_factory.mktemp("fuzz") / "cds.sqlite3", page_size=20) as url:
-        w = Walker(url, StrictResponses(spec))
-        w.register([s for s in SCOPES if s != "cds_client_admin"])
-        direct = [s for s in SCOPES if SCOPES[s].category == "direct_access"]
-        data = w.data_token(direct[0], scope=" ".join(direct))["access_token"]
-        grants = w.admin("listGrants", "GET", w.oauth["cds_grants_api"]).json()["grants"]
-        spf_client = w.client_with("cds_server_provided_files_1")
-        spf_grant = next(g for g in grants if g["client_id"] == spf_client["client_id"])
-        admin_client = w.client_with("cds_grant_admin_1")
-        details = [
-            {
-                "type": "cds_grant_admin_1",
-                "grant_id": spf_grant["grant_id"],
-                "client_id": spf_client["client_id"],
-            }
-        ]
-        files = w.call(
-            "requestToken",
-            "POST",
-            w.client_oauth(admin_client)["token_endpoint"],
-            data={"grant_type": "client_credentials", "authorization_details": json.dumps(details)},
-            headers=basic(admin_client["client_id"], w.secret_of(admin_client["client_id"])),
-        ).json()["access_token"]
+        credentials = fuzz_credentials(Walker(url, StrictResponses(spec)))
         api = copy.deepcopy(openapi)
         api["components"]["schemas"] = SchemaBuilder(spec, strict=True).components()
         api["servers"] = [{"url": url}]
-        credentials = {
-            "admin": bearer(w.admin_token),
-            "data": bearer(data),
-            "files": bearer(files),
-            "basic": basic(w.registration["client_id"], w.registration["client_secret"]),
-        }
         yield url, schemathesis.openapi.from_dict(api), credentials
 
 
 def _credentials(operation, credentials: dict[str, dict[str, str]]) -> dict[str, str]:
-    security = operation.definition.raw.get("security")
-    if security is None or security == []:
-        return {}
-    if any("clientBasic" in s for s in security):
-        return credentials["basic"]
-    scopes = {scope for s in security for scope in s.get("oauth2", [])}
-    if "cds_client_admin" in scopes:
-        return credentials["admin"]
-    if "cds_server_provided_files" in scopes:
-        return credentials["files"]
-    return credentials["data"]
+    return credentials_for(operation.definition.raw.get("security"), credentials)
 
 
 def _fuzz(operation, url: str, headers: dict[str, str]) -> list[str]:

@@ -84,11 +84,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from cdsgen.server import create_app
+    from cdsgen.server.guard import public_origin
 
-    app = create_app(args.db, page_size=args.page_size)
-    where = f"http://{args.host}:{args.port}/"
-    print(f"cdsgen reference Server on {where} (database {args.db})", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, proxy_headers=True, log_level="warning")
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    public_url = args.public_url or f"http://{host}:{args.port}"
+    try:
+        public_origin(public_url)
+    except ValueError as exc:
+        print(f"cdsgen serve: --public-url: {exc}", file=sys.stderr)
+        return 2
+    try:
+        app = create_app(args.db, page_size=args.page_size, public_url=public_url)
+    except ValueError as exc:  # KeyMismatch, or an unreadable key file
+        print(f"cdsgen serve: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"cdsgen reference Server on http://{host}:{args.port}/ as {public_url} "
+        f"(database {args.db})",
+        file=sys.stderr,
+    )
+    # Proxy headers (X-Forwarded-For/-Proto from FORWARDED_ALLOW_IPS, default 127.0.0.1) only
+    # set the client address; every URL the Server writes comes from the public URL.
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        proxy_headers=args.proxy_headers,
+        log_level="warning",
+    )
     return 0
 
 
@@ -237,6 +260,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--page-size", type=int, default=100, help="items per listing page (default: 100)"
+    )
+    p.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the base URL Clients use, http(s)://host[:port]; every URL the Server writes "
+        "starts there, whatever Host a request names (default: http://HOST:PORT)",
+    )
+    p.add_argument(
+        "--proxy-headers",
+        action="store_true",
+        help="behind a reverse proxy: take the client address from X-Forwarded-For (from "
+        "the addresses in FORWARDED_ALLOW_IPS, default 127.0.0.1); URLs still follow --public-url",
     )
     p.set_defaults(func=cmd_serve)
 

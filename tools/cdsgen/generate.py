@@ -14,6 +14,7 @@ from cdsgen.emit.client import CLIENT_DIR, emit_client
 from cdsgen.emit.jsonschema import JSONSCHEMA_DIR, emit_jsonschema
 from cdsgen.emit.models import MODELS_DIR, PendingModels, start_models
 from cdsgen.emit.openapi import OPENAPI_DIR, build_openapi, emit_openapi
+from cdsgen.emit.packaging import emit_packaging
 from cdsgen.emit.server import SERVER_DIR, emit_server
 from cdsgen.emit.site import SITE_DIR, emit_site
 from cdsgen.emit.versions import emit_versions
@@ -54,6 +55,7 @@ def build_outputs(
     outputs.update(emit_server(spec))
     outputs.update(emit_client(spec))
     outputs.update(emit_versions(spec))
+    outputs.update(emit_packaging(spec))
     downloads = [p for p in outputs if p.startswith((OPENAPI_DIR + "/", JSONSCHEMA_DIR + "/"))]
     outputs.update(emit_site(spec, downloads))
     outputs.update(models.result())

@@ -101,6 +101,8 @@ def build_openapi(spec: m.Spec, document: str | None) -> dict[str, Any]:
             "securitySchemes": _security_schemes(spec, own),
         },
     }
+    _document_error_responses(api)
+    _add_links(api)
     api["x-cds-scopes"] = {
         s.type: scope_rules(spec, s) for s in spec.scopes.values() if s.document in own
     }
@@ -366,3 +368,99 @@ def authorization_details_field_rules(
     if f.fills:
         out["fills"] = {obj: list(names) for obj, names in f.fills.items()}
     return out
+
+
+# -- error responses every operation may give (minimal; the full wording is h16's) --------------
+_ERROR_RESPONSES = {
+    "400": "The request is malformed or invalid (OAuth error body).",
+    "401": "The credentials are missing, unknown, expired or revoked.",
+    "403": "The token does not carry a scope this operation needs.",
+    "404": "Nothing at this path that the credentials may see.",
+    "413": "The request body is larger than the Server accepts.",
+    "415": "The request body is not of the media type the operation takes.",
+    "429": "Too many requests from this client; try again after `Retry-After` seconds.",
+}
+
+
+def _document_error_responses(api: dict[str, Any]) -> None:
+    """Add the error responses any operation may answer (400 and 429 everywhere; 401 and 403
+    where credentials are needed; 404 with path parameters; 413 and 415 with a body), in
+    the OAuth error form, to each operation that does not document them yet."""
+    has_schema = "OAuthError" in api["components"]["schemas"]
+    for item in api["paths"].values():
+        for op in item.values():
+            statuses = ["400", "429"]
+            if op.get("security"):
+                statuses += ["401", "403"]
+            if any(p["in"] == "path" for p in op.get("parameters", [])):
+                statuses.append("404")
+            if "requestBody" in op:
+                statuses += ["413", "415"]
+            for status in statuses:
+                if status in op["responses"]:
+                    continue
+                resp: dict[str, Any] = {"description": _ERROR_RESPONSES[status]}
+                if has_schema:
+                    resp["content"] = {"application/json": {"schema": {"$ref": REF + "OAuthError"}}}
+                if status == "429":
+                    resp["headers"] = {
+                        "Retry-After": {
+                            "description": "Seconds to wait before the next request.",
+                            "schema": {"type": "integer", "minimum": 0},
+                        }
+                    }
+                if status == "401":
+                    resp["headers"] = {
+                        "WWW-Authenticate": {
+                            "description": "The authentication scheme and the OAuth error.",
+                            "schema": {"type": "string"},
+                        }
+                    }
+                op["responses"][status] = resp
+            op["responses"] = dict(sorted(op["responses"].items()))
+
+
+# -- links between operations, for stateful API testers ---------------------------------------
+def _add_links(api: dict[str, Any]) -> None:
+    """OpenAPI ``links`` from each operation that returns objects of a collection (creating
+    one, or listing them) to every operation on one of those objects' paths, filling the
+    path parameter from the response body (``$response.body#/client_id`` after a create,
+    ``$response.body#/clients/0/client_id`` after a listing), so testers such as
+    Schemathesis can chain create → get and list → get."""
+    schemas = api["components"]["schemas"]
+
+    def target(ref: dict[str, Any]) -> dict[str, Any]:
+        name = ref.get("$ref", "").rsplit("/", 1)[-1]
+        return schemas.get(name, {})
+
+    def pointers(schema: dict[str, Any], param: str) -> dict[str, str]:
+        """Link name suffix → JSON pointer of ``param`` in a response of ``schema``."""
+        props = schema.get("properties", {})
+        if param in props:
+            return {"": f"/{param}"}
+        lists = [
+            name
+            for name, prop in props.items()
+            if prop.get("type") == "array"
+            and param in target(prop.get("items", {})).get("properties", {})
+        ]
+        suffix = (lambda n: "") if len(lists) == 1 else (lambda n: "_" + n)
+        return {suffix(name): f"/{name}/0/{param}" for name in lists}
+
+    for path, item in api["paths"].items():
+        parts = path.rsplit("/{", 1)
+        if len(parts) != 2 or "{" in parts[0]:
+            continue
+        collection, rest = parts
+        param = rest.split("}", 1)[0]
+        for source in api["paths"].get(collection, {}).values():
+            for status, resp in source["responses"].items():
+                schema = resp.get("content", {}).get("application/json", {}).get("schema", {})
+                found = pointers(target(schema), param) if status.startswith("2") else {}
+                for suffix, where in found.items():
+                    for op in item.values():
+                        resp.setdefault("links", {})[op["operationId"] + suffix] = {
+                            "operationId": op["operationId"],
+                            "parameters": {param: f"$response.body#{where}"},
+                            "description": f"The {param} of an object this response returns.",
+                        }

@@ -12,21 +12,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cds_server import ROUTERS, SCOPE_TYPES
+from cds_server import ROUTERS
 from cds_server import create_app as create_stub_app
 from cds_server.errors import InvalidToken, NotFound
 from cds_server.runtime import error_response
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
 from cdsgen.server import seed
 from cdsgen.server.access import Sandbox
 from cdsgen.server.backend import ReferenceBackend
-from cdsgen.server.catalog import CUSTOMER_DATA_OAUTH_PREFIX, SCOPES
+from cdsgen.server.catalog import CUSTOMER_DATA_OAUTH_PREFIX
+from cdsgen.server.consent import SANDBOX_PASSWORD, add_consent_pages
 from cdsgen.server.documents import bill_pdf, eac_data
+from cdsgen.server.guard import Guard, Sizes
+from cdsgen.server.ratelimit import Buckets, Limits
 from cdsgen.server.store import Store, dumps
+from cdsgen.server.vault import Vault
 
 DEFAULT_DB = "cds-reference.sqlite3"
 
@@ -40,6 +44,10 @@ def open_store(path: str | Path) -> tuple[Store, Sandbox]:
     """The database at ``path``, seeded with the sample data on first start."""
     store = Store(path)
     with store.write() as db:
+        columns = {r[1] for r in db.execute("PRAGMA table_info(tokens)")}
+        if "family" not in columns:  # a database from before token families
+            db.execute("ALTER TABLE tokens ADD COLUMN family TEXT")
+        db.execute("CREATE INDEX IF NOT EXISTS tokens_family ON tokens (family)")
         seeded = db.execute("SELECT value FROM meta WHERE key = 'seeded'").fetchone()
         if seeded is None:
             data = seed.sample_data()
@@ -58,49 +66,62 @@ def open_store(path: str | Path) -> tuple[Store, Sandbox]:
     return store, Sandbox.from_docs(docs)
 
 
-def create_app(db_path: str | Path = DEFAULT_DB, *, page_size: int = 100) -> FastAPI:
-    """The reference Server on the SQLite database at ``db_path``."""
+def create_app(
+    db_path: str | Path = DEFAULT_DB,
+    *,
+    page_size: int = 100,
+    public_url: str | None = None,
+    limits: Limits | None = None,
+    sizes: Sizes | None = None,
+) -> Any:
+    """The reference Server on the SQLite database at ``db_path``, serving ``public_url``
+    (every URL it writes starts there, whatever ``Host`` a request names; by default
+    ``http://`` and the address and port that accepted the connection): the FastAPI
+    application behind the HTTP guard (:mod:`cdsgen.server.guard`). The FastAPI application
+    itself is the guard's ``app`` attribute."""
     store, sandbox = open_store(db_path)
-    backend = ReferenceBackend(store, sandbox, page_size=page_size)
+    backend = ReferenceBackend(store, sandbox, page_size=page_size, vault=Vault.beside(db_path))
+    seal_plain_secrets(backend)
     app = create_stub_app(backend, title="cdsgen reference Server")
     # Client Objects with customer-data scopes get tokens (and authorize) here, as their own
     # oauth_metadata says; the root OAuth endpoints serve Client Admin and Grant Admin.
     app.include_router(ROUTERS["OAuth"](backend, CUSTOMER_DATA_OAUTH_PREFIX))
+    buckets = Buckets(limits or Limits())
     _add_pages(app, backend)
-    return app
+    secure = (public_url or "").startswith("https:")
+    add_consent_pages(app, backend, buckets, _page, secure)
+    app.state.backend = backend  # for housekeeping and tests: ``create_app(...).app.state``
+    return Guard(app, public_url=public_url, buckets=buckets, sizes=sizes)
 
 
-GONE = "This authorization request is unknown, expired or already decided."
-#: Selection kind → the preselection fields that pre-check its options on the consent page.
-PICK_NUMBERS = {
-    "accounts": ("account_numbers",),
-    "service_contracts": ("contract_numbers",),
-    "service_points": ("servicepoint_numbers",),
-    "meter_devices": ("meter_numbers",),
-}
+class KeyMismatch(ValueError):
+    """The database's secrets were sealed with another key than the one beside it."""
 
 
-def _numbers(kind: str, doc: dict[str, Any]) -> list[str]:
-    field = {
-        "accounts": "account_number",
-        "service_contracts": "contract_number",
-        "service_points": "servicepoint_number",
-        "meter_devices": "meter_number",
-    }[kind]
-    return [doc[field]] if doc.get(field) else []
+def seal_plain_secrets(backend: ReferenceBackend) -> None:
+    """Encrypt client secrets a database from before encryption at rest holds in clear;
+    :class:`KeyMismatch` when sealed ones do not open with the key beside the database."""
+    store = backend.store
+    checked = False
+    with store.write() as db:
+        for doc, owner, _ in store.records("credentials", db=db):
+            secret, credential_id = doc["client_secret"], doc["credential_id"]
+            if not Vault.is_sealed(secret):
+                sealed = {**doc, "client_secret": backend.vault.seal(secret, credential_id)}
+                store.put(db, "credentials", credential_id, sealed, owner=owner)
+            elif not checked:  # one is enough to tell whether the key is the right one
+                checked = True
+                try:
+                    backend.vault.open(secret, credential_id)
+                except ValueError:
+                    raise KeyMismatch(
+                        f"{store.path}: the client secrets do not open with {store.path}.key "
+                        "(was the key file replaced or deleted?)"
+                    ) from None
 
 
-def _label(kind: str, doc: dict[str, Any]) -> str:
-    if kind == "accounts":
-        return f"{doc['account_name']}: account {doc['account_number']}"
-    if kind == "service_contracts":
-        service = doc["service_types"][0].replace("_", " ")
-        return (
-            f"{service.capitalize()} service {doc['contract_number']} at {doc['contract_address']}"
-        )
-    if kind == "service_points":
-        return f"Service point {doc['servicepoint_number']} at {doc['servicepoint_address']}"
-    return f"Meter {doc['meter_number']}"
+def _page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return HTMLResponse(_pages.get_template(name).render(**context), status_code=status)
 
 
 def _base(request: Request) -> str:
@@ -112,56 +133,10 @@ def _add_pages(app: FastAPI, backend: ReferenceBackend) -> None:
         backend.sandbox.objects["accounts"].values(), key=lambda a: a["account_number"]
     )
 
-    def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        return HTMLResponse(_pages.get_template(name).render(**context), status_code=status)
-
-    def gone() -> HTMLResponse:
-        """The receipt for a consent request that is unknown, expired or already decided."""
-        receipt = {"code": None, "error": "invalid_request", "description": GONE, "state": None}
-        return page("receipt.html", 404, **receipt)
-
     @app.get("/", include_in_schema=False)
     @app.get("/docs", include_in_schema=False)
     async def docs(request: Request) -> Response:
-        return page("docs.html", base=_base(request), accounts=accounts)
-
-    @app.get("/oauth/consent/{request_id}", include_in_schema=False)
-    async def consent(request: Request, request_id: str) -> Response:
-        pending = await run_in_threadpool(backend.consent_request, request_id)
-        if pending is None:
-            return gone()
-        client = await run_in_threadpool(backend._client, pending["client_id"])
-        kind = pending["selection"]
-        numbers = {
-            n
-            for e in pending["authorization_details"]
-            for f in PICK_NUMBERS[kind]
-            for n in e.get(f) or []
-        }
-        options = [
-            {"id": i, "label": _label(kind, d), "checked": bool(numbers & set(_numbers(kind, d)))}
-            for i, d in sorted(backend.sandbox.objects[kind].items())
-        ]
-        return page(
-            "consent.html",
-            client_name=(client or {}).get("client_name", pending["client_id"]),
-            scopes=[{"id": s, "name": SCOPE_TYPES[SCOPES[s].type].name} for s in pending["scope"]],
-            what=kind.replace("_", " "),
-            options=options,
-            action=f"{_base(request)}/oauth/consent/{request_id}",
-        )
-
-    @app.post("/oauth/consent/{request_id}", include_in_schema=False)
-    async def decide(request: Request, request_id: str) -> Response:
-        form = await request.form()
-        approve = form.get("decision") == "approve"
-        picked = [str(v) for v in form.getlist("pick")]
-        target = await run_in_threadpool(
-            backend.decide, _base(request), request_id, approve, picked
-        )
-        if target is None:
-            return gone()
-        return RedirectResponse(target, status_code=303)
+        return _page("docs.html", base=_base(request), accounts=accounts, password=SANDBOX_PASSWORD)
 
     async def linked(request: Request, kind: str, doc_id: str) -> dict[str, Any] | Response:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -191,7 +166,7 @@ def _add_pages(app: FastAPI, backend: ReferenceBackend) -> None:
     @app.get("/oauth/default-redirect/{client_id}", include_in_schema=False)
     async def receipt(request: Request, client_id: str) -> Response:
         q = request.query_params
-        return page(
+        return _page(
             "receipt.html",
             code=q.get("code"),
             error=q.get("error"),

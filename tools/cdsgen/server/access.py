@@ -351,11 +351,25 @@ def present(kind: str, doc: dict[str, Any], vis: Visibility) -> dict[str, Any] |
             for name, value in other.items():
                 out.setdefault(name, value)
             out["cds_synced"] = max(out["cds_synced"], other["cds_synced"], key=_instant)
-    for name, related in RELATED.items():
-        if name in out:
-            out[name] = [i for i in out[name] if i in vis.listable[related]]
+    out = _hide_related(out, vis)
     if out.get("beneficiary_type") == "account":
         out["beneficiaries"] = [i for i in out["beneficiaries"] if i in vis.listable["accounts"]]
+    return out
+
+
+def _hide_related(doc: dict[str, Any], vis: Visibility) -> dict[str, Any]:
+    """``doc`` with every reference to an object the token may not list removed, at any
+    depth (a Usage Segment's ``formats[].related_meterdevices`` as well as its own)."""
+    out: dict[str, Any] = {}
+    for name, value in doc.items():
+        related = RELATED.get(name)
+        if related is not None and isinstance(value, list):
+            value = [i for i in value if i in vis.listable[related]]
+        elif isinstance(value, dict):
+            value = _hide_related(value, vis)
+        elif isinstance(value, list):
+            value = [_hide_related(v, vis) if isinstance(v, dict) else v for v in value]
+        out[name] = value
     return out
 
 
@@ -538,12 +552,18 @@ def order(
 def page(
     items: list[Any], cursor: str | None, size: int
 ) -> tuple[list[Any], str | None, str | None]:
-    """One page of ``items`` from an offset cursor: ``(items, next, previous)``."""
+    """One page of ``items`` from an offset cursor: ``(items, next, previous)``.
+
+    A cursor is one the listing could have given: ASCII digits, at most the number of items
+    (an offset beyond the end is refused like any other foreign cursor, not answered with
+    an empty page)."""
     offset = 0
     if cursor is not None:
-        if not cursor.isdigit():
+        if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 9):
             raise InvalidRequest.parameter("cursor", "not a cursor of this listing")
         offset = int(cursor)
+        if offset > len(items) or (offset > 0 and offset == len(items)):
+            raise InvalidRequest.parameter("cursor", "not a cursor of this listing")
     chunk = items[offset : offset + size]
     following = str(offset + size) if offset + size < len(items) else None
     if offset == 0:
@@ -551,3 +571,12 @@ def page(
     else:
         preceding = str(offset - size) if offset - size > 0 else FIRST_PAGE
     return chunk, following, preceding
+
+
+def customer_objects(sandbox: Sandbox, customer_number: str) -> dict[str, set[str]]:
+    """Ids of every object, by kind, that belongs to the Customer's own accounts: what the
+    Customer signed in on the consent page may share, and all a Grant from them reaches."""
+    accounts = [
+        i for i, d in sandbox.objects["accounts"].items() if d["customer_number"] == customer_number
+    ]
+    return _reach(sandbox, {}, {"kind": "accounts", "ids": accounts})

@@ -19,6 +19,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import cds_models as m
 from cds_server import (
@@ -36,10 +37,12 @@ from cds_server.backend import ClientMessageListingPages
 from cds_server.errors import (
     ContentTooLarge,
     InvalidAuthorizationDetails,
+    InvalidClient,
     InvalidClientMetadata,
     InvalidGrant,
     InvalidRequest,
     InvalidScope,
+    InvalidToken,
     NotFound,
     UnauthorizedClient,
     UnsupportedGrantType,
@@ -76,10 +79,15 @@ from cdsgen.server.catalog import (
 )
 from cdsgen.server.seed import FILES
 from cdsgen.server.store import Store, dumps, loads
+from cdsgen.server.vault import Vault
 
 ACCESS_TOKEN_SECONDS = 3600
+#: Refresh tokens expire unless used (and so rotated) within this time (RFC 9700 §4.14.2).
+REFRESH_TOKEN_SECONDS = 30 * 24 * 3600
 CODE_SECONDS = 600
 PAR_SECONDS = 90
+#: How often expired tokens and pending requests are deleted.
+PURGE_SECONDS = 60
 #: Largest total size of Message attachments (decoded); the documents require at least 10 MB.
 ATTACHMENT_LIMIT = 12 * 1024 * 1024
 #: Grant statuses under which the Grant gives no access (CDS-WG1-02 §8.2).
@@ -113,12 +121,21 @@ def digest(secret: str) -> str:
 class ReferenceBackend(Backend):
     """The sandbox Server: customer data from :mod:`cdsgen.server.seed`, state in ``store``."""
 
-    def __init__(self, store: Store, sandbox: access.Sandbox, *, page_size: int = 100):
+    def __init__(
+        self,
+        store: Store,
+        sandbox: access.Sandbox,
+        *,
+        page_size: int = 100,
+        vault: Vault | None = None,
+    ):
         self.store = store
         self.sandbox = sandbox
+        self.vault = vault or Vault.beside(store.path)
         self.page_size = page_size
         self._visibilities: dict[tuple, access.Visibility] = {}
         self._lock = threading.Lock()
+        self._purged = 0.0
 
     # -- authentication ------------------------------------------------------------------------
     def scope_type(self, scope_id: str) -> str | None:
@@ -162,11 +179,36 @@ class ReferenceBackend(Backend):
         for cred in self.store.docs("credentials", owner=self._owner(credentials.client_id)):
             if cred["client_id"] != credentials.client_id or not _secret_valid(cred):
                 continue
-            if hmac.compare_digest(
-                cred["client_secret"].encode(), credentials.client_secret.encode()
-            ):
+            secret = self._shown_credential(cred)["client_secret"]
+            if hmac.compare_digest(secret.encode(), credentials.client_secret.encode()):
                 return cred
         return None
+
+    def _shown_credential(self, cred: dict[str, Any]) -> dict[str, Any]:
+        """A stored credential with its secret decrypted (stored sealed, see :mod:`vault`)."""
+        secret = self.vault.open(cred["client_secret"], cred["credential_id"])
+        return {**cred, "client_secret": secret}
+
+    @staticmethod
+    def _caller(ctx: RequestContext) -> ClientCredentials:
+        """The authenticated Client of a ``client_basic`` operation."""
+        if ctx.client is None:
+            raise InvalidClient("This endpoint needs HTTP Basic Client authentication.")
+        return ctx.client
+
+    @staticmethod
+    def _bearer(ctx: RequestContext) -> AccessToken:
+        """The access token of a ``bearer`` operation."""
+        if ctx.token is None:
+            raise InvalidToken("This endpoint needs a Bearer access token.", missing=True)
+        return ctx.token
+
+    def _credential_of(self, ctx: RequestContext) -> dict[str, Any]:
+        """The credential the Client authenticated with (it may have expired since)."""
+        credential = self._credential_for(self._caller(ctx))
+        if credential is None:
+            raise InvalidClient("Client authentication failed.")
+        return credential
 
     # -- helpers -------------------------------------------------------------------------------
     def _client(self, client_id: str) -> dict[str, Any] | None:
@@ -179,8 +221,7 @@ class ReferenceBackend(Backend):
 
     def _admin(self, ctx: RequestContext) -> str:
         """The registration (its Client Admin's ``client_id``) an admin token manages."""
-        assert ctx.token is not None
-        return self._owner(ctx.token.client_id)
+        return self._owner(self._bearer(ctx).client_id)
 
     def _owned(self, kind: str, id: str, owner: str) -> tuple[dict, str, dict]:
         record = self.store.get(kind, id)
@@ -358,7 +399,8 @@ class ReferenceBackend(Backend):
             "client_secret": secrets.token_urlsafe(48),
             "client_secret_expires_at": 0,
         }
-        self.store.put(db, "credentials", credential_id, doc, owner=owner)
+        sealed = {**doc, "client_secret": self.vault.seal(doc["client_secret"], credential_id)}
+        self.store.put(db, "credentials", credential_id, sealed, owner=owner)
         return doc
 
     def _server_files_grant(self, db: Any, client: dict[str, Any], owner: str, t: datetime) -> None:
@@ -403,17 +445,32 @@ class ReferenceBackend(Backend):
         self.store.put(db, "grants", grant_id, doc, owner=owner, private=private)
         return doc
 
+    # -- housekeeping ----------------------------------------------------------------------------
+    def purge_expired(self, *, force: bool = False) -> int:
+        """Delete expired tokens, codes, pushed requests, consent requests and sign-ins (at
+        most once a minute unless ``force``); how many rows went."""
+        t = time.time()
+        with self._lock:
+            if not force and t - self._purged < PURGE_SECONDS:
+                return 0
+            self._purged = t
+        with self.store.write() as db:
+            gone = db.execute("DELETE FROM tokens WHERE expires_at <= ?", (int(t),)).rowcount
+            gone += db.execute("DELETE FROM pending WHERE expires_at <= ?", (int(t),)).rowcount
+        return gone
+
     # -- tokens --------------------------------------------------------------------------------
     def request_token(self, ctx: RequestContext, body: m.TokenRequest) -> m.TokenResponse:
-        assert ctx.client is not None
-        client = self._client(ctx.client.client_id)
-        assert client is not None
+        client = self._client(self._caller(ctx).client_id)
+        if client is None:
+            raise InvalidClient("Client authentication failed.")
         expected = _oauth_prefix(client)
         if ctx.prefix != expected:
             raise UnauthorizedClient(
                 f"This Client Object gets tokens at {ctx.base_url}{expected}/oauth/token "
                 "(the token_endpoint of its own oauth_metadata)."
             )
+        self.purge_expired()
         grant_type = body.grant_type
         if grant_type not in ("client_credentials", "authorization_code", "refresh_token"):
             raise UnsupportedGrantType(f"Grant type {grant_type!r} is not supported.")
@@ -428,7 +485,6 @@ class ReferenceBackend(Backend):
     def _token_from_client_credentials(
         self, ctx: RequestContext, client: dict[str, Any], body: m.TokenRequest
     ) -> m.TokenResponse:
-        assert ctx.client is not None
         registered = client["scope"].split()
         entries = details.parse(body.authorization_details)
         requested = body.scope.split() if body.scope else ([] if entries else registered)
@@ -440,8 +496,7 @@ class ReferenceBackend(Backend):
                 raise InvalidAuthorizationDetails(
                     f"This Client Object may not use authorization details of type {e['type']!r}."
                 )
-        credential = self._credential_for(ctx.client)
-        assert credential is not None
+        credential = self._credential_of(ctx)
         owner = self._owner(client["client_id"])
         t = now()
         if registered == [CLIENT_ADMIN]:
@@ -512,20 +567,23 @@ class ReferenceBackend(Backend):
         entries: list[dict[str, Any]],
         t: datetime,
         *,
-        refresh: bool = False,
+        family: str | None = None,
     ) -> m.TokenResponse:
+        """A new access token, and with a ``family`` (tokens descending from one authorization
+        code) a refresh token too; the whole family is revoked when its code is replayed or a
+        rotated refresh token is reused (RFC 6749 §4.1.2, RFC 9700 §4.14.2)."""
         token = secrets.token_urlsafe(48)
         issued = int(t.timestamp())
         rows = [(digest(token), "access", issued + ACCESS_TOKEN_SECONDS)]
-        refresh_token = secrets.token_urlsafe(48) if refresh else None
+        refresh_token = secrets.token_urlsafe(48) if family else None
         if refresh_token:
-            rows.append((digest(refresh_token), "refresh", None))
+            rows.append((digest(refresh_token), "refresh", issued + REFRESH_TOKEN_SECONDS))
         with self.store.write() as db:
             for hashed, kind, expires in rows:
                 db.execute(
                     "INSERT INTO tokens (hash, kind, client_id, credential_id, scopes, grant_ids, "
-                    "authorization_details, issued_at, expires_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "authorization_details, issued_at, expires_at, family) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         hashed,
                         kind,
@@ -536,6 +594,7 @@ class ReferenceBackend(Backend):
                         dumps(entries),
                         issued,
                         expires,
+                        family,
                     ),
                 )
         response: dict[str, Any] = {
@@ -555,18 +614,26 @@ class ReferenceBackend(Backend):
     def _token_from_code(
         self, ctx: RequestContext, client: dict[str, Any], body: m.TokenRequest
     ) -> m.TokenResponse:
-        assert ctx.client is not None and body.code is not None and body.code_verifier is not None
+        if not body.code:
+            raise InvalidRequest.parameter("code", "missing")
+        if not body.code_verifier:
+            raise InvalidRequest.parameter("code_verifier", "missing (PKCE is required)")
+        code = digest(body.code)
         with self.store.write() as db:
             row = db.execute(
                 "SELECT client_id, data, expires_at, used FROM pending "
                 "WHERE id = ? AND kind = 'code'",
-                (digest(body.code),),
+                (code,),
             ).fetchone()
-            if row is None or row[0] != client["client_id"] or row[3] or row[2] <= time.time():
-                raise InvalidGrant(
-                    "The authorization code is unknown, used, expired or not this Client's."
-                )
-            db.execute("UPDATE pending SET used = 1 WHERE id = ?", (digest(body.code),))
+            replayed = row is not None and row[0] == client["client_id"] and bool(row[3])
+            if replayed:  # RFC 6749 §4.1.2: revoke what the code gave
+                db.execute("UPDATE tokens SET revoked = 1 WHERE family = ?", (code,))
+            elif row is not None and row[0] == client["client_id"] and row[2] > time.time():
+                db.execute("UPDATE pending SET used = 1 WHERE id = ?", (code,))
+        if row is None or row[0] != client["client_id"] or replayed or row[2] <= time.time():
+            raise InvalidGrant(
+                "The authorization code is unknown, used, expired or not this Client's."
+            )
         data = loads(row[1])
         given = str(body.redirect_uri) if body.redirect_uri is not None else None
         if data["redirect_uri_given"] and given != str(AnyUrl(data["redirect_uri"])):
@@ -578,10 +645,10 @@ class ReferenceBackend(Backend):
         )
         if not hmac.compare_digest(challenge, data["code_challenge"]):
             raise InvalidGrant("`code_verifier` does not match the code challenge (S256).")
-        credential = self._credential_for(ctx.client)
-        assert credential is not None
+        credential = self._credential_of(ctx)
         grant = self.store.get("grants", data["grant_id"])
-        assert grant is not None
+        if grant is None:
+            raise InvalidGrant("The Grant of this authorization code no longer exists.")
         g = grant[0]
         return self._issue(
             client,
@@ -590,25 +657,30 @@ class ReferenceBackend(Backend):
             [g["grant_id"]],
             g["enabled_authorization_details"],
             now(),
-            refresh=True,
+            family=code,
         )
 
     def _token_from_refresh(
         self, ctx: RequestContext, client: dict[str, Any], body: m.TokenRequest
     ) -> m.TokenResponse:
-        assert ctx.client is not None
         if not body.refresh_token:
             raise InvalidRequest.parameter("refresh_token", "missing")
         hashed = digest(body.refresh_token)
         with self.store.write() as db:
             row = db.execute(
-                "SELECT client_id, scopes, grant_ids, authorization_details, revoked FROM tokens "
-                "WHERE hash = ? AND kind = 'refresh'",
+                "SELECT client_id, scopes, grant_ids, authorization_details, revoked, expires_at, "
+                "family FROM tokens WHERE hash = ? AND kind = 'refresh'",
                 (hashed,),
             ).fetchone()
-            if row is None or row[0] != client["client_id"] or row[4]:
-                raise InvalidGrant("The refresh token is unknown, revoked or not this Client's.")
-            db.execute("UPDATE tokens SET revoked = 1 WHERE hash = ?", (hashed,))
+            mine = row is not None and row[0] == client["client_id"]
+            if mine and row[4] and row[6]:  # a rotated token reused: revoke the family
+                db.execute("UPDATE tokens SET revoked = 1 WHERE family = ?", (row[6],))
+            elif mine:
+                db.execute("UPDATE tokens SET revoked = 1 WHERE hash = ?", (hashed,))
+        if row is None or not mine or row[4] or (row[5] is not None and row[5] <= time.time()):
+            raise InvalidGrant(
+                "The refresh token is unknown, expired, revoked or not this Client's."
+            )
         scopes = loads(row[1])
         if body.scope:
             narrower = body.scope.split()
@@ -620,8 +692,7 @@ class ReferenceBackend(Backend):
             grant = self.store.get("grants", grant_id)
             if grant is None or as_of(grant[0], now())["status"] in CLOSED_STATUSES:
                 raise InvalidGrant(f"Grant {grant_id} no longer gives access.")
-        credential = self._credential_for(ctx.client)
-        assert credential is not None
+        credential = self._credential_of(ctx)
         return self._issue(
             client,
             credential["credential_id"],
@@ -629,30 +700,30 @@ class ReferenceBackend(Backend):
             grant_ids,
             loads(row[3]),
             now(),
-            refresh=True,
+            family=row[6] or hashed,
         )
 
     def revoke_token(self, ctx: RequestContext, body: m.TokenRevocationRequest) -> None:
-        assert ctx.client is not None
+        caller = self._caller(ctx)
         hashed = digest(body.token)
         with self.store.write() as db:
             row = db.execute(
-                "SELECT client_id, kind, grant_ids FROM tokens WHERE hash = ?", (hashed,)
+                "SELECT client_id, kind, grant_ids, family FROM tokens WHERE hash = ?", (hashed,)
             ).fetchone()
-            if row is None or row[0] != ctx.client.client_id:
+            if row is None or row[0] != caller.client_id:
                 return  # RFC 7009 §2.2: unknown tokens are answered 200 too
             db.execute("UPDATE tokens SET revoked = 1 WHERE hash = ?", (hashed,))
-            if row[1] == "refresh":
+            if row[1] == "refresh":  # RFC 7009 §2.1: and the access tokens it stands behind
                 db.execute(
-                    "UPDATE tokens SET revoked = 1 "
-                    "WHERE client_id = ? AND grant_ids = ? AND kind = 'access'",
-                    (row[0], row[2]),
+                    "UPDATE tokens SET revoked = 1 WHERE (family = ? AND family IS NOT NULL) "
+                    "OR (client_id = ? AND grant_ids = ? AND kind = 'access')",
+                    (row[3], row[0], row[2]),
                 )
 
     def introspect_token(
         self, ctx: RequestContext, body: m.TokenIntrospectionRequest
     ) -> m.TokenIntrospectionResponse:
-        assert ctx.client is not None
+        caller = self._caller(ctx)
         row = (
             self.store.db()
             .execute(
@@ -662,7 +733,7 @@ class ReferenceBackend(Backend):
             )
             .fetchone()
         )
-        if row is None or self._owner(row[0]) != self._owner(ctx.client.client_id):
+        if row is None or self._owner(row[0]) != self._owner(caller.client_id):
             return m.TokenIntrospectionResponse(active=False)
         active = not row[6] and (row[5] is None or row[5] > time.time())
         if active and row[1] == "access":
@@ -688,23 +759,24 @@ class ReferenceBackend(Backend):
     def push_authorization_request(
         self, ctx: RequestContext, body: m.PushedAuthorizationRequest
     ) -> m.PushedAuthorizationResponse:
-        assert ctx.client is not None
-        if body.client_id is not None and body.client_id != ctx.client.client_id:
+        caller = self._caller(ctx)
+        if body.client_id is not None and body.client_id != caller.client_id:
             raise InvalidRequest.parameter("client_id", "differs from the authenticated Client")
         params = {k: v for k, v in body.model_dump(exclude_none=True).items() if isinstance(v, str)}
-        params["client_id"] = ctx.client.client_id
+        params["client_id"] = caller.client_id
         request_id = secrets.token_urlsafe(24)
         with self.store.write() as db:
             db.execute(
                 "INSERT INTO pending (id, kind, client_id, data, expires_at) "
                 "VALUES (?, 'par', ?, ?, ?)",
-                (request_id, ctx.client.client_id, dumps(params), int(time.time()) + PAR_SECONDS),
+                (request_id, caller.client_id, dumps(params), int(time.time()) + PAR_SECONDS),
             )
         return m.PushedAuthorizationResponse(
             request_uri=f"urn:ietf:params:oauth:request_uri:{request_id}", expires_in=PAR_SECONDS
         )
 
     def authorize(self, ctx: RequestContext, query: AuthorizeQuery) -> Redirect:
+        self.purge_expired()
         params = {k: v for k, v in vars(query).items() if v is not None}
         if query.request_uri:
             params = self._pushed(query.request_uri, query.client_id)
@@ -816,10 +888,11 @@ class ReferenceBackend(Backend):
         return loads(row[0])
 
     def decide(
-        self, base: str, request_id: str, approve: bool, picked_ids: list[str]
+        self, request_id: str, approve: bool, picked_ids: list[str], customer: str | None = None
     ) -> str | None:
-        """Record the Customer's decision and pick (ids of the request's Selection kind); the
-        URL to send the browser to (``None`` when the request is unknown or already decided)."""
+        """Record the decision of the signed-in ``customer`` and their pick (ids of the
+        request's Selection kind, which the consent page checked are theirs); the URL to send
+        the browser to (``None`` when the request is unknown or already decided)."""
         with self.store.write() as db:
             row = db.execute(
                 "SELECT data, expires_at, used FROM pending WHERE id = ? AND kind = 'consent'",
@@ -846,7 +919,7 @@ class ReferenceBackend(Backend):
                 for s in request["scope"]
             ]
             owner = self._owner(request["client_id"])
-            private = {"picked": {"kind": kind, "ids": picked}}
+            private = {"picked": {"kind": kind, "ids": picked}, "customer": customer}
             existing = (
                 self.store.get("grants", request["cds_grant_id"], db)
                 if request["cds_grant_id"]
@@ -976,7 +1049,10 @@ class ReferenceBackend(Backend):
     def list_credentials(
         self, ctx: RequestContext, query: ListCredentialsQuery
     ) -> Page[m.ScopeCredential]:
-        docs = self.store.docs("credentials", owner=self._admin(ctx))
+        docs = [
+            self._shown_credential(d)
+            for d in self.store.docs("credentials", owner=self._admin(ctx))
+        ]
         docs = access.order("listCredentials", access.apply_filters("listCredentials", query, docs))
         return self._page(
             [localize(d, ctx.base_url) for d in docs], query.cursor, m.ScopeCredential
@@ -1001,7 +1077,7 @@ class ReferenceBackend(Backend):
         return m.ScopeCredential.model_validate(localize(cred, ctx.base_url))
 
     def get_credential(self, ctx: RequestContext, credential_id: str) -> m.ScopeCredential:
-        doc = self._owned("credentials", credential_id, self._admin(ctx))[0]
+        doc = self._shown_credential(self._owned("credentials", credential_id, self._admin(ctx))[0])
         return m.ScopeCredential.model_validate(localize(doc, ctx.base_url))
 
     def modify_credential(
@@ -1030,7 +1106,9 @@ class ReferenceBackend(Backend):
                 cred = {**cred, "client_secret_expires_at": value, "modified": stamp()}
                 self.store.put(db, "credentials", credential_id, cred, owner=owner)
                 self._credential_message(db, owner, cred, "modified")
-        return m.ScopeCredential.model_validate(localize(cred, ctx.base_url))
+        return m.ScopeCredential.model_validate(
+            localize(self._shown_credential(cred), ctx.base_url)
+        )
 
     def _credential_message(self, db: Any, owner: str, cred: dict[str, Any], what: str) -> None:
         self._message(
@@ -1076,7 +1154,7 @@ class ReferenceBackend(Backend):
         return ClientMessageListingPages(**pages)
 
     def create_message(self, ctx: RequestContext, body: m.MessageCreateRequest) -> m.ClientMessage:
-        assert ctx.token is not None
+        token = self._bearer(ctx)
         owner = self._admin(ctx)
         kind = str(body.type)
         if kind not in CLIENT_MESSAGE_STATUS:
@@ -1127,7 +1205,7 @@ class ReferenceBackend(Backend):
             "previous_uri": _here(data.get("previous_uri"), ctx.base_url),
             "type": kind,
             "read": True,
-            "creator": ctx.token.client_id,
+            "creator": token.client_id,
             "created": t,
             "modified": t,
             "status": CLIENT_MESSAGE_STATUS[kind],
@@ -1279,9 +1357,8 @@ class ReferenceBackend(Backend):
 
     # -- Server-Provided Files API -------------------------------------------------------------
     def _shared_files(self, ctx: RequestContext) -> dict[str, dict[str, Any]]:
-        assert ctx.token is not None
         ids: set[str] = set()
-        for grant_id in ctx.token.grant_ids:
+        for grant_id in self._bearer(ctx).grant_ids:
             record = self.store.get("grants", grant_id)
             if record is None:
                 continue
@@ -1331,9 +1408,8 @@ class ReferenceBackend(Backend):
     # -- Customer Data API ---------------------------------------------------------------------
     def _visibility(self, ctx: RequestContext) -> access.Visibility:
         """What the token's Grants share (cached per version of those Grants)."""
-        assert ctx.token is not None
         grants = []
-        for grant_id in ctx.token.grant_ids:
+        for grant_id in self._bearer(ctx).grant_ids:
             record = self.store.get("grants", grant_id)
             if record is not None:
                 grants.append((record[0], record[2]))
@@ -1600,10 +1676,13 @@ def _client_value(name: str, value: Any, current: dict[str, Any], base: str) -> 
                 raise InvalidClientMetadata(
                     "`redirect_uris` must be a non-empty list of absolute http(s) URLs."
                 )
+            for u in value:
+                _check_redirect(u, base)
             return [_here(u, base) for u in value]
         if name == "cds_default_redirect_uri":
             if not isinstance(value, str) or not _absolute(value):
                 raise InvalidClientMetadata("`cds_default_redirect_uri` must be an absolute URL.")
+            _check_redirect(value, base)
             return _here(value, base)
         return value
     if name == "client_name" and not value:
@@ -1632,6 +1711,19 @@ def _client_default(name: str, current: dict[str, Any]) -> Any:
     if name == "redirect_uris":
         return []
     return None
+
+
+def _check_redirect(url: str, base: str) -> None:
+    """Redirect URIs use TLS, except on the loopback interface (RFC 9700 §2.6, RFC 8252
+    §7.3) and the Server's own receipt page."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" or url.startswith(base + "/"):
+        return
+    if parts.scheme == "http" and parts.hostname in ("127.0.0.1", "::1", "localhost"):
+        return
+    raise InvalidClientMetadata(
+        f"redirect URI {url[:200]!r} must use https (plain http only on the loopback interface)."
+    )
 
 
 def _absolute(url: str) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 from cds_server import AUTHORIZATION_DETAILS_FIELDS
 from cds_server.errors import InvalidAuthorizationDetails
 
+from cdsgen.server import guard
 from cdsgen.server.catalog import (
     BACKWARD_DURATIONS,
     USAGE_FORMATS,
@@ -27,16 +28,25 @@ _DURATION = re.compile(
 )
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: Bounds of the ``authorization_details`` parameter: its length and nesting.
+MAX_TEXT = 16 * 1024
+MAX_DEPTH = 8
+#: The longest relative duration accepted, in years (beyond it, dates leave the calendar).
+MAX_YEARS = 1000
 
 
 def parse(text: str | None) -> list[dict[str, Any]]:
     """The ``authorization_details`` parameter: a JSON array of objects with a ``type``."""
     if text is None or text == "":
         return []
+    if len(text) > MAX_TEXT:
+        raise InvalidAuthorizationDetails(f"`authorization_details` is over {MAX_TEXT} characters.")
     try:
         value = json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         raise InvalidAuthorizationDetails("`authorization_details` is not valid JSON.") from None
+    if guard.depth(value) > MAX_DEPTH:
+        raise InvalidAuthorizationDetails(f"`authorization_details` nests over {MAX_DEPTH} levels.")
     if not isinstance(value, list) or not all(
         isinstance(e, dict) and isinstance(e.get("type"), str) for e in value
     ):
@@ -116,19 +126,50 @@ def _checked(scope: OfferedScope, name: str, value: Any) -> Any:
         as_date = fmt.endswith("date")
         pattern = _DATE if as_date else _DATETIME
         if not isinstance(value, str) or not (
-            value == "infinite" or pattern.fullmatch(value) or _duration(value, as_date)
+            value == "infinite"
+            or (pattern.fullmatch(value) and _real_time(value))
+            or _duration(value, as_date)
         ):
             raise bad(
-                '"infinite", a ' + ("date" if as_date else "datetime") + " or a relative duration"
+                '"infinite", a real '
+                + ("date" if as_date else "datetime")
+                + f" or a relative duration of at most {MAX_YEARS} years"
             )
     return value
+
+
+def _real_time(value: str) -> bool:
+    """Whether a date or datetime of the right shape names a real day and time."""
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
 
 
 def _duration(value: str, as_date: bool) -> re.Match[str] | None:
     match = _DURATION.fullmatch(value)
     if match and as_date and any(match.group(g) for g in ("hours", "minutes", "seconds")):
         return None
+    if match and _too_long(match):
+        return None
     return match
+
+
+def _too_long(match: re.Match[str]) -> bool:
+    """Whether a duration reaches beyond :data:`MAX_YEARS` (each part alone would)."""
+    days_per = {"years": 366, "months": 31, "weeks": 7, "days": 1}
+    seconds_per = {"hours": 3600, "minutes": 60, "seconds": 1}
+    limit_days = MAX_YEARS * 366
+    total = 0
+    for name, value in match.groupdict().items():
+        if value is None:
+            continue
+        if len(value) > 12:
+            return True
+        n = int(value)
+        total += n * days_per[name] if name in days_per else n * seconds_per[name] // 86400
+    return total > limit_days
 
 
 def absolute(value: str, now: datetime, *, backward: bool, as_date: bool) -> str:

@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS tokens (
     authorization_details BLOB NOT NULL,
     issued_at INTEGER NOT NULL,
     expires_at INTEGER,
-    revoked INTEGER NOT NULL DEFAULT 0
+    revoked INTEGER NOT NULL DEFAULT 0,
+    family TEXT
 );
 CREATE INDEX IF NOT EXISTS tokens_credential ON tokens (credential_id);
 CREATE TABLE IF NOT EXISTS pending (
