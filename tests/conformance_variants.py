@@ -344,6 +344,18 @@ VARIANTS: list[Variant] = [
         on_json("/oauth/token", lambda d: d.update(token_type="mac")),
     ),
     Variant(
+        "token-responses-cacheable",
+        "wg1-02.token.no-store",
+        ("wg1-02.token.client-credentials", "wg1-02.token.no-store"),
+        lambda scope, code, headers, out: (
+            code,
+            {k: v for k, v in headers.items() if k not in ("cache-control", "pragma")}
+            if scope["path"].endswith("/token")
+            else headers,
+            out,
+        ),
+    ),
+    Variant(
         "bad-secret-is-invalid-request",
         "wg1-02.token.bad-secret",
         ("wg1-02.token.bad-secret",),

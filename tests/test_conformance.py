@@ -24,13 +24,6 @@ from conformance_variants import VARIANTS, Mutating, Variant, drop_key, on_json
 
 pytestmark = pytest.mark.xdist_group("conformance")
 
-#: Checks the reference Server is known to fail today, with the reason. Each is a finding
-#: for the Server's owners; remove the entry when the Server is fixed.
-KNOWN_GAPS = {
-    "wg1-02.token.no-store": "successful token responses carry no Cache-Control: no-store "
-    "(RFC 6749 §5.1); error responses do",
-}
-
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
@@ -56,7 +49,8 @@ def mutating(tmp_path_factory):
 def test_the_reference_server_passes_every_applicable_check(reference_report):
     report = reference_report
     failed = {o.check.id: o.message for o in report.outcomes if o.status == "failed"}
-    assert set(failed) <= set(KNOWN_GAPS), summary_table(report)
+    assert not failed, summary_table(report)
+    assert report.ok
     skipped = {o.check.id: o.message for o in report.outcomes if o.status == "skipped"}
     assert not skipped, skipped
     assert not report.aborted
@@ -178,11 +172,11 @@ def test_without_a_consent_hook_customer_consent_checks_say_why_they_skip(refere
     assert outcome.status == "skipped" and "consent hook" in outcome.message
 
 
-def test_the_cli_writes_reports_and_exits_by_the_musts(reference, tmp_path):
+def test_the_cli_writes_reports_and_exits_by_the_musts(reference, mutating, tmp_path):
     out = tmp_path / "r.json"
-    cmd = [sys.executable, "-m", "cdsgen", "conformance", reference, "--rate", "0"]
+    cmd = [sys.executable, "-m", "cdsgen", "conformance", "--rate", "0", "--only", "discovery"]
     ok = subprocess.run(
-        [*cmd, "--only", "discovery", "--json", str(out), "--junit", str(tmp_path / "j.xml")],
+        [*cmd, reference, "--json", str(out), "--junit", str(tmp_path / "j.xml")],
         capture_output=True,
         text=True,
         timeout=120,
@@ -190,14 +184,26 @@ def test_the_cli_writes_reports_and_exits_by_the_musts(reference, tmp_path):
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "discovery" in ok.stderr and "CONFORMS" in ok.stdout
     assert json.loads(out.read_text())["ok"] is True
-    bad = subprocess.run(
-        [*cmd, "--only", "wg1-02.token.no-store", "--consent", "reference"],
+    url, app = mutating
+    app.activate(VARIANTS[0])  # the metadata loses a REQUIRED field
+    try:
+        bad = subprocess.run(
+            [*cmd, url, "--html", str(tmp_path / "r.html")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        app.activate(None)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert f"FAILED MUST {VARIANTS[0].expected}" in bad.stdout and "DOES NOT CONFORM" in bad.stdout
+    assert VARIANTS[0].expected in (tmp_path / "r.html").read_text()
+    wrong = subprocess.run(
+        [sys.executable, "-m", "cdsgen", "conformance", "not-a-url"],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=60,
     )
-    assert bad.returncode == (1 if "wg1-02.token.no-store" in KNOWN_GAPS else 0), bad.stdout
-    wrong = subprocess.run([*cmd[:4], "not-a-url"], capture_output=True, text=True, timeout=60)
     assert wrong.returncode == 2 and "not an http(s) URL" in wrong.stderr
     assert "Traceback" not in wrong.stderr
 

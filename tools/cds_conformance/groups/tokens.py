@@ -72,10 +72,10 @@ CHECKS = [
     CLIENT_CREDENTIALS,
     BAD_SECRET,
     AUTHORIZATION_CODE,
+    REFRESH,
     CODE_REUSE,
     WRONG_VERIFIER,
     WRONG_REDIRECT,
-    REFRESH,
     INTROSPECTION,
     REVOCATION,
     PAR,
@@ -158,16 +158,38 @@ def _has_oauth(run: Run) -> bool:
 
 
 def _code_checks(run: Run, refresh: bool) -> None:
-    token: dict[str, Any] = {}
     with run.checking(AUTHORIZATION_CODE) as c:
         if c:
-            scope = consent_scope(run)
-            grant = run.authorization(scope)
+            grant = run.authorization(consent_scope(run))
             r = run.exchange(grant)
             c.status(r, 200, what="code exchange")
             token = c.json(r)
             c.strict("TokenResponse", token, what="token response")
-            run.state["code_grant"] = grant
+            run.state["code_grant"], run.state["code_token"] = grant, token
+    # before the reuse check: a Server may revoke what a replayed code gave (RFC 6749 §4.1.2)
+    if not refresh:
+        run.skip(REFRESH, "the Server does not advertise the refresh_token grant")
+    else:
+        with run.checking(REFRESH) as c:
+            if c:
+                grant, token = run.state.get("code_grant"), run.state.get("code_token")
+                if grant is None or token is None:
+                    grant = run.authorization(consent_scope(run))
+                    r = run.exchange(grant)
+                    c.status(r, 200, what="code exchange")
+                    token = c.json(r)
+                if not token.get("refresh_token"):
+                    c.fail("the code exchange gave no refresh_token though the grant is offered")
+                r = run.token_request(
+                    grant["oauth"].get("token_endpoint"),
+                    {"grant_type": "refresh_token", "refresh_token": token["refresh_token"]},
+                    grant["client"]["client_id"],
+                    grant["secret"],
+                )
+                c.status(r, 200, what="refresh")
+                fresh = c.json(r)
+                c.strict("TokenResponse", fresh, what="refreshed token response")
+                c.expect(fresh.get("access_token"), "no access_token")
     with run.checking(CODE_REUSE) as c:
         if c:
             grant = run.state.get("code_grant")
@@ -186,26 +208,6 @@ def _code_checks(run: Run, refresh: bool) -> None:
             other = grant["redirect_uri"].rstrip("/") + "/cds-conformance-elsewhere"
             r = run.exchange(grant, redirect_uri=other)
             _oauth_error(c, r, (400,), "invalid_grant", "a different redirect_uri")
-    if not refresh:
-        run.skip(REFRESH, "the Server does not advertise the refresh_token grant")
-        return
-    with run.checking(REFRESH) as c:
-        if c:
-            if not token:
-                c.skip("cannot run: no token from the authorization code check")
-            if not token.get("refresh_token"):
-                c.fail("the code exchange gave no refresh_token though refresh_token is offered")
-            grant = run.state["code_grant"]
-            r = run.token_request(
-                grant["oauth"].get("token_endpoint"),
-                {"grant_type": "refresh_token", "refresh_token": token["refresh_token"]},
-                grant["client"]["client_id"],
-                grant["secret"],
-            )
-            c.status(r, 200, what="refresh")
-            fresh = c.json(r)
-            c.strict("TokenResponse", fresh, what="refreshed token response")
-            c.expect(fresh.get("access_token"), "no access_token")
 
 
 def _introspection_and_revocation(run: Run) -> None:
