@@ -218,6 +218,12 @@ def _positive(text: str) -> int:
     return value
 
 
+def cmd_conformance(args: argparse.Namespace) -> int:
+    from cds_conformance.cli import main
+
+    return main(args)
+
+
 def cmd_outline(args: argparse.Namespace) -> int:
     from cdsgen.outline import outline_yaml, read_outline
 
@@ -470,6 +476,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker processes answering on the port (default: 1)",
     )
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser(
+        "conformance",
+        help="test a live CDS Server against the documents; exit 0 only when no MUST failed",
+    )
+    from cds_conformance.cli import add_arguments as add_conformance_arguments
+
+    add_conformance_arguments(p)
+    p.set_defaults(func=cmd_conformance)
 
     p = sub.add_parser("outline", help="print the outline of a published document as YAML")
     p.add_argument("file", help="published markdown, e.g. ../shared/reference/cds-wg1-01.md")
