@@ -22,7 +22,7 @@ import httpx
 import jsonschema
 import uvicorn
 from cdsgen import model as m
-from cdsgen.emit.schemas import SchemaBuilder
+from cdsgen.schemas import SchemaBuilder
 
 #: Statuses any operation may answer with an OAuth error body, declared or not.
 ERROR_STATUSES = {400, 401, 403, 404, 405, 413, 415, 429}

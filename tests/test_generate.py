@@ -33,8 +33,8 @@ def test_committed_outputs_are_up_to_date(root):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_generation_is_deterministic_across_hash_seeds(root, spec, tmp_path):
-    first = build_outputs(spec)
+def test_generation_is_deterministic_across_hash_seeds(root, lint_result, tmp_path):
+    first = build_outputs(lint_result.spec, lint_result.example_problems)
     shutil.copytree(root / "spec", tmp_path / "spec")
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     proc = _cdsgen("generate", cwd=tmp_path, env=env)

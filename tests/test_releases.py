@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 from cdsgen.emit.changelog import Changelog, render_changelog
-from cdsgen.emit.versions import combined_version, document_versions, emit_versions
+from cdsgen.emit.models import emit_versions
+from cdsgen.view import combined_version, document_versions
 from reference_facts import facts
 
 ROOT = Path(__file__).resolve().parents[1]

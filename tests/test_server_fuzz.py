@@ -10,7 +10,7 @@ import copy
 import pytest
 import schemathesis
 from cds_harness import StrictResponses, Walker, credentials_for, fuzz_credentials, live_server
-from cdsgen.emit.schemas import SchemaBuilder
+from cdsgen.schemas import SchemaBuilder
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 

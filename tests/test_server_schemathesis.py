@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from cds_harness import StrictResponses, Walker, fuzz_credentials, live_server
-from cdsgen.emit.schemas import SchemaBuilder
+from cdsgen.schemas import SchemaBuilder
 
 pytestmark = pytest.mark.xdist_group("reference-server-schemathesis")
 

@@ -20,7 +20,8 @@ from cds_server import FIRST_PAGE, Accepted, AccessToken, Backend, Page
 from cds_server.errors import InvalidRequest
 from cds_server.params import AuthorizeQuery, ListGrantsQuery, ListUsageSegmentsQuery
 from cdsgen.diagnostics import Diagnostics
-from cdsgen.emit.server import SERVER_DIR, emit_server, snake
+from cdsgen.emit.operations import snake
+from cdsgen.emit.server import SERVER_DIR, emit_server
 from cdsgen.loader import load_spec
 from starlette.datastructures import QueryParams
 

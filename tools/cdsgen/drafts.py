@@ -47,18 +47,18 @@ class DraftBuild:
 
 
 def build_draft(
-    root: Path, released: m.Spec, diags: Diagnostics
+    root: Path, released: m.Spec, diags: Diagnostics, verdicts: dict[str, list[str]]
 ) -> tuple[DraftBuild | None, dict[str, str]]:
     """Load, lint and emit the draft version. Problems go to ``diags`` (the caller refuses to
     write when there are errors). Without any draft the draft version is the release, and
     its pages say so: the site keeps both versions across releases."""
     documents = draft_documents(root)
     if not documents:
-        return DraftBuild(released, {}), draft_outputs(released, {})
+        return DraftBuild(released, {}), draft_outputs(released, {}, verdicts)
     spec = load_spec_version(root, DRAFT, diags)
     if diags.errors:
         return None, {}
-    check_spec(spec, diags)
+    draft_verdicts = check_spec(spec, diags)
     if diags.errors:
         return None, {}
     reports = {
@@ -67,11 +67,14 @@ def build_draft(
         )
         for doc in documents
     }
-    return DraftBuild(spec, reports), draft_outputs(spec, reports)
+    return DraftBuild(spec, reports), draft_outputs(spec, reports, draft_verdicts)
 
 
-def draft_outputs(spec: m.Spec, reports: dict[str, DiffReport]) -> dict[str, str]:
-    """Every output of the draft version, at its draft path."""
+def draft_outputs(
+    spec: m.Spec, reports: dict[str, DiffReport], verdicts: dict[str, list[str]]
+) -> dict[str, str]:
+    """Every output of the draft version, at its draft path (``verdicts``: what lint found
+    in its examples)."""
     described = {**emit_openapi(spec, build_openapi(spec, None))}
     described.update(emit_jsonschema(spec, meta_schema()))
     out: dict[str, str] = {}
@@ -80,7 +83,7 @@ def draft_outputs(spec: m.Spec, reports: dict[str, DiffReport]) -> dict[str, str
             text = text.replace(BASE_ID, f"{BASE_ID}{DRAFT}/")
         out[f"{DRAFT_GENERATED_DIR}/{path.removeprefix('generated/')}"] = text
     downloads = [p for p in described if p.startswith((OPENAPI_DIR + "/", JSONSCHEMA_DIR + "/"))]
-    for path, text in emit_site(spec, downloads).items():
+    for path, text in emit_site(spec, downloads, verdicts).items():
         if path in _DRAFT_PAGES_LEFT_OUT:
             continue
         out[f"{DRAFT_SITE_DIR}/{path.removeprefix(SITE_DIR + '/')}"] = _draft_links(text)

@@ -14,12 +14,11 @@ from cdsgen.drafts import DRAFT_GENERATED_DIR, build_draft
 from cdsgen.emit.client import CLIENT_DIR, emit_client
 from cdsgen.emit.codegen import PendingCodegen
 from cdsgen.emit.jsonschema import JSONSCHEMA_DIR, emit_jsonschema
-from cdsgen.emit.models import MODELS_DIR, PendingModels, start_models
+from cdsgen.emit.models import MODELS_DIR, PendingModels, emit_versions, start_models
 from cdsgen.emit.openapi import OPENAPI_DIR, build_openapi, emit_openapi
 from cdsgen.emit.packaging import emit_packaging
 from cdsgen.emit.server import SERVER_DIR, emit_server
 from cdsgen.emit.site import SITE_DIR, emit_site
-from cdsgen.emit.versions import emit_versions
 from cdsgen.lint import check_spec
 from cdsgen.loader import load_spec, meta_schema
 
@@ -57,21 +56,25 @@ def generate(
         return diags, None
     combined = build_openapi(spec, None)
     models = start_models(combined, codegen)
-    check_spec(spec, diags, root)
+    verdicts = check_spec(spec, diags, root)
     if diags.errors:
         models.cancel()
         return diags, None
-    _, drafts = build_draft(root, spec, diags)
+    _, drafts = build_draft(root, spec, diags, verdicts)
     if diags.errors:
         models.cancel()
         return diags, None
-    return diags, {**build_outputs(spec, combined, models), **drafts}
+    return diags, {**build_outputs(spec, verdicts, combined, models), **drafts}
 
 
 def build_outputs(
-    spec: m.Spec, combined: dict[str, Any] | None = None, models: PendingModels | None = None
+    spec: m.Spec,
+    verdicts: dict[str, list[str]],
+    combined: dict[str, Any] | None = None,
+    models: PendingModels | None = None,
 ) -> dict[str, str]:
-    """Every output of a loaded, linted model (``combined``/``models`` if already started)."""
+    """Every output of a loaded model and what lint found in its examples (``verdicts``;
+    ``combined``/``models`` if already started)."""
     outputs: dict[str, str] = {}
     combined = combined if combined is not None else build_openapi(spec, None)
     models = models if models is not None else start_models(combined)
@@ -82,7 +85,7 @@ def build_outputs(
     outputs.update(emit_versions(spec))
     outputs.update(emit_packaging(spec))
     downloads = [p for p in outputs if p.startswith((OPENAPI_DIR + "/", JSONSCHEMA_DIR + "/"))]
-    outputs.update(emit_site(spec, downloads))
+    outputs.update(emit_site(spec, downloads, verdicts))
     outputs.update(models.result())
     return dict(sorted(outputs.items()))
 

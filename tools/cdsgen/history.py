@@ -22,8 +22,8 @@ from cdsgen import model as m
 from cdsgen.diagnostics import Diagnostics
 from cdsgen.diff import compare
 from cdsgen.emit.changelog import Changelog, Release, render_changelog
-from cdsgen.emit.versions import document_versions
 from cdsgen.loader import DRAFT, RELEASED, load_spec, load_spec_version
+from cdsgen.view import document_versions
 
 #: Git tags that mark releases of the source.
 RELEASE_TAG_PATTERN = "spec-v*"

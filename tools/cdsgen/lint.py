@@ -14,24 +14,27 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 from cdsgen import model as m
 from cdsgen.corrections import CorrectionError, corrected_body, corrections_of, default_part
 from cdsgen.diagnostics import Diagnostics, Pos
-from cdsgen.emit.openapi import view_documents
 from cdsgen.loader import DRAFT, RELEASED, draft_documents, load_spec, load_spec_version
 from cdsgen.published_coverage import check_published_coverage
 from cdsgen.scope_rules import check_scope_descriptions
 from cdsgen.validate import PayloadValidator
+from cdsgen.view import view_documents
 
 
 @dataclass
 class LintResult:
     spec: m.Spec
     diagnostics: Diagnostics
+    #: Example id → the problems lint found in it as published (empty: valid); an example
+    #: missing here was not checked (the model had errors).
+    example_problems: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -44,7 +47,7 @@ def lint(root: Path) -> LintResult:
     files, are listed once)."""
     diags = Diagnostics()
     spec = load_spec(root, diags)
-    check_spec(spec, diags, root)
+    verdicts = check_spec(spec, diags, root)
     if draft_documents(root):
         draft_diags = Diagnostics()
         draft = load_spec_version(root, DRAFT, draft_diags)
@@ -61,7 +64,7 @@ def lint(root: Path) -> LintResult:
     else:
         versions = {RELEASED: spec, DRAFT: spec}
     check_cross_document_links(spec, versions, diags)
-    return LintResult(spec, diags)
+    return LintResult(spec, diags, verdicts)
 
 
 def check_cross_document_links(
@@ -113,27 +116,32 @@ def lint_version(root: Path, version: str = RELEASED) -> LintResult:
     """:func:`lint` of one version of the source (``latest`` or ``dev``, the drafts)."""
     diags = Diagnostics()
     spec = load_spec_version(root, version, diags)
-    check_spec(spec, diags)
+    verdicts = check_spec(spec, diags)
     released = spec if version == RELEASED else load_spec(root, Diagnostics())
     check_cross_document_links(spec, {RELEASED: released, DRAFT: spec}, diags)
-    return LintResult(spec, diags)
+    return LintResult(spec, diags, verdicts)
 
 
-def check_spec(spec: m.Spec, diags: Diagnostics, root: Path | None = None) -> None:
+def check_spec(spec: m.Spec, diags: Diagnostics, root: Path | None = None) -> dict[str, list[str]]:
     """The checks that need the whole, loaded model (see the module docstring); ``root`` is
-    the source folder holding the published-facts snapshots."""
+    the source folder holding the published-facts snapshots. Returns what lint found in each
+    example (see :attr:`LintResult.example_problems`); the model itself is not changed."""
     check_published_coverage(spec, diags, root)
+    verdicts: dict[str, list[str]] = {}
     if not diags.errors:
         # examples are validated against a consistent model only; with unresolved names
         # their problems would only repeat the ones already reported
-        check_examples(spec, diags)
+        verdicts = check_examples(spec, diags)
     for er in spec.errata:
         diags.warning(er.pos, f"erratum {er.id}: {er.problem}", rule="erratum")
+    return verdicts
 
 
-def check_examples(spec: m.Spec, diags: Diagnostics) -> None:
+def check_examples(spec: m.Spec, diags: Diagnostics) -> dict[str, list[str]]:
     """Validate each example against its own document's view (the document and those it
-    depends on), so a later document's additions do not break an earlier one's examples."""
+    depends on), so a later document's additions do not break an earlier one's examples.
+    Returns example id → its problems as published."""
+    verdicts: dict[str, list[str]] = {}
     validators: dict[str, PayloadValidator] = {}
     published: dict[str, PayloadValidator] = {}
     for ex in spec.examples.values():
@@ -141,10 +149,10 @@ def check_examples(spec: m.Spec, diags: Diagnostics) -> None:
             view = view_documents(spec, ex.document)
             validators[ex.document] = PayloadValidator(spec, view)
             published[ex.document] = PayloadValidator(spec, view, strict=False)
-        ex.problems = example_problems(spec, ex, validators[ex.document])
+        problems = verdicts[ex.id] = example_problems(spec, ex, validators[ex.document])
         errata = spec.errata_for(example=ex.id)
         uncovered: set[str] = set()
-        for problem in ex.problems:
+        for problem in problems:
             if any(c in problem for e in errata for c in e.covers):
                 continue  # accounted for; the erratum itself is reported as a warning
             uncovered.add(problem)
@@ -157,7 +165,7 @@ def check_examples(spec: m.Spec, diags: Diagnostics) -> None:
             continue  # what the erratum covers cannot be checked against a body not read
         for e in errata:
             for c in e.covers:
-                if not any(c in p for p in ex.problems):
+                if not any(c in p for p in problems):
                     diags.error(
                         e.pos,
                         f"erratum '{e.id}' covers '{c}', "
@@ -165,6 +173,7 @@ def check_examples(spec: m.Spec, diags: Diagnostics) -> None:
                         rule="erratum-covers",
                     )
         check_corrected(spec, ex, published[ex.document], diags, reported=uncovered)
+    return verdicts
 
 
 def _typed_parts(spec: m.Spec, ex: m.Example) -> dict[str, object]:

@@ -323,8 +323,6 @@ class Example:
     response: HttpMessage | None
     json_body: HttpMessage | None
     pos: Pos
-    #: Filled by lint: None when validated, else the problems found.
-    problems: list[str] = field(default_factory=list)
     errata: list[str] = field(default_factory=list)
 
     @property

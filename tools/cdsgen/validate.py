@@ -22,7 +22,7 @@ from typing import Any
 import jsonschema
 
 from cdsgen import model as m
-from cdsgen.emit.schemas import SchemaBuilder
+from cdsgen.schemas import SchemaBuilder
 from cdsgen.types import ArrayOf, MapOf, Named, TypeExpr, parse_type
 
 #: Value types whose interval spaces point-in-time readings instead of measuring durations.

@@ -17,7 +17,7 @@ from markupsafe import Markup
 from cdsgen.diff import BREAKING, SEVERITIES, DiffReport
 from cdsgen.emit import TEMPLATES_DIR
 from cdsgen.emit.site import markdown_environment
-from cdsgen.emit.versions import DocumentVersion
+from cdsgen.view import DocumentVersion
 
 TEMPLATES = TEMPLATES_DIR / "releases"
 

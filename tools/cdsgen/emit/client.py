@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 
 from cdsgen import model as m
 from cdsgen.emit import TEMPLATES_DIR, runtime_sources
+from cdsgen.emit.operations import CURSOR, OperationView, operation_view, snake
 from cdsgen.emit.pysource import (
     python_environment,
     ruff_format_package,
 )
-from cdsgen.emit.server import CURSOR, OperationView, operation_view, snake
 
 CLIENT_DIR = "generated/python/cds_client"
 PACKAGE = "cds_client"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from cdsgen import model as m
-from cdsgen.emit.schemas import SchemaBuilder
+from cdsgen.schemas import SchemaBuilder
 from cdsgen.serialize import to_json
 
 JSONSCHEMA_DIR = "generated/jsonschema"

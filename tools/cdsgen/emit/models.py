@@ -28,6 +28,7 @@ import json
 import re
 from typing import Any
 
+from cdsgen import model as m
 from cdsgen.emit import TEMPLATES_DIR
 from cdsgen.emit.codegen import PendingCodegen
 from cdsgen.emit.model_layout import layout, split_long_strings
@@ -37,6 +38,7 @@ from cdsgen.emit.pysource import (
     restore_descriptions,
     ruff_format_package,
 )
+from cdsgen.view import combined_version, document_versions
 
 TEMPLATES = TEMPLATES_DIR / "models"
 
@@ -338,3 +340,14 @@ def run_codegen(openapi: dict[str, Any]) -> str:
     codegen = PendingCodegen()
     codegen.feed(openapi, CODEGEN_OPTIONS)
     return codegen.result()
+
+
+def emit_versions(spec: m.Spec) -> dict[str, str]:
+    """``cds_models._versions``: the documents' versions, re-exported as
+    ``cds_models.__version__``, ``cds_models.CDS_DOCUMENTS`` and ``DocumentVersion``."""
+    code = (
+        python_environment(TEMPLATES_DIR / "releases")
+        .get_template("versions.py.j2")
+        .render(version=combined_version(spec), documents=document_versions(spec))
+    )
+    return {f"{MODELS_DIR}/_versions.py": ruff_format(code)}

@@ -1,7 +1,7 @@
 """OpenAPI 3.1 descriptions: one for all documents and one per document.
 
 Structure is built in code as plain dicts (component schemas come from
-:class:`~cdsgen.emit.schemas.SchemaBuilder`) and dumped as JSON and YAML. Every schema and
+:class:`~cdsgen.schemas.SchemaBuilder`) and dumped as JSON and YAML. Every schema and
 operation carries ``x-cds-anchor``/``x-cds-document``; the root carries the machine-readable
 scope and authorization-details rules as ``x-cds-scopes`` and
 ``x-cds-authorization-details-fields``.
@@ -18,10 +18,10 @@ from typing import Any
 
 from cdsgen import model as m
 from cdsgen.corrections import corrected_parts
-from cdsgen.emit.schemas import SchemaBuilder
-from cdsgen.emit.versions import combined_version
+from cdsgen.schemas import SchemaBuilder
 from cdsgen.serialize import to_json, to_yaml
 from cdsgen.validate import PayloadValidator
+from cdsgen.view import combined_version, view_documents
 
 OPENAPI_DIR = "generated/openapi"
 
@@ -55,20 +55,6 @@ def _dump(stem: str, data: dict[str, Any]) -> dict[str, str]:
         f"{stem}.json": to_json(data),
         f"{stem}.yaml": to_yaml(data),
     }
-
-
-def view_documents(spec: m.Spec, document: str | None) -> list[str]:
-    """The document and everything it depends on (all documents when ``document`` is None)."""
-    if document is None:
-        return list(spec.documents)
-    wanted: set[str] = set()
-    stack = [document]
-    while stack:
-        d = stack.pop()
-        if d not in wanted:
-            wanted.add(d)
-            stack.extend(spec.documents[d].depends_on)
-    return [d for d in spec.documents if d in wanted]
 
 
 def build_openapi(spec: m.Spec, document: str | None) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from cdsgen.emit import TEMPLATES_DIR
 from cdsgen.emit.client import CLIENT_DIR
 from cdsgen.emit.models import MODELS_DIR
 from cdsgen.emit.server import SERVER_DIR
-from cdsgen.emit.versions import DocumentVersion, document_versions
+from cdsgen.view import DocumentVersion, document_versions
 
 TEMPLATES = TEMPLATES_DIR / "packaging"
 

@@ -209,13 +209,15 @@ class Placed:
 class SitePages:
     """Renders every generated page; one instance per generation run."""
 
-    def __init__(self, spec: m.Spec, downloads: Iterable[str]):
+    def __init__(self, spec: m.Spec, downloads: Iterable[str], verdicts: dict[str, list[str]]):
         self.spec = spec
         self.downloads = sorted(downloads)
+        self.verdicts = verdicts
         self.env = environment()
         self.env.globals.update(
             site=self,
             spec=spec,
+            example_problems=lambda ex: verdicts.get(ex.id),
             type_md=self.type_md,
             item_href=self.item_href,
             anchor_href=self.anchor_href,
@@ -598,7 +600,11 @@ class Relationship:
     field: m.Field
 
 
-def emit_site(spec: m.Spec, downloads: Iterable[str]) -> dict[str, str]:
+def emit_site(
+    spec: m.Spec, downloads: Iterable[str], verdicts: dict[str, list[str]]
+) -> dict[str, str]:
     """``{path: text}`` of the generated site pages. ``downloads`` are the generated files
-    (``generated/openapi/…``, ``generated/jsonschema/…``) the site offers for download."""
-    return SitePages(spec, downloads).pages()
+    (``generated/openapi/…``, ``generated/jsonschema/…``) the site offers for download;
+    ``verdicts`` what lint found in each example (an example it did not check is not called
+    validated)."""
+    return SitePages(spec, downloads, verdicts).pages()

@@ -1,11 +1,8 @@
-"""Versions and statuses of the documents, for every artefact that should carry them.
+"""Views of the model that checks and emitters share: which documents a document sees, and
+the versions every artefact carries.
 
-* the models package: ``cds_models._versions`` (re-exported as ``cds_models.__version__``,
-  ``cds_models.CDS_DOCUMENTS`` and ``cds_models.DocumentVersion``), rendered from
-  ``templates/releases/versions.py.j2``;
-* the OpenAPI documents carry the same facts in ``info.version`` and ``info.x-cds-documents``;
-* the site: :func:`document_versions` and :attr:`DocumentVersion.label` give the pages what
-  to show next to each document's title.
+They live outside ``emit/`` because lint, validation and several emitters need them alike;
+an emitter never imports another emitter.
 """
 
 from __future__ import annotations
@@ -13,11 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cdsgen import model as m
-from cdsgen.emit import TEMPLATES_DIR
-from cdsgen.emit.models import MODELS_DIR, ruff_format
-from cdsgen.emit.pysource import python_environment
 
-TEMPLATES = TEMPLATES_DIR / "releases"
+
+def view_documents(spec: m.Spec, document: str | None) -> list[str]:
+    """The document and everything it depends on (all documents when ``document`` is None)."""
+    if document is None:
+        return list(spec.documents)
+    wanted: set[str] = set()
+    stack = [document]
+    while stack:
+        d = stack.pop()
+        if d not in wanted:
+            wanted.add(d)
+            stack.extend(spec.documents[d].depends_on)
+    return [d for d in spec.documents if d in wanted]
 
 
 @dataclass(frozen=True)
@@ -50,19 +56,11 @@ def document_versions(spec: m.Spec) -> list[DocumentVersion]:
 
 
 def combined_version(spec: m.Spec) -> str:
-    """One version string for all documents, as ``info.version`` of cds.openapi.json: the
-    shared version when all documents agree, else ``<id>@<version>`` joined with ``+``."""
+    """One version string for all documents, as ``info.version`` of cds.openapi.json and
+    ``cds_models.__version__``: the shared version when all documents agree, else
+    ``<id>@<version>`` joined with ``+``."""
     docs = list(spec.documents.values())
     versions = {d.version for d in docs}
     if len(versions) == 1:
         return versions.pop()
     return "+".join(f"{d.id}@{d.version}" for d in docs)
-
-
-def emit_versions(spec: m.Spec) -> dict[str, str]:
-    code = (
-        python_environment(TEMPLATES)
-        .get_template("versions.py.j2")
-        .render(version=combined_version(spec), documents=document_versions(spec))
-    )
-    return {f"{MODELS_DIR}/_versions.py": ruff_format(code)}
