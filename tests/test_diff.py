@@ -553,3 +553,31 @@ def test_response_type_replaced_by_a_variant_is_compared_by_structure(
     change = only(diff(tmp_path, variant), "response-type")
     assert f"({relation})" in change.message
     assert (change.clients, change.servers) == (clients, servers)
+
+
+def test_every_change_names_a_listed_rule(tmp_path):
+    """The kinds of change are one table (``cdsgen diff --list-rules``); an id the code uses
+    without listing it is refused, and every listed id appears in the diff's code."""
+    import re
+
+    from cdsgen import diff
+    from cdsgen.diff_rules import DIFF_RULES
+
+    with pytest.raises(ValueError, match="not listed"):
+        diff._rule("field-made-up")
+    code = (ROOT / "tools/cdsgen/diff.py").read_text(encoding="utf-8")
+    templated = {"scope", "authorization-details-field"}
+    for rule in DIFF_RULES:
+        kind = next((k for k in templated if rule.startswith(k + "-")), None)
+        suffix = rule.removeprefix(kind + "-") if kind else None
+        found = f'"{rule}"' in code or (
+            suffix is not None
+            and re.search(
+                rf'f"{{kind}}-({re.escape(suffix)}|{{(verdict|TIGHTENED|LOOSENED)}})"', code
+            )
+        )
+        documents = rule.startswith("document-") and 'f"document-{attr' in code
+        assert found or documents, rule
+    listed = cdsgen("diff", "--list-rules", cwd=tmp_path)
+    assert listed.returncode == 0
+    assert len(listed.stdout.splitlines()) == len(DIFF_RULES)

@@ -303,6 +303,12 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from cdsgen.diff import compare, only_document
     from cdsgen.history import HistoryError, load_folder, load_source
 
+    if args.list_rules:
+        from cdsgen.diff_rules import DIFF_RULES
+
+        for rule, what in DIFF_RULES.items():
+            print(f"{rule:42} {what}")
+        return 0
     spec_dir = _root(args)
     if args.release_vs_draft is not None:
         return _diff_release_vs_draft(args, spec_dir)
@@ -529,6 +535,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="compare a document's release (spec/DOC) with its editor's draft (spec/DOC/dev)",
     )
     p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument(
+        "--list-rules", action="store_true", help="print the kinds of change diff reports"
+    )
     p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser(

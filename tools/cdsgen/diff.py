@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from cdsgen import model as m
+from cdsgen.diff_rules import DIFF_RULES
 from cdsgen.rules import (
     CHANGED,
     LOOSENED,
@@ -432,6 +433,13 @@ def _cond(c: m.Condition | None) -> str | None:
     return c.describe() if c else None
 
 
+def _rule(kind: str) -> str:
+    """``kind``, which must be a rule of :data:`cdsgen.diff_rules.DIFF_RULES`."""
+    if kind not in DIFF_RULES:
+        raise ValueError(f"diff rule '{kind}' is not listed in cdsgen.diff_rules.DIFF_RULES")
+    return kind
+
+
 class _Verdict:
     """Impact of one change on each party, with the reasons for what breaks."""
 
@@ -485,11 +493,13 @@ class _Differ:
     # -- building changes ------------------------------------------------------------------
     @staticmethod
     def _change(doc: str, kind: str, subject: str, message: str, v: _Verdict) -> Change:
-        return Change(doc, kind, subject, message, v.impact[CLIENTS], v.impact[SERVERS], v.why())
+        return Change(
+            doc, _rule(kind), subject, message, v.impact[CLIENTS], v.impact[SERVERS], v.why()
+        )
 
     @staticmethod
     def _info(doc: str, kind: str, subject: str, message: str) -> Change:
-        return Change(doc, kind, subject, message, INFO, INFO)
+        return Change(doc, _rule(kind), subject, message, INFO, INFO)
 
     def _dirs(self, name: str) -> list[str]:
         return sorted(self.use.get(name, {RESPONSE}))
