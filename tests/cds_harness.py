@@ -9,6 +9,7 @@ import base64
 import functools
 import hashlib
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -30,6 +31,13 @@ ERROR_STATUSES = {400, 401, 403, 404, 405, 413, 415, 429}
 
 #: The sandbox password of every Customer (their username is their customer number).
 SANDBOX_PASSWORD = "sandbox"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @contextmanager

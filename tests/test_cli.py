@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cds_harness import free_port
 
 HERE = Path(__file__).parent
 
@@ -89,15 +90,9 @@ def test_diagnostics_of_generate_and_lint_go_to_stderr(tmp_path):
         assert "spec/cds-test-01/zz.yaml:2:1: yaml-syntax: " in proc.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_serve_refuses_a_database_in_a_missing_folder(tmp_path):
     proc = _cdsgen(
-        "serve", "--port", str(_free_port()), "--db", str(tmp_path / "nope/x.sqlite3"), cwd=tmp_path
+        "serve", "--port", str(free_port()), "--db", str(tmp_path / "nope/x.sqlite3"), cwd=tmp_path
     )
     assert proc.returncode == 2
     assert "does not exist" in proc.stderr

@@ -42,7 +42,7 @@ from cds_client import (
     RetryPolicy,
 )
 from cds_client.transport import query_value, retry_after
-from cds_harness import approve_consent
+from cds_harness import approve_consent, free_port
 from cds_models import ServerMetadata, UsageSegment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,16 +53,10 @@ pytestmark = pytest.mark.xdist_group("cds_client")
 
 
 # -- the reference Server ---------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[str]:
     """The base URL of `cdsgen serve` on a fresh database."""
-    port = _free_port()
+    port = free_port()
     db = tmp_path_factory.mktemp("server") / "cds.sqlite3"
     cmd = [sys.executable, "-m", "cdsgen", "serve", "--port", str(port), "--db", str(db)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -12,15 +11,9 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
-from cds_harness import basic, bearer
+from cds_harness import basic, bearer, free_port
 
 pytestmark = pytest.mark.xdist_group("reference-server-cli")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
@@ -73,7 +66,7 @@ def serve(db, port: int, *options: str, processes: list | None = None):
 
 def test_serve_keeps_registrations_and_tokens_across_restarts(tmp_path):
     db = tmp_path / "cds.sqlite3"
-    port = _free_port()
+    port = free_port()
     with serve(db, port) as base:
         meta = httpx.get(f"{base}/.well-known/cds-server-metadata.json").json()
         assert meta["oauth_metadata"] == f"{base}/.well-known/oauth-authorization-server"
@@ -104,7 +97,7 @@ def test_serve_keeps_registrations_and_tokens_across_restarts(tmp_path):
 
 
 def test_urls_follow_the_public_url_never_the_host_header(tmp_path):
-    port = _free_port()
+    port = free_port()
     public = "https://cds.example.org"
     with serve(tmp_path / "cds.sqlite3", port, "--public-url", public, "--proxy-headers") as base:
         for host in ({}, {"Host": "evil.example.com"}, {"X-Forwarded-Host": "evil.example.com"}):
@@ -136,7 +129,7 @@ def test_a_sigkill_during_concurrent_writes_loses_no_answered_write(tmp_path):
     middle. After a restart, every Message answered 201 is there (SQLite WAL commits before
     the answer leaves)."""
     db = tmp_path / "cds.sqlite3"
-    port = _free_port()
+    port = free_port()
     processes: list[subprocess.Popen] = []
     answered: list[str] = []
     lock = threading.Lock()
@@ -198,7 +191,7 @@ def test_proxy_headers_name_the_client_only_when_asked(tmp_path, behind_proxy):
     so another client still gets through; without it the header is ignored and every
     request counts against one address."""
     options = ["--proxy-headers"] if behind_proxy else []
-    with serve(tmp_path / "cds.sqlite3", _free_port(), *options) as base:
+    with serve(tmp_path / "cds.sqlite3", free_port(), *options) as base:
 
         def register(client: str) -> int:
             return httpx.post(

@@ -21,13 +21,14 @@ from cds_server.errors import InvalidRequest
 from cds_server.params import AuthorizeQuery, ListGrantsQuery, ListUsageSegmentsQuery
 from cdsgen.diagnostics import Diagnostics
 from cdsgen.emit.operations import snake
+from cdsgen.emit.pysource import RUFF_COMMON
 from cdsgen.emit.server import SERVER_DIR, emit_server
 from cdsgen.loader import load_spec
 from starlette.datastructures import QueryParams
 
 PACKAGE = Path(cds_server.__file__).parent
 RUFF = str(Path(sys.executable).parent / "ruff")
-RUFF_SETTINGS = ["--isolated", "--line-length", "100", "--target-version", "py311"]
+RUFF_SETTINGS = RUFF_COMMON  # what the generator formats the packages with
 
 
 def test_generated_package_is_ruff_formatted_and_lint_clean():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -10,15 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cds_harness import basic, bearer
+from cds_harness import basic, bearer, free_port
 
 pytestmark = pytest.mark.xdist_group("reference-server-cli")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _workers_of(pid: int) -> int:
@@ -33,7 +26,7 @@ def _workers_of(pid: int) -> int:
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
 def test_two_workers_share_one_database(tmp_path):
-    port = _free_port()
+    port = free_port()
     argv = [sys.executable, "-m", "cdsgen", "serve", "--port", str(port)]
     argv += ["--db", str(tmp_path / "db.sqlite3"), "--workers", "2"]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
