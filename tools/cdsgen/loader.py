@@ -437,6 +437,23 @@ class _Builder:
                 continue
             yield name, data, (kind, name)
 
+    def _new_items(
+        self, f: _File, kind: str, table: dict[str, Any], what: str, *, unique: bool = True
+    ):
+        """The items of ``kind`` in ``f`` as :meth:`_items` gives them, their anchor recorded
+        as a ``what``; one whose id ``table`` already holds is reported and left out."""
+        for key, data, path in self._items(f, kind):
+            if key in table:
+                label = "operation" if what == "endpoint" else what
+                self.d.error(
+                    f.y.pos(path),
+                    f"duplicate {label} '{key}' (also defined at {table[key].pos})",
+                    rule="duplicate-item",
+                )
+                continue
+            self._anchor(f, f.doc, what, data["anchor"], path, unique=unique)
+            yield key, data, path
+
     def _anchor(
         self, f: _File, doc: str, kind: str, anchor: str, path: tuple, unique: bool = True
     ) -> None:
@@ -768,16 +785,7 @@ class _Builder:
     # -- endpoints, scopes, examples, errata --------------------------------------------------
     def _endpoints(self, f: _File) -> None:
         doc = f.doc
-        for op, data, path in self._items(f, "endpoints"):
-            if op in self.spec.endpoints:
-                self.d.error(
-                    f.y.pos(path),
-                    f"duplicate operation '{op}' (also defined at {self.spec.endpoints[op].pos})",
-                    rule="duplicate-item",
-                )
-                continue
-            self._anchor(f, doc, "endpoint", data["anchor"], path)
-
+        for op, data, path in self._new_items(f, "endpoints", self.spec.endpoints, "endpoint"):
             responses = []
             for status, rd in data["responses"].items():
                 t = (
@@ -844,11 +852,7 @@ class _Builder:
 
     def _scopes(self, f: _File) -> None:
         doc = f.doc
-        for sid, data, path in self._items(f, "scopes"):
-            if sid in self.spec.scopes:
-                self.d.error(f.y.pos(path), f"duplicate scope '{sid}'", rule="duplicate-item")
-                continue
-            self._anchor(f, doc, "scope", data["anchor"], path)
+        for sid, data, path in self._new_items(f, "scopes", self.spec.scopes, "scope"):
             self.spec.scopes[sid] = m.Scope(
                 type=sid,
                 document=doc,
@@ -868,15 +872,9 @@ class _Builder:
                 forbid_preselection_in_grants=data.get("forbid_preselection_in_grants", False),
                 pos=f.y.pos(path),
             )
-        for fid, data, path in self._items(f, "authorization_details_fields"):
-            if fid in self.spec.authorization_details_fields:
-                self.d.error(
-                    f.y.pos(path),
-                    f"duplicate authorization details field '{fid}'",
-                    rule="duplicate-item",
-                )
-                continue
-            self._anchor(f, doc, "authorization details field", data["anchor"], path)
+        fields = self.spec.authorization_details_fields
+        what = "authorization details field"
+        for fid, data, path in self._new_items(f, "authorization_details_fields", fields, what):
             vt = data.get("value_type")
             self.spec.authorization_details_fields[fid] = m.AuthorizationDetailsFieldRule(
                 id=fid,
@@ -895,11 +893,8 @@ class _Builder:
 
     def _examples(self, f: _File) -> None:
         doc = f.doc
-        for eid, data, path in self._items(f, "examples"):
-            if eid in self.spec.examples:
-                self.d.error(f.y.pos(path), f"duplicate example '{eid}'", rule="duplicate-item")
-                continue
-            self._anchor(f, doc, "example", data["anchor"], path, unique=False)
+        examples = self.spec.examples
+        for eid, data, path in self._new_items(f, "examples", examples, "example", unique=False):
             request = response = json_body = None
             if "http" in data:
                 text = data["http"]
