@@ -433,6 +433,41 @@ def _cond(c: m.Condition | None) -> str | None:
     return c.describe() if c else None
 
 
+#: Yes/no properties of a field: (attribute, (rule, message, who breaks) when it becomes
+#: true, the same when it becomes false). ``writer``/``reader`` name what the party that
+#: writes or reads the payload must now do (:meth:`_Differ._flow` finds who that is).
+_Outcome = tuple[str, str, dict[str, str]]  # (rule, message, who must now do what)
+_FIELD_TOGGLES: tuple[tuple[str, _Outcome, _Outcome], ...] = (
+    (
+        "required",
+        ("field-required", "OPTIONAL → REQUIRED", {"writer": "must now send it"}),
+        ("field-optional", "REQUIRED → OPTIONAL", {"reader": "can no longer rely on it"}),
+    ),
+    (
+        "nullable",
+        ("field-nullable-widened", "may now be `null`", {"reader": "must now accept `null`"}),
+        (
+            "field-nullable-narrowed",
+            "may no longer be `null`",
+            {"writer": "may no longer send `null`"},
+        ),
+    ),
+    (
+        "items_nullable",
+        (
+            "field-nullable-widened",
+            "items may now be `null`",
+            {"reader": "must now accept `null` items"},
+        ),
+        (
+            "field-nullable-narrowed",
+            "items may no longer be `null`",
+            {"writer": "may no longer send `null` items"},
+        ),
+    ),
+)
+
+
 def _rule(kind: str) -> str:
     """``kind``, which must be a rule of :data:`cdsgen.diff_rules.DIFF_RULES`."""
     if kind not in DIFF_RULES:
@@ -810,57 +845,11 @@ class _Differ:
                 f"now defined by {fn.document} #{fn.anchor}"
                 + (f" (was {fo.document} #{fo.anchor})" if fo.anchor else ""),
             )
-        if fo.required != fn.required:
-            if fn.required:
-                yield self._change(
-                    doc,
-                    "field-required",
-                    subject,
-                    "OPTIONAL → REQUIRED",
-                    self._flow(name, writer="must now send it"),
-                )
-            else:
-                yield self._change(
-                    doc,
-                    "field-optional",
-                    subject,
-                    "REQUIRED → OPTIONAL",
-                    self._flow(name, reader="can no longer rely on it"),
-                )
-        if fo.nullable != fn.nullable:
-            if fn.nullable:
-                yield self._change(
-                    doc,
-                    "field-nullable-widened",
-                    subject,
-                    "may now be `null`",
-                    self._flow(name, reader="must now accept `null`"),
-                )
-            else:
-                yield self._change(
-                    doc,
-                    "field-nullable-narrowed",
-                    subject,
-                    "may no longer be `null`",
-                    self._flow(name, writer="may no longer send `null`"),
-                )
-        if fo.items_nullable != fn.items_nullable:
-            if fn.items_nullable:
-                yield self._change(
-                    doc,
-                    "field-nullable-widened",
-                    subject,
-                    "items may now be `null`",
-                    self._flow(name, reader="must now accept `null` items"),
-                )
-            else:
-                yield self._change(
-                    doc,
-                    "field-nullable-narrowed",
-                    subject,
-                    "items may no longer be `null`",
-                    self._flow(name, writer="may no longer send `null` items"),
-                )
+        for attr, became, ceased in _FIELD_TOGGLES:
+            now = getattr(fn, attr)
+            if getattr(fo, attr) != now:
+                kind, message, parties = became if now else ceased
+                yield self._change(doc, kind, subject, message, self._flow(name, **parties))
         relation = type_relation(_rename(fo.type, self.renames), fn.type, self.old, self.new)
         if relation != "same":
             yield self._change(
