@@ -151,6 +151,11 @@ def test_cdsgen_requires_exactly_the_generated_version(spec):
 # -- the wheels in fresh venvs -----------------------------------------------------------------
 
 
+#: What a checkout holds besides its sources: environments, caches, build output.
+_NOT_SOURCE = (".git", ".venv", "node_modules", "site_build", "dist", "build", "*.egg-info")
+_NOT_SOURCE += ("__pycache__", ".pytest_cache", ".ruff_cache", "cds-reference.sqlite3*")
+
+
 @pytest.fixture(scope="module")
 def wheels(tmp_path_factory) -> dict[str, Path]:
     """The four wheels, built with the backends the dev environment pins (hatchling,
@@ -162,7 +167,11 @@ def wheels(tmp_path_factory) -> dict[str, Path]:
     pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
     proc = _run(*pip_wheel, "--wheel-dir", out, *projects)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    proc = _run(sys.executable, "-m", "build", "--no-isolation", "--outdir", out, ROOT)
+    # cdsgen from a copy of the checkout: the sdist's build tree and egg-info then never meet
+    # the other tests working in the checkout at the same time
+    copy = tmp_path_factory.mktemp("cdsgen-src") / "cdsgen"
+    shutil.copytree(ROOT, copy, symlinks=True, ignore=shutil.ignore_patterns(*_NOT_SOURCE))
+    proc = _run(sys.executable, "-m", "build", "--no-isolation", "--outdir", out, copy)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     built = {p.name.split("-")[0].replace("_", "-"): p for p in out.glob("*.whl")}
     assert sorted(built) == ["cds-client", "cds-models", "cds-server", "cdsgen"]

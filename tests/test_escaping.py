@@ -72,7 +72,7 @@ def test_descriptions_render_as_text_on_the_site(root, tmp_path):
     result = lint(tmp_path / "spec")
     assert result.ok, [str(d) for d in result.diagnostics.errors]
     outputs = {**emit_openapi(result.spec), **emit_jsonschema(result.spec, meta_schema())}
-    outputs.update(emit_site(result.spec, list(outputs)))
+    outputs.update(emit_site(result.spec, list(outputs), result.example_problems))
     for path, content in outputs.items():
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text(content, encoding="utf-8")
