@@ -210,13 +210,15 @@ class PendingModels:
 
     def __init__(self, openapi: dict[str, Any], codegen: PendingCodegen | None = None):
         self.openapi = openapi
-        protected, self.texts = protect_descriptions(codegen_input(openapi))
+        given = codegen_input(openapi)  # a deep copy of the OpenAPI: made once
+        self.given_schemas = given["components"]["schemas"]
+        protected, self.texts = protect_descriptions(given)
         self.codegen = codegen or PendingCodegen()
         self.codegen.feed(protected, CODEGEN_OPTIONS)
 
     def result(self) -> dict[str, str]:
         source = restore_descriptions(self.codegen.result(), self.texts)
-        return _finish_models(source, self.openapi)
+        return _finish_models(source, self.openapi, self.given_schemas)
 
     def cancel(self) -> None:
         self.codegen.cancel()
@@ -227,8 +229,12 @@ def start_models(openapi: dict[str, Any], codegen: PendingCodegen | None = None)
     return PendingModels(openapi, codegen)
 
 
-def _finish_models(source: str, openapi: dict[str, Any]) -> dict[str, str]:
-    source = _relax_variant_fields(source, codegen_input(openapi)["components"]["schemas"])
+def _finish_models(
+    source: str, openapi: dict[str, Any], given_schemas: dict[str, Any]
+) -> dict[str, str]:
+    """The generated source made ours; ``given_schemas`` are those datamodel-code-generator
+    was given (:func:`codegen_input`)."""
+    source = _relax_variant_fields(source, given_schemas)
     source = _open_enum_aliases(source)
     source = _discriminated_unions(source, openapi["components"]["schemas"])
     source = _positional_unions(source, openapi["components"]["schemas"])
