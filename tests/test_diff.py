@@ -560,12 +560,14 @@ def test_every_change_names_a_listed_rule(tmp_path):
     without listing it is refused, and every listed id appears in the diff's code."""
     import re
 
-    from cdsgen import diff
-    from cdsgen.diff_rules import DIFF_RULES
+    from cdsgen.diff.core import _rule
+    from cdsgen.diff.rules import DIFF_RULES
 
     with pytest.raises(ValueError, match="not listed"):
-        diff._rule("field-made-up")
-    code = (ROOT / "tools/cdsgen/diff.py").read_text(encoding="utf-8")
+        _rule("field-made-up")
+    code = "\n".join(
+        p.read_text(encoding="utf-8") for p in sorted((ROOT / "tools/cdsgen/diff").glob("*.py"))
+    )
     templated = {"scope", "authorization-details-field"}
     for rule in DIFF_RULES:
         kind = next((k for k in templated if rule.startswith(k + "-")), None)

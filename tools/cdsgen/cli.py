@@ -304,7 +304,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from cdsgen.history import HistoryError, load_folder, load_source
 
     if args.list_rules:
-        from cdsgen.diff_rules import DIFF_RULES
+        from cdsgen.diff.rules import DIFF_RULES
 
         for rule, what in DIFF_RULES.items():
             print(f"{rule:42} {what}")
