@@ -63,9 +63,9 @@ def test_lint_reports_each_problem_once_with_its_position(case, tmp_path):
 # -- rule ids, their documented list, output formats -----------------------------------------
 
 TOOLS = HERE.parent / "tools/cdsgen"
-#: Modules whose every diagnostic names its rule; elsewhere a diagnostic without one is
-#: reported under the catch-all rule ``source`` until it gets its own.
-STRICT_MODULES = {"loader.py", "lint.py", "yamlpos.py", "sourcefiles.py"}
+#: Modules (and the source/ package) whose every diagnostic names its rule; elsewhere one without
+#: is reported under the catch-all rule ``source`` until it gets its own.
+STRICT_MODULES = {"loader.py", "lint.py", "yamlpos.py", "sourcefiles.py", "source"}
 
 
 def test_rule_list_in_the_format_guide_matches_the_code():
@@ -96,12 +96,13 @@ def test_every_diagnostic_names_a_listed_rule_and_every_rule_is_used():
     from cdsgen.diagnostics import RULES
 
     used: set[str] = set()
-    for path in sorted(TOOLS.glob("*.py")):
+    for path in sorted([*TOOLS.glob("*.py"), *TOOLS.glob("source/*.py")]):
         if path.name == "diagnostics.py":
             continue
+        strict = path.name in STRICT_MODULES or path.parent.name in STRICT_MODULES
         for call in _diagnostic_calls(path):
             rule = next((k.value for k in call.keywords if k.arg == "rule"), None)
-            if path.name in STRICT_MODULES:
+            if strict:
                 assert rule is not None, f"{path.name}:{call.lineno}: diagnostic without a rule"
             if isinstance(rule, ast.Constant):
                 assert rule.value in RULES, f"{path.name}:{call.lineno}: '{rule.value}'"
