@@ -476,6 +476,21 @@ class DifferBase:
     def _dirs(self, name: str) -> list[str]:
         return sorted(self.use.get(name, {RESPONSE}))
 
+    def _payload(
+        self,
+        kind: str,
+        doc: str,
+        subject: str,
+        name: str,
+        message: str,
+        *,
+        writer: str | None = None,
+        reader: str | None = None,
+    ) -> Change:
+        """A change to the payload ``name`` that asks something new of whoever writes it
+        (``writer``) and/or reads it (``reader``); see :meth:`_flow`."""
+        return self._change(doc, kind, subject, message, self._flow(name, writer, reader))
+
     def _flow(self, name: str, writer: str | None = None, reader: str | None = None) -> _Verdict:
         """A payload change that breaks the writer and/or reader of ``name`` wherever it is used."""
         v = _Verdict()

@@ -97,12 +97,13 @@ class ObjectsDiff(DifferBase):
                 f"base object `{o.base}` → `{n.base}` (field changes listed separately)",
             )
         if o.extensible and not n.extensible:
-            yield self._change(
-                n.document,
+            yield self._payload(
                 "object-closed",
+                n.document,
+                name,
                 name,
                 "object no longer accepts fields beyond those defined",
-                self._flow(name, writer="may no longer add fields of their own"),
+                writer="may no longer add fields of their own",
             )
         elif n.extensible and not o.extensible:
             yield self._change(
@@ -197,7 +198,7 @@ class ObjectsDiff(DifferBase):
             now = getattr(fn, attr)
             if getattr(fo, attr) != now:
                 kind, message, parties = became if now else ceased
-                yield self._change(doc, kind, subject, message, self._flow(name, **parties))
+                yield self._payload(kind, doc, subject, name, message, **parties)
         relation = type_relation(_rename(fo.type, self.renames), fn.type, self.old, self.new)
         if relation != "same":
             yield self._change(
@@ -217,32 +218,32 @@ class ObjectsDiff(DifferBase):
             if a == b:
                 continue
             if a is None:
-                yield self._change(
-                    doc,
+                yield self._payload(
                     "field-condition-added",
+                    doc,
                     subject,
+                    name,
                     f"now {label} {b}",
-                    self._flow(name, writer=f"must follow the new condition ({label} {b})"),
+                    writer=f"must follow the new condition ({label} {b})",
                 )
             elif b is None:
-                yield self._change(
-                    doc,
+                yield self._payload(
                     "field-condition-removed",
+                    doc,
                     subject,
+                    name,
                     f"no longer {label} {a}",
-                    self._flow(name, reader=f"can no longer rely on it being {label} {a}"),
+                    reader=f"can no longer rely on it being {label} {a}",
                 )
             else:
-                yield self._change(
-                    doc,
+                yield self._payload(
                     "field-condition-changed",
+                    doc,
                     subject,
+                    name,
                     f"{label} {a} → {label} {b}",
-                    self._flow(
-                        name,
-                        writer="must follow the new condition",
-                        reader="can no longer rely on the old condition",
-                    ),
+                    writer="must follow the new condition",
+                    reader="can no longer rely on the old condition",
                 )
         if fo.read_only != fn.read_only:
             state = "read-only" if fn.read_only else "no longer read-only"
@@ -252,30 +253,32 @@ class ObjectsDiff(DifferBase):
         name, doc, subject = obj.name, fn.document, f"{obj.name}.{fn.name}"
         if (fo.has_const, _key(fo.const)) != (fn.has_const, _key(fn.const)):
             if not fo.has_const:
-                yield self._change(
-                    doc,
+                yield self._payload(
                     "field-const",
+                    doc,
                     subject,
+                    name,
                     f"now fixed to `{fn.const}`",
-                    self._flow(name, writer=f"must send exactly `{fn.const}`"),
+                    writer=f"must send exactly `{fn.const}`",
                 )
             elif not fn.has_const:
-                yield self._change(
-                    doc,
+                yield self._payload(
                     "field-const",
+                    doc,
                     subject,
+                    name,
                     f"no longer fixed to `{fo.const}`",
-                    self._flow(name, reader=f"may now receive values other than `{fo.const}`"),
+                    reader=f"may now receive values other than `{fo.const}`",
                 )
             else:
-                yield self._change(
-                    doc,
+                yield self._payload(
                     "field-const",
+                    doc,
                     subject,
+                    name,
                     f"fixed value `{fo.const}` → `{fn.const}`",
-                    self._flow(
-                        name, writer=f"must send `{fn.const}`", reader=f"must accept `{fn.const}`"
-                    ),
+                    writer=f"must send `{fn.const}`",
+                    reader=f"must accept `{fn.const}`",
                 )
         a, b = fo.allowed_values, fn.allowed_values
         if a != b:
@@ -284,20 +287,22 @@ class ObjectsDiff(DifferBase):
             if b is not None:
                 gone = [x for x in (a if a is not None else ()) if x not in b]
                 if a is None:
-                    yield self._change(
-                        doc,
+                    yield self._payload(
                         "field-allowed-values",
+                        doc,
                         subject,
+                        name,
                         f"now limited to {_fmt(b)}",
-                        self._flow(name, writer=f"may only send {_fmt(b)}"),
+                        writer=f"may only send {_fmt(b)}",
                     )
                 elif gone:
-                    yield self._change(
-                        doc,
+                    yield self._payload(
                         "field-allowed-values",
+                        doc,
                         subject,
+                        name,
                         f"no longer allows {_fmt(gone)}",
-                        self._flow(name, writer=f"may no longer send {_fmt(gone)}"),
+                        writer=f"may no longer send {_fmt(gone)}",
                     )
             if a is not None:
                 more = [x for x in (b if b is not None else ()) if x not in a]
@@ -317,34 +322,34 @@ class ObjectsDiff(DifferBase):
         if fo.min_items != fn.min_items:
             lo, hi = fo.min_items or 0, fn.min_items or 0
             if hi > lo:
-                yield self._change(
-                    doc,
+                yield self._payload(
                     "field-min-items",
+                    doc,
                     subject,
+                    name,
                     f"at least {hi} item(s), was {lo}",
-                    self._flow(name, writer=f"must send at least {hi} item(s)"),
+                    writer=f"must send at least {hi} item(s)",
                 )
             else:
-                yield self._change(
-                    doc,
+                yield self._payload(
                     "field-min-items",
+                    doc,
                     subject,
+                    name,
                     f"at least {hi} item(s), was {lo}",
-                    self._flow(name, reader=f"may now receive fewer than {lo} item(s)"),
+                    reader=f"may now receive fewer than {lo} item(s)",
                 )
         if (fo.has_default, _key(fo.default)) != (fn.has_default, _key(fn.default)):
             before = f"`{fo.default}`" if fo.has_default else "none"
             after = f"`{fn.default}`" if fn.has_default else "none"
-            yield self._change(
-                doc,
+            yield self._payload(
                 "field-default",
+                doc,
                 subject,
+                name,
                 f"default {before} → {after} (an absent value now means something else)",
-                self._flow(
-                    name,
-                    writer="must send the value when the new default does not fit",
-                    reader="must read an absent value differently",
-                ),
+                writer="must send the value when the new default does not fit",
+                reader="must read an absent value differently",
             )
 
     def _object_rules(self, o: m.ObjectType, n: m.ObjectType) -> Iterator[Change]:
@@ -356,21 +361,23 @@ class ObjectsDiff(DifferBase):
         old_rules, new_rules = {key(r): r for r in o.rules}, {key(r): r for r in n.rules}
         for k, r in new_rules.items():
             if k not in old_rules:
-                yield self._change(
-                    r.document or n.document,
+                yield self._payload(
                     "object-rule-added",
+                    r.document or n.document,
+                    n.name,
                     n.name,
                     f"new rule: when {r.when.describe()}, {self._rule_text(r)}",
-                    self._flow(n.name, writer="must follow the new rule"),
+                    writer="must follow the new rule",
                 )
         for k, r in old_rules.items():
             if k not in new_rules:
-                yield self._change(
-                    r.document or n.document,
+                yield self._payload(
                     "object-rule-removed",
+                    r.document or n.document,
+                    n.name,
                     n.name,
                     f"rule removed: when {r.when.describe()}, {self._rule_text(r)}",
-                    self._flow(n.name, reader="can no longer rely on the rule"),
+                    reader="can no longer rely on the rule",
                 )
 
     @staticmethod

@@ -76,16 +76,14 @@ class EnumsAndUnionsDiff(DifferBase):
                 )
             renamed = _renamed_values(list(o.values), list(n.values))
             for before, after in renamed.items():
-                yield self._change(
-                    n.document,
+                yield self._payload(
                     "enum-value-renamed",
+                    n.document,
                     f"{name}.{after}",
+                    name,
                     f"value renamed: `{before}` → `{after}`",
-                    self._flow(
-                        name,
-                        writer=f"must send `{after}` instead of `{before}`",
-                        reader=f"must read `{after}` where they read `{before}`",
-                    ),
+                    writer=f"must send `{after}` instead of `{before}`",
+                    reader=f"must read `{after}` where they read `{before}`",
                 )
             for value, ev in n.values.items():
                 if value in renamed.values():
@@ -137,33 +135,33 @@ class EnumsAndUnionsDiff(DifferBase):
                 yield self._change(n.document, "union-added", name, "union added", _Verdict())
                 continue
             if o.discriminator != n.discriminator:
-                yield self._change(
-                    n.document,
+                yield self._payload(
                     "union-discriminator",
+                    n.document,
+                    name,
                     name,
                     f"discriminator `{o.discriminator}` → `{n.discriminator}`",
-                    self._flow(
-                        name,
-                        writer="must mark members the new way",
-                        reader="must tell members apart the new way",
-                    ),
+                    writer="must mark members the new way",
+                    reader="must tell members apart the new way",
                 )
             if bool(o.fallback) != bool(n.fallback):
                 if n.fallback:
-                    yield self._change(
-                        n.document,
+                    yield self._payload(
                         "union-fallback-added",
+                        n.document,
+                        name,
                         name,
                         f"unknown members now fall back to `{n.fallback}`",
-                        self._flow(name, reader="must accept members no document defines"),
+                        reader="must accept members no document defines",
                     )
                 else:
-                    yield self._change(
-                        n.document,
+                    yield self._payload(
                         "union-fallback-removed",
+                        n.document,
+                        name,
                         name,
                         "members no document defines are no longer allowed",
-                        self._flow(name, writer="may no longer send members of their own"),
+                        writer="may no longer send members of their own",
                     )
             if n.discriminator and o.discriminator == n.discriminator:
                 yield from self._union_mapping(o, n)
@@ -171,20 +169,22 @@ class EnumsAndUnionsDiff(DifferBase):
                 old_members = {str(_rename(t, self.renames)) for t in o.members}
                 new_members = {str(t) for t in n.members}
                 for t in sorted(new_members - old_members):
-                    yield self._change(
-                        n.document,
+                    yield self._payload(
                         "union-member-added",
+                        n.document,
                         f"{name}.{t}",
+                        name,
                         "member added",
-                        self._flow(name, reader="may now receive it"),
+                        reader="may now receive it",
                     )
                 for t in sorted(old_members - new_members):
-                    yield self._change(
-                        n.document,
+                    yield self._payload(
                         "union-member-removed",
+                        n.document,
                         f"{name}.{t}",
+                        name,
                         "member removed",
-                        self._flow(name, writer="may no longer send it"),
+                        writer="may no longer send it",
                     )
         for name, o in self.old.unions.items():
             if name not in self.new.unions:
@@ -209,14 +209,14 @@ class EnumsAndUnionsDiff(DifferBase):
                     v,
                 )
             elif self.renames.get(before, before) != member:
-                yield self._change(
-                    n.document,
+                yield self._payload(
                     "union-member-changed",
+                    n.document,
                     f"{name}.{value}",
+                    name,
                     f"member `{value}` now `{member}` (was `{before}`)",
-                    self._flow(
-                        name, writer="must send the new member", reader="must read the new member"
-                    ),
+                    writer="must send the new member",
+                    reader="must read the new member",
                 )
         for value, member in o.mapping.items():
             if value not in n.mapping:
