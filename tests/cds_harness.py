@@ -5,9 +5,7 @@ registration → data path of DESIGN.md.
 
 from __future__ import annotations
 
-import base64
 import functools
-import hashlib
 import secrets
 import socket
 import threading
@@ -22,6 +20,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import httpx
 import jsonschema
 import uvicorn
+from cds_conformance.runner import basic, bearer, pkce
 from cdsgen import model as m
 from cdsgen.schemas import SchemaBuilder
 
@@ -224,23 +223,6 @@ class StrictResponses:
                 f"{operation_id}: 401 without WWW-Authenticate"
             )
         return response
-
-
-def basic(client_id: str, secret: str) -> dict[str, str]:
-    raw = f"{client_id}:{secret}".encode()
-    return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def pkce() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    challenge = (
-        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    )
-    return verifier, challenge
 
 
 class Walker:

@@ -77,20 +77,8 @@ def test_descriptions_render_as_text_on_the_site(root, tmp_path):
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text(content, encoding="utf-8")
 
-    (tmp_path / "node_modules").symlink_to(root / "node_modules")
-    config = tmp_path / "mkdocs.yml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "INHERIT": str(root / "mkdocs.yml"),
-                "theme": {
-                    "name": "material",
-                    "custom_dir": str(root / "tools/cdsgen/templates/mkdocs"),
-                },
-                "hooks": [str(root / "tools/cdsgen/mkdocs_hooks.py")],
-                "nav": ["spec/index.md", "spec/cds-test-01.md", "spec/errata.md", "spec/api.md"],
-            }
-        )
+    config = _site_config(
+        root, tmp_path, ["spec/index.md", "spec/cds-test-01.md", "spec/errata.md", "spec/api.md"]
     )
     proc = build_site(config, tmp_path / "site_build")
     assert proc.returncode == 0, proc.stderr
@@ -208,22 +196,10 @@ def test_hostile_strings_survive_every_artefact(root, tmp_path):
     assert imported.returncode == 0, imported.stderr[-3000:]
     assert "imported" in imported.stdout
 
-    (tmp_path / "node_modules").symlink_to(root / "node_modules")
-    config = tmp_path / "mkdocs.yml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "INHERIT": str(root / "mkdocs.yml"),
-                "theme": {
-                    "name": "material",
-                    "custom_dir": str(root / "tools/cdsgen/templates/mkdocs"),
-                },
-                "hooks": [str(root / "tools/cdsgen/mkdocs_hooks.py")],
-                "nav": sorted(
-                    str(p.relative_to(tmp_path / "site")) for p in (tmp_path / "site").rglob("*.md")
-                ),
-            }
-        )
+    config = _site_config(
+        root,
+        tmp_path,
+        sorted(str(p.relative_to(tmp_path / "site")) for p in (tmp_path / "site").rglob("*.md")),
     )
     from conftest import build_site
 
@@ -239,3 +215,24 @@ def test_hostile_strings_survive_every_artefact(root, tmp_path):
     text = Page(tmp_path / "site_build/spec/cds-wg1-01/index.html").all_text
     for part in ('"""', "{{ x }}", "{% raw %}", "</script><script>alert(1)</script>", "end\\"):
         assert part in text, part
+
+
+def _site_config(root: Path, tmp_path: Path, nav: list[str]) -> Path:
+    """An mkdocs.yml in ``tmp_path`` building its ``site/`` pages with the project's theme,
+    hooks and assets, as ``make site`` builds the real ones."""
+    (tmp_path / "node_modules").symlink_to(root / "node_modules")
+    config = tmp_path / "mkdocs.yml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "INHERIT": str(root / "mkdocs.yml"),
+                "theme": {
+                    "name": "material",
+                    "custom_dir": str(root / "tools/cdsgen/templates/mkdocs"),
+                },
+                "hooks": [str(root / "tools/cdsgen/mkdocs_hooks.py")],
+                "nav": nav,
+            }
+        )
+    )
+    return config

@@ -5,16 +5,10 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 from cds_server.references import FILLS, REFERENCES
 from cdsgen.server.access import FIELD_INCLUDES, KINDS, RELATED
 from cdsgen.types import names_in
-
-HERE = Path(__file__).parent
 
 #: Names the documents give to fields listing other objects' ids (a guard: a new field of this
 #: shape without ``refers_to`` is probably a missing link).
@@ -68,32 +62,3 @@ def test_relationship_diagram_has_every_link_between_resources(root):
     ):
         assert re.search(rf'Aggregation -- "[^"]*\b{name} \[ \]', page), name
     assert 'formats[].related_meterdevices [ ], formats[].related_meterdevice"' in page
-
-
-def _lint(tmp_path: Path, case: str) -> str:
-    shutil.copytree(HERE / "fixtures/minispec", tmp_path / "spec")
-    (tmp_path / "spec/cds-test-01/zz-case.yaml").write_text(case, encoding="utf-8")
-    proc = subprocess.run(
-        [sys.executable, "-m", "cdsgen", "lint"], cwd=tmp_path, capture_output=True, text=True
-    )
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    return proc.stdout + proc.stderr
-
-
-CASE = """\
-objects:
-  Gadget:
-    anchor: things
-    title: Gadget
-    summary: A gadget.
-    fields:
-      id: {type: string, required: true, summary: Identifier.}
-      things: {type: "[string]", required: true, refers_to: Nothing, summary: Things.}
-      size: {type: integer, required: true, refers_to: Thing, summary: How big.}
-"""
-
-
-def test_lint_rejects_references_to_unknown_objects_and_non_id_fields(tmp_path):
-    out = _lint(tmp_path, CASE)
-    assert "zz-case.yaml:8:" in out and "Gadget.things refers to unknown object 'Nothing'" in out
-    assert "zz-case.yaml:9:" in out and "Gadget.size refers to objects but is not an id" in out
