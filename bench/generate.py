@@ -81,7 +81,7 @@ def edit_description(project: Path, run: int) -> None:
 def run_cdsgen(project: Path, run: int) -> ProcessRun:
     edit_description(project, run)
     result = run_process([str(BIN / "cdsgen"), "generate", "--check"], cwd=project)
-    stale = set(re.findall(r"^stale: (\S+)$", result.stdout, re.MULTILINE))
+    stale = set(re.findall(r"^stale: (\S+)$", result.stdout + result.stderr, re.MULTILINE))
     require(result.returncode == 1, f"generate --check exited {result.returncode}: {result.stderr}")
     require(
         set(MUST_BE_STALE) <= stale,
