@@ -15,6 +15,7 @@ that cannot be read, is simply work done again. ``CDSGEN_CACHE_DIR=off`` turns i
 
 from __future__ import annotations
 
+import atexit
 import decimal
 import functools
 import hashlib
@@ -29,27 +30,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import jinja2
+import orjson
 from jinja2.bccache import Bucket
 
+from cdsgen.cachedir import cache_dir, store_bytes
 from cdsgen.diagnostics import Diagnostics
 
 T = TypeVar("T")
-
-
-def cache_dir() -> Path | None:
-    """The cache folder, or ``None`` when caching is turned off."""
-    configured = os.environ.get("CDSGEN_CACHE_DIR")
-    if configured == "off":
-        return None
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME")
-    if not base:
-        try:
-            base = str(Path.home() / ".cache")
-        except (KeyError, RuntimeError):  # no home folder: no cache
-            return None
-    return Path(base, "cdsgen")
 
 
 def cache_templates(env: jinja2.Environment) -> jinja2.Environment:
@@ -182,21 +169,11 @@ def cached_validator(schema: dict[str, Any]) -> Callable[[Any], Any]:
         if found is None:
             return fastjsonschema.compile(schema)
         name, code = found.group(1), compile(source, f"<validator {key[:12]}>", "exec")
-        _store_bytes(path, marshal.dumps((name, code)))
+        store_bytes(path, marshal.dumps((name, code)))
     # what compile() puts beside the code that its printed form leaves out
     namespace: dict[str, Any] = {"Decimal": decimal.Decimal, "custom_formats": {}}
     exec(code, namespace)  # our own compiled output of fastjsonschema, as compile() does
     return namespace[name]
-
-
-def _store_bytes(path: Path, data: bytes) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("wb", dir=path.parent, suffix=".tmp", delete=False) as f:
-            f.write(data)
-        os.replace(f.name, path)
-    except OSError:
-        pass
 
 
 # -- derived texts -----------------------------------------------------------------------------
@@ -223,7 +200,7 @@ def cached_text(kind: str, given: bytes, make: Callable[[], str]) -> str:
     except (OSError, UnicodeDecodeError):
         pass
     text = make()
-    _store_bytes(path, text.encode("utf-8"))
+    store_bytes(path, text.encode("utf-8"))
     try:
         entries = sorted(folder.iterdir(), key=lambda p: p.stat().st_mtime)
         for old in entries[:-DERIVED_LIMIT]:
@@ -231,3 +208,99 @@ def cached_text(kind: str, given: bytes, make: Callable[[], str]) -> str:
     except OSError:
         pass
     return text
+
+
+# -- memo tables -------------------------------------------------------------------------------
+class MemoTable:
+    """Results of one pure function of text, kept together in one file of the cache.
+
+    For results that are many and small (the YAML of each schema of a description, the verdict
+    on each example): one file read at the first lookup and written once when the process
+    ends (:func:`flush_memo_tables`), instead of a file per result. The file keeps the
+    results used by the last run, then as many older ones as fit in ``limit``; a key is the
+    SHA-256 of everything the result depends on, so a stale result cannot be found."""
+
+    def __init__(self, kind: str, limit: int) -> None:
+        self.kind = kind
+        self.limit = limit
+        self._path: Path | None = None
+        self._old: dict[str, str] | None = None
+        self.used: dict[str, str] = {}
+
+    def _load(self) -> dict[str, str]:
+        if self._old is None:
+            self._old = {}
+            root = cache_dir()
+            if root is not None:
+                name = hashlib.sha256(self.kind.encode()).hexdigest()[:16]
+                self._path = root / "memo" / f"{name}.json"
+                try:
+                    loaded = orjson.loads(self._path.read_bytes())
+                    if isinstance(loaded, dict):
+                        self._old = loaded
+                except (OSError, orjson.JSONDecodeError):
+                    pass
+        return self._old
+
+    def get(self, key: str, make: Callable[[], str]) -> str:
+        """The result for ``key``: the one kept, or ``make()``'s (then kept)."""
+        found = self.used.get(key)
+        if found is None:
+            found = self._load().get(key)
+            if found is None:
+                found = make()
+            self.used[key] = found
+        return found
+
+    def take(self, results: dict[str, str]) -> None:
+        """Count ``results`` (used by another process of this run) as used here."""
+        self._load()
+        self.used.update(results)
+
+    def flush(self) -> None:
+        """Write the file: the results used in this process first, then older ones."""
+        old = self._load()
+        if self._path is None or (not self.used or set(self.used) == set(old)):
+            return
+        kept = dict(self.used)
+        for key, value in old.items():
+            if len(kept) >= self.limit:
+                break
+            kept.setdefault(key, value)
+        store_bytes(self._path, orjson.dumps(kept))
+
+
+_MEMO_TABLES: dict[str, MemoTable] = {}
+
+
+def memo_table(kind: str, limit: int = 5000) -> MemoTable:
+    """The process's table of ``kind`` (its name and the version of what computes it)."""
+    table = _MEMO_TABLES.get(kind)
+    if table is None:
+        table = _MEMO_TABLES[kind] = MemoTable(kind, limit)
+        if len(_MEMO_TABLES) == 1:
+            atexit.register(flush_memo_tables)
+    return table
+
+
+def memo_results() -> dict[str, dict[str, str]]:
+    """What this process used of every table (sent back by a worker process of the run)."""
+    return {kind: table.used for kind, table in _MEMO_TABLES.items()}
+
+
+def take_memo_results(results: dict[str, dict[str, str]]) -> None:
+    for kind, used in results.items():
+        memo_table(kind).take(used)
+
+
+def flush_memo_tables() -> None:
+    for table in _MEMO_TABLES.values():
+        table.flush()
+
+
+def memo_key(*parts: bytes | str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8") if isinstance(part, str) else part)
+        digest.update(b"\0")
+    return digest.hexdigest()

@@ -74,7 +74,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     base = output_root(args)  # a usage error before any work starts
     from cdsgen.emit.codegen import PendingCodegen
 
-    codegen = PendingCodegen()  # started before the imports below: it imports meanwhile
+    # started before the imports below (it imports meanwhile), unless its output is cached
+    codegen = PendingCodegen(_root(args))
     from cdsgen import writer
     from cdsgen.generate import TREES, generate
 

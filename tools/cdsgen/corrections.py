@@ -19,10 +19,10 @@ raise :class:`CorrectionError` with a message for lint.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from cdsgen import model as m
+from cdsgen.jsonvalues import json_copy
 
 PARTS = ("request", "response", "body")
 
@@ -68,7 +68,7 @@ def correction_steps(
         assert corr is not None
         if corr.get("part", default_part(ex)) != part:
             continue
-        after = copy.deepcopy(body)
+        after = json_copy(body)
         source_id = corr.get("fill_from")
         if source_id:
             source = spec.examples.get(source_id)
@@ -79,7 +79,7 @@ def correction_steps(
             filler = corrected_body(spec, source, part, _seen | {ex.id})
             if not isinstance(filler, dict) or not isinstance(after, dict):
                 raise CorrectionError(f"erratum '{er.id}': `fill_from` needs two JSON objects")
-            after = {**copy.deepcopy(filler), **after}
+            after = {**json_copy(filler), **after}
         try:
             after = apply_patch(after, corr.get("patch", []))
         except CorrectionError as exc:
@@ -132,22 +132,22 @@ def corrected_parts(spec: m.Spec, ex: m.Example) -> dict[str, tuple[Any, list[st
 # -- RFC 6902 -----------------------------------------------------------------------------------
 def apply_patch(doc: Any, ops: list[dict[str, Any]]) -> Any:
     """``doc`` with the JSON Patch operations applied (a new value; ``doc`` is not changed)."""
-    doc = copy.deepcopy(doc)
+    doc = json_copy(doc)
     for i, op in enumerate(ops):
         kind = op.get("op")
         try:
             if kind == "add":
-                doc = _add(doc, op["path"], copy.deepcopy(op["value"]))
+                doc = _add(doc, op["path"], json_copy(op["value"]))
             elif kind == "remove":
                 doc, _ = _remove(doc, op["path"])
             elif kind == "replace":
                 doc, _ = _remove(doc, op["path"])
-                doc = _add(doc, op["path"], copy.deepcopy(op["value"]))
+                doc = _add(doc, op["path"], json_copy(op["value"]))
             elif kind == "move":
                 doc, value = _remove(doc, op["from"])
                 doc = _add(doc, op["path"], value)
             elif kind == "copy":
-                doc = _add(doc, op["path"], copy.deepcopy(_get(doc, op["from"])))
+                doc = _add(doc, op["path"], json_copy(_get(doc, op["from"])))
             else:
                 raise CorrectionError(f"unknown operation '{kind}'")
         except (KeyError, IndexError, ValueError, TypeError) as exc:

@@ -187,6 +187,13 @@ class Diagnostics:
         self._seen.add(diag)
         self.items.append(diag)
 
+    def merge(self, other: Diagnostics) -> None:
+        """Add what ``other`` collected (e.g. in a worker process), each problem once."""
+        for diag in other.items:
+            self._add(diag)
+        for severity, count in other.dropped.items():
+            self.dropped[severity] = self.dropped.get(severity, 0) + count
+
     @property
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.items if d.severity is Severity.ERROR]

@@ -20,16 +20,18 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cdsgen import model as m
 from cdsgen.diagnostics import Diagnostics
-from cdsgen.diff import DiffReport, compare, only_document
-from cdsgen.emit.changes import render_changes, render_resolved_errata
 from cdsgen.emit.jsonschema import BASE_ID, JSONSCHEMA_DIR, emit_jsonschema
 from cdsgen.emit.openapi import OPENAPI_DIR, build_openapi, emit_openapi
 from cdsgen.emit.site import SITE_DIR, emit_site, tidy
 from cdsgen.lint import check_spec
 from cdsgen.loader import DRAFT, RELEASED, draft_documents, load_spec_version, meta_schema
+
+if TYPE_CHECKING:
+    from cdsgen.diff import DiffReport
 
 #: Where the draft version's OpenAPI and JSON Schemas go (one tree of its own).
 DRAFT_GENERATED_DIR = f"generated/{DRAFT}"
@@ -52,6 +54,8 @@ def build_draft(
     """Load, lint and emit the draft version. Problems go to ``diags`` (the caller refuses to
     write when there are errors). Without any draft the draft version is the release, and
     its pages say so: the site keeps both versions across releases."""
+    from cdsgen.diff import compare, only_document  # the draft version's work alone (a worker)
+
     documents = draft_documents(root)
     if not documents:
         return DraftBuild(released, {}), draft_outputs(released, {}, verdicts)
@@ -75,6 +79,8 @@ def draft_outputs(
 ) -> dict[str, str]:
     """Every output of the draft version, at its draft path (``verdicts``: what lint found
     in its examples)."""
+    from cdsgen.emit.changes import render_changes, render_resolved_errata
+
     described = {**emit_openapi(spec, build_openapi(spec, None))}
     described.update(emit_jsonschema(spec, meta_schema()))
     out: dict[str, str] = {}

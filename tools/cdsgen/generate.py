@@ -5,6 +5,7 @@ Kept separate from the CLI so tests and benchmarks run exactly what ``cdsgen gen
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ from cdsgen.emit.packaging import emit_packaging
 from cdsgen.emit.server import SERVER_DIR, emit_server
 from cdsgen.emit.site import SITE_DIR, emit_site
 from cdsgen.lint import check_spec
-from cdsgen.loader import load_spec, meta_schema
+from cdsgen.loader import draft_documents, load_spec, meta_schema
+from cdsgen.worker import ForkedCall
 
 #: Folders owned entirely by the generator (each written atomically as one tree); the draft
 #: version's site pages are inside SITE_DIR (``site/spec/dev``).
@@ -43,7 +45,8 @@ def generate(
     datamodel-code-generator, the slowest step, starts first (``codegen``, if the caller
     started it even earlier): its process imports the generator while the source loads,
     gets the OpenAPI as soon as the model is loaded, and runs while the examples are
-    validated and the other emitters work."""
+    validated and the other emitters work. The draft version (when the source has drafts)
+    is built meanwhile in a forked process (:mod:`cdsgen.worker`) from the loaded releases."""
     codegen = codegen or PendingCodegen()
     diags = Diagnostics()
     try:
@@ -56,15 +59,34 @@ def generate(
         return diags, None
     combined = build_openapi(spec, None)
     models = start_models(combined, codegen)
-    verdicts = check_spec(spec, diags, root)
-    if diags.errors:
-        models.cancel()
-        return diags, None
-    _, drafts = build_draft(root, spec, diags, verdicts)
-    if diags.errors:
-        models.cancel()
-        return diags, None
-    return diags, {**build_outputs(spec, verdicts, combined, models), **drafts}
+    draft = ForkedCall(partial(_draft_version, root, spec)) if draft_documents(root) else None
+    try:
+        verdicts = check_spec(spec, diags, root)
+        if diags.errors:
+            return diags, None
+        outputs = build_outputs(spec, verdicts, combined, models)
+        models = None
+        if draft is None:  # no drafts: the draft version is the release (and its verdicts)
+            _, drafts = build_draft(root, spec, diags, verdicts)
+        else:
+            draft_diags, drafts = draft.result()
+            draft = None
+            diags.merge(draft_diags)
+        if diags.errors:
+            return diags, None
+        return diags, {**outputs, **drafts}
+    finally:
+        if draft is not None:
+            draft.cancel()
+        if models is not None:
+            models.cancel()
+
+
+def _draft_version(root: Path, released: m.Spec) -> tuple[Diagnostics, dict[str, str]]:
+    """The draft version's diagnostics and outputs (run in the worker process)."""
+    diags = Diagnostics()
+    _, outputs = build_draft(root, released, diags, {})
+    return diags, outputs
 
 
 def build_outputs(

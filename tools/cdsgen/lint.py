@@ -147,8 +147,8 @@ def check_examples(spec: m.Spec, diags: Diagnostics) -> dict[str, list[str]]:
     for ex in spec.examples.values():
         if ex.document not in validators:
             view = view_documents(spec, ex.document)
-            validators[ex.document] = PayloadValidator(spec, view)
-            published[ex.document] = PayloadValidator(spec, view, strict=False)
+            validators[ex.document] = PayloadValidator(spec, view, memo=True)
+            published[ex.document] = PayloadValidator(spec, view, strict=False, memo=True)
         problems = verdicts[ex.id] = example_problems(spec, ex, validators[ex.document])
         errata = spec.errata_for(example=ex.id)
         uncovered: set[str] = set()

@@ -12,12 +12,10 @@ import copy
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
-import jsonschema
 import yaml
-from jsonschema.exceptions import best_match
 
 from cdsgen import model as m
 from cdsgen.cache import cached_parse, cached_validator
@@ -28,6 +26,9 @@ from cdsgen.source.base import RELEASED as RELEASED
 from cdsgen.source.base import VERSIONS, _File
 from cdsgen.sourcefiles import find_source_files, read_source_bytes
 from cdsgen.yamlpos import decode_source, load_yaml
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 #: The meta-schema's one source; ``cdsgen generate`` also publishes it as JSON for editors
 #: (generated/jsonschema/cdsgen-source.schema.json).
@@ -96,7 +97,6 @@ def load_spec_version(root: Path, version: str, diags: Diagnostics) -> m.Spec:
 
 
 def _read_files(root: Path, diags: Diagnostics, *, draft: bool = False) -> list[_File]:
-    validator = jsonschema.Draft202012Validator(meta_schema())
     out: list[_File] = []
     for source in find_source_files(root, diags, draft=draft):
         raw = read_source_bytes(source, diags)
@@ -126,6 +126,9 @@ def _read_files(root: Path, diags: Diagnostics, *, draft: bool = False) -> list[
         try:
             _fast_meta_validator()(y.data)
         except fastjsonschema.JsonSchemaException:
+            import jsonschema  # only to describe the problems the fast validator found
+
+            validator = jsonschema.Draft202012Validator(meta_schema())
             for count, err in enumerate(validator.iter_errors(y.data)):
                 if count == MAX_SCHEMA_ERRORS_PER_FILE:
                     diags.error(
@@ -167,8 +170,10 @@ def _check_shared_kinds(f: _File, diags: Diagnostics) -> None:
         )
 
 
-def _report_schema_error(err: jsonschema.ValidationError, f: _File, diags: Diagnostics) -> None:
+def _report_schema_error(err: ValidationError, f: _File, diags: Diagnostics) -> None:
     if err.context:
+        from jsonschema.exceptions import best_match
+
         deeper = best_match(err.context)
         if deeper is not None and len(deeper.absolute_path) >= len(err.absolute_path):
             err = deeper

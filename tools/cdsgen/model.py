@@ -412,6 +412,9 @@ class Spec:
     errata: list[Erratum]
     scopes: dict[str, Scope]
     authorization_details_fields: dict[str, AuthorizationDetailsFieldRule]
+    _errata_index: tuple[int, dict[str, list[Erratum]]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def kind_of(self, name: str) -> str | None:
         for kind, table in (
@@ -438,4 +441,19 @@ class Spec:
         return out
 
     def errata_for(self, **target: str) -> list[Erratum]:
+        if set(target) == {"example"}:
+            return list(self._errata_by_example().get(target["example"], ()))
         return [e for e in self.errata if all(e.target.get(k) == v for k, v in target.items())]
+
+    def _errata_by_example(self) -> dict[str, list[Erratum]]:
+        """Errata by the example they target, made once (errata of examples are looked up
+        for every example by lint, the OpenAPI and the site); made again if errata were
+        added since."""
+        made = self._errata_index
+        if made is None or made[0] != len(self.errata):
+            index: dict[str, list[Erratum]] = {}
+            for e in self.errata:
+                if "example" in e.target:
+                    index.setdefault(e.target["example"], []).append(e)
+            made = self._errata_index = (len(self.errata), index)
+        return made[1]

@@ -20,11 +20,12 @@ more requirements when its :class:`ScopeCondition` holds for a Scope Description
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+from cdsgen.jsonvalues import json_copy
 
 #: A field the checked object does not have (``None`` is a value: JSON ``null``).
 MISSING: Any = object()
@@ -88,7 +89,7 @@ class Equals(Test):
         return [] if value == self.value else [f"must be {self.value!r}, is {value!r}"]
 
     def export(self) -> Any:
-        return copy.deepcopy(self.value)
+        return json_copy(self.value)
 
 
 @dataclass

@@ -20,11 +20,11 @@ checks and requirements inside conditionals name their ``items`` and ``propertie
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 from typing import Any
 
 from cdsgen import model as m
+from cdsgen.jsonvalues import json_copy
 from cdsgen.types import AnyOf, ArrayOf, MapOf, Named, TypeExpr, parse_type
 
 Schema = dict[str, Any]
@@ -340,7 +340,7 @@ class SchemaBuilder:
         if isinstance(t, Named):
             prim = self.spec.primitives.get(t.name)
             if prim is not None:
-                return self._free_form(copy.deepcopy(prim.schema))
+                return self._free_form(json_copy(prim.schema))
             enum = self.spec.enums.get(t.name)
             if enum is not None and enum.open and not self.strict:
                 return {"anyOf": [self._ref(t.name), {"type": "string"}]}

@@ -27,7 +27,7 @@ import orjson
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from cdsgen.cache import cached_text
+from cdsgen.cache import memo_key, memo_table
 from cdsgen.emit.textsafe import INVISIBLE
 
 _Dumper: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -64,14 +64,54 @@ def _escape_invisible(text: str) -> str:
 def to_yaml(data: Any, width: int = 100) -> str:
     """Block-style YAML of a JSON-like tree, keys in their order, as ``yaml.dump`` wrote it.
 
-    The libyaml emitter is the floor of this function, so a tree dumped in an earlier run is
-    taken from the user cache: the same JSON text (one C pass of orjson) is the same YAML."""
-    try:
-        given = orjson.dumps(data)
-    except TypeError:
+    The libyaml emitter is the floor of this function, and an edit of the source changes
+    one schema or operation of a description at a time; so a large mapping is written entry
+    by entry (:func:`_yaml_chunks`) and each entry written in an earlier run, found by its
+    JSON text and its depth, comes from the user cache (:func:`cdsgen.cache.memo_table`)."""
+    if type(data) is not dict or not data:
         return _yaml_text(data, width)
-    kind = f"to_yaml-2 width={width} PyYAML {yaml.__version__} {_Dumper.__name__}"
-    return cached_text(kind, given, lambda: _yaml_text(data, width))
+    try:
+        orjson.dumps(data)
+    except TypeError:  # integers beyond 64 bits: written whole, without the cache
+        return _yaml_text(data, width)
+    table = memo_table(f"to_yaml-3 PyYAML {yaml.__version__} {_Dumper.__name__}")
+    return "".join(_yaml_chunks(data, [], width, table))
+
+
+#: Mappings whose JSON text is longer than this are written entry by entry.
+_CHUNK_BYTES = 4096
+
+
+def _yaml_chunks(mapping: dict[str, Any], path: list[str], width: int, table: Any) -> Any:
+    """The YAML lines of each entry of ``mapping``, which sits at ``path`` in the tree.
+
+    An entry is written inside the mappings of its path (then their lines are dropped), so
+    it lies at its own column and libyaml folds its long strings where it would have in the
+    whole tree: the entries' texts joined are the tree's text."""
+    for key, value in mapping.items():
+        text = orjson.dumps([len(path), width, key, value])
+        if type(value) is dict and len(value) > 1 and len(text) > _CHUNK_BYTES:
+            header = _nested_yaml(path, {key: {"": None}}, width).split("\n", 1)[0]
+            if header == f"{'  ' * len(path)}{_plain_key(key)}:":  # one line, as expected
+                yield header + "\n"
+                yield from _yaml_chunks(value, [*path, key], width, table)
+                continue
+        yield table.get(memo_key(text), lambda k=key, v=value: _nested_yaml(path, {k: v}, width))
+
+
+def _plain_key(key: str) -> str | None:
+    """How a key is written when the emitter needs no quotes for it (else ``None``)."""
+    text = _yaml_text({key: None}, 1000)
+    return text.removesuffix(": null\n") if text.endswith(": null\n") else None
+
+
+def _nested_yaml(path: list[str], mapping: dict[str, Any], width: int) -> str:
+    """The lines of ``mapping`` written at ``path`` (the lines of the path dropped)."""
+    tree: dict[str, Any] = mapping
+    for key in reversed(path):
+        tree = {key: tree}
+    lines = _yaml_text(tree, width).split("\n")
+    return "\n".join(lines[len(path) :])
 
 
 def _yaml_text(data: Any, width: int) -> str:

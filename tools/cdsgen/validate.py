@@ -17,13 +17,18 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
+import orjson
 
 from cdsgen import model as m
+from cdsgen.cache import memo_key, memo_table
+from cdsgen.cachedir import installed_version
 from cdsgen.schemas import SchemaBuilder
 from cdsgen.types import ArrayOf, MapOf, Named, TypeExpr, parse_type
+
+if TYPE_CHECKING:
+    import jsonschema
 
 #: Value types whose interval spaces point-in-time readings instead of measuring durations.
 POINT_IN_TIME_TYPES = frozenset({"meter_readings"})
@@ -33,12 +38,22 @@ MAX_PROBLEMS = 50
 class PayloadValidator:
     """Validates values of model types strictly, within one document view."""
 
-    def __init__(self, spec: m.Spec, documents: list[str] | None = None, *, strict: bool = True):
+    def __init__(
+        self,
+        spec: m.Spec,
+        documents: list[str] | None = None,
+        *,
+        strict: bool = True,
+        memo: bool = False,
+    ):
+        """``memo``: keep the verdicts in the user cache (:func:`cdsgen.cache.memo_table`),
+        found by the schema and the value, for a caller that judges the same values run
+        after run (lint: the published examples); the server judges new values only."""
         self.spec = spec
         self.builder = SchemaBuilder(
             spec, strict=strict, ref_prefix="#/$defs/", documents=documents
         )
-        self.format_checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
+        self.memo = memo
         self._validators: dict[str, jsonschema.Draft202012Validator] = {}
 
     @cached_property
@@ -46,13 +61,33 @@ class PayloadValidator:
         return self.builder.components()
 
     def _validator(self, t: TypeExpr) -> jsonschema.Draft202012Validator:
+        import jsonschema  # imported when a verdict is not in the cache, a tenth of a second
+
         key = str(t)
         if key not in self._validators:
             schema = {**self.builder.type_schema(t), "$defs": self.defs}
             self._validators[key] = jsonschema.Draft202012Validator(
-                schema, format_checker=self.format_checker
+                schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
             )
         return self._validators[key]
+
+    @cached_property
+    def _memo_prefix(self) -> str:
+        """What every verdict of this validator depends on besides the type and the value."""
+        defs = orjson.dumps(verdict_relevant(self.defs, maps=True))
+        return memo_key(f"jsonschema {installed_version('jsonschema')}", defs)
+
+    def _remembered(self, what: str, t: TypeExpr, value: Any, judge: Any) -> Any:
+        """``judge()``, or its verdict on the same type schema and value in an earlier run."""
+        if not self.memo:
+            return judge()
+        try:
+            given = orjson.dumps([what, verdict_relevant(self.builder.type_schema(t)), value])
+        except TypeError:  # integers beyond 64 bits: judged every time
+            return judge()
+        table = memo_table("PayloadValidator verdicts-1")
+        key = memo_key(self._memo_prefix, given)
+        return orjson.loads(table.get(key, lambda: orjson.dumps(judge()).decode()))
 
     def problems(self, t: TypeExpr | str, value: Any) -> list[str]:
         """Schema errors, then invariant violations, as ``$.path: message`` strings."""
@@ -64,18 +99,23 @@ class PayloadValidator:
 
     def schema_valid(self, t: TypeExpr | str, value: Any) -> bool:
         """Whether ``value`` satisfies the JSON Schema of ``t`` (no invariants)."""
-        return self._validator(parse_type(t) if isinstance(t, str) else t).is_valid(value)
+        parsed = parse_type(t) if isinstance(t, str) else t
+        return self._remembered(
+            "valid", parsed, value, lambda: self._validator(parsed).is_valid(value)
+        )
 
     def schema_problems(self, t: TypeExpr | str, value: Any) -> list[str]:
         """The JSON Schema errors alone (no invariants), as ``$.path: message`` strings."""
-        if isinstance(t, str):
-            t = parse_type(t)
-        return [
-            f"{_path(err.absolute_path)}: {_short(err)}"
-            for err in sorted(
-                self._validator(t).iter_errors(value), key=lambda e: list(e.absolute_path)
-            )
-        ]
+        parsed = parse_type(t) if isinstance(t, str) else t
+
+        def judge() -> list[str]:
+            errors = self._validator(parsed).iter_errors(value)
+            return [
+                f"{_path(err.absolute_path)}: {_short(err)}"
+                for err in sorted(errors, key=lambda e: list(e.absolute_path))
+            ]
+
+        return self._remembered("problems", parsed, value, judge)
 
     # -- invariants ------------------------------------------------------------------------------
     def invariants(self, t: TypeExpr, value: Any, path: str = "$") -> list[str]:
@@ -172,13 +212,47 @@ class PayloadValidator:
         return []
 
 
+#: Keywords that annotate a schema without taking part in validation.
+_ANNOTATIONS = frozenset({"description", "title", "examples", "deprecated", "$comment"})
+#: Keywords whose value maps names to schemas (names are kept whatever they are).
+_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "$defs", "dependentSchemas"})
+#: Keywords whose value is data, not a schema.
+_DATA = frozenset({"enum", "const", "default"})
+#: Keywords whose subschemas are quoted whole in jsonschema's messages ("should not be valid
+#: under {...}", "is valid under each of {...}"): kept as they are.
+_QUOTED = frozenset({"not", "oneOf"})
+
+
+def verdict_relevant(schema: Any, maps: bool = False) -> Any:
+    """``schema`` without what cannot change a verdict on a value or its messages: the
+    annotations (descriptions, titles, examples, ``x-`` extensions), so that a change of
+    wording finds the verdicts of the last run (``maps``: ``schema`` is a name → schema map)."""
+    if isinstance(schema, list):
+        return [verdict_relevant(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if maps:
+        return {name: verdict_relevant(sub) for name, sub in schema.items()}
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in _ANNOTATIONS or key.startswith("x-"):
+            continue
+        if key in _DATA or key in _QUOTED:
+            out[key] = value
+        else:
+            out[key] = verdict_relevant(value, maps=key in _SCHEMA_MAPS)
+    return out
+
+
 def _path(parts) -> str:
     return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts)
 
 
 def _short(err: jsonschema.ValidationError) -> str:
     if err.validator in ("oneOf", "anyOf") and err.context:
-        best = jsonschema.exceptions.best_match(err.context)
+        from jsonschema.exceptions import best_match
+
+        best = best_match(err.context)
         if best is not None:
             return _short(best)
     msg = err.message

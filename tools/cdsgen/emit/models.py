@@ -23,7 +23,6 @@ enum members, no line over the project's length) and formatted by ruff.
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from typing import Any
@@ -36,8 +35,10 @@ from cdsgen.emit.pysource import (
     protect_descriptions,
     python_environment,
     restore_descriptions,
+    ruff_format_isolated,
     ruff_format_package,
 )
+from cdsgen.jsonvalues import json_copy
 from cdsgen.view import combined_version, document_versions
 
 TEMPLATES = TEMPLATES_DIR / "models"
@@ -90,7 +91,7 @@ VERSIONS_IMPORT = (
 
 def codegen_input(openapi: dict[str, Any]) -> dict[str, Any]:
     """The OpenAPI as datamodel-code-generator should see it (see the module docstring)."""
-    api = copy.deepcopy(openapi)
+    api = json_copy(openapi)
     schemas = api["components"]["schemas"]
     used: set[str] = set()
     for name in [n for n, s in schemas.items() if "x-cds-unknown-member-of" in s]:
@@ -218,6 +219,7 @@ class PendingModels:
 
     def result(self) -> dict[str, str]:
         source = restore_descriptions(self.codegen.result(), self.texts)
+        source = ruff_format_isolated(source)
         return _finish_models(source, self.openapi, self.given_schemas)
 
     def cancel(self) -> None:

@@ -183,7 +183,7 @@ def _tags(spec: m.Spec, endpoints: list[m.Endpoint]) -> list[dict[str, Any]]:
 
 def _paths(spec: m.Spec, endpoints: list[m.Endpoint], docs: list[str]) -> dict[str, Any]:
     paths: dict[str, Any] = {}
-    view = PayloadValidator(spec, docs, strict=False)
+    view = PayloadValidator(spec, docs, strict=False, memo=True)
     for ep in endpoints:
         paths.setdefault(ep.path, {})[ep.method.lower()] = _operation(spec, ep, view)
     return dict(sorted(paths.items()))

@@ -15,7 +15,6 @@ import sys
 import tempfile
 import textwrap
 import tokenize
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ import orjson
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from cdsgen.cache import cache_templates, cached_text
+from cdsgen.cachedir import installed_version
 from cdsgen.emit.textsafe import INVISIBLE, escape_char
 
 
@@ -99,22 +99,25 @@ def escape_invisible(source: str) -> str:
     return source
 
 
-#: Text a third-party code generator may not quote correctly: backslashes, triple quotes and
-#: invisible characters (a trailing backslash, for one, ends up escaping the closing quote).
-_RISKY_TEXT = re.compile('\\\\|"""|' + INVISIBLE.pattern)
 _MARKER = "CDSGENTEXT{:06d}X"
+_MARKERS = re.compile(r"CDSGENTEXT(\d{6})X")
 
 
 def protect_descriptions(data: Any) -> tuple[Any, list[str]]:
-    """A copy of a JSON-like ``data`` whose risky ``description`` strings are replaced by
-    plain markers, and the texts they stand for (see :func:`restore_descriptions`)."""
+    """A copy of a JSON-like ``data`` whose ``description`` strings are replaced by plain
+    markers, and the texts they stand for (see :func:`restore_descriptions`).
+
+    Two reasons: a third-party code generator may not quote every text correctly (a
+    trailing backslash, for one, ends up escaping the closing quote; invisible characters);
+    and with markers its output depends on the shape of the schemas only, so a change of
+    wording finds the generator's earlier output in the cache (:mod:`cdsgen.emit.codegen`)."""
     texts: list[str] = []
 
     def walk(node: Any) -> Any:
         if isinstance(node, dict):
             out = {}
             for key, value in node.items():
-                if key == "description" and isinstance(value, str) and _RISKY_TEXT.search(value):
+                if key == "description" and isinstance(value, str):
                     texts.append(value)
                     out[key] = _MARKER.format(len(texts) - 1)
                 else:
@@ -130,10 +133,8 @@ def protect_descriptions(data: Any) -> tuple[Any, list[str]]:
 def restore_descriptions(source: str, texts: list[str]) -> str:
     """Python ``source`` with each marker replaced by its text, escaped for the inside of a
     double-quoted string or docstring (JSON's escapes are Python's)."""
-    for i, text in enumerate(texts):
-        escaped = json.dumps(" ".join(text.split()), ensure_ascii=False)[1:-1]
-        source = source.replace(_MARKER.format(i), escaped)
-    return source
+    escaped = [json.dumps(" ".join(text.split()), ensure_ascii=False)[1:-1] for text in texts]
+    return _MARKERS.sub(lambda m: escaped[int(m.group(1))], source)
 
 
 def python_environment(templates: Path) -> Environment:
@@ -165,11 +166,24 @@ def ruff_format_package(package: str, files: dict[str, str]) -> dict[str, str]:
 
     The result is a function of the files and ruff's version and options only, so the same
     files formatted in an earlier run come from the user cache (:mod:`cdsgen.cache`)."""
-    kind = f"ruff_format_package {version('ruff')} {RUFF_STEPS} {RUFF_COMMON} {package}"
+    kind = f"ruff_format_package {installed_version('ruff')} {RUFF_STEPS} {RUFF_COMMON} {package}"
     given = orjson.dumps(files, option=orjson.OPT_SORT_KEYS)
     made = cached_text(kind, given, lambda: orjson.dumps(_run_ruff(package, files)).decode())
     formatted = orjson.loads(made)
     return {rel: formatted[rel] for rel in files}
+
+
+def ruff_format_isolated(source: str) -> str:
+    """``source`` formatted by ruff with its default settings, as datamodel-code-generator
+    formats what it writes: the layout its output would have had with the texts in place of
+    the markers of :func:`protect_descriptions`."""
+    ruff = str(Path(sys.executable).parent / "ruff")
+    proc = subprocess.run(
+        [ruff, "format", "--isolated", "-"], input=source, capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"ruff format failed:\n{proc.stderr}")
+    return proc.stdout
 
 
 def _run_ruff(package: str, files: dict[str, str]) -> dict[str, str]:

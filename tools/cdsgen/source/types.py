@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import jsonschema
+from typing import Any
+
+import orjson
 
 from cdsgen import model as m
+from cdsgen.cache import memo_key, memo_table
+from cdsgen.cachedir import installed_version
 from cdsgen.source.base import BuilderBase, _File
 from cdsgen.types import parse_type
 
@@ -15,13 +19,12 @@ class NamedTypesBuilder(BuilderBase):
         for name, data, path in self._items(f, "primitives"):
             if not self._claim_name(name, f.y.pos(path)):
                 continue
-            try:
-                jsonschema.Draft202012Validator.check_schema(data["schema"])
-            except jsonschema.SchemaError as exc:
-                where = path + ("schema", *exc.absolute_path)
+            problem = _schema_problem(data["schema"])
+            if problem is not None:
+                message, inside = problem
                 self.d.error(
-                    f.y.value_pos(where),
-                    f"not a valid JSON Schema: {exc.message}",
+                    f.y.value_pos((*path, "schema", *inside)),
+                    f"not a valid JSON Schema: {message}",
                     rule="schema",
                 )
                 self.broken_names.add(name)
@@ -179,3 +182,32 @@ class NamedTypesBuilder(BuilderBase):
             if vd.get("anchor"):
                 self._anchor(f, doc, "value", vd["anchor"], vpath, unique=False)
         return out
+
+
+def _schema_problem(schema: Any) -> tuple[str, list[str | int]] | None:
+    """Why ``schema`` is not a valid JSON Schema (message, path inside it), or ``None``.
+
+    Checked against the draft 2020-12 meta-schema by jsonschema, and the verdict kept in the
+    user cache: primitives change rarely, and importing and running jsonschema for them was
+    a twentieth of every run."""
+    try:
+        given = orjson.dumps(schema)
+    except TypeError:
+        given = None
+
+    def judge() -> str:
+        import jsonschema
+
+        try:
+            jsonschema.Draft202012Validator.check_schema(schema)
+        except jsonschema.SchemaError as exc:
+            return orjson.dumps([exc.message, list(exc.absolute_path)]).decode()
+        return "null"
+
+    if given is None:
+        verdict = judge()
+    else:
+        kind = f"check_schema jsonschema {installed_version('jsonschema')}"
+        verdict = memo_table(kind).get(memo_key(given), judge)
+    found = orjson.loads(verdict)
+    return None if found is None else (found[0], found[1])
