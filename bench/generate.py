@@ -13,7 +13,14 @@ waited for: datamodel-codegen and ruff under cdsgen). Before printing anything t
 checks the work: the copy starts up to date, each cdsgen run reports exactly the outputs the
 edit must change as stale, and each CLI run writes a module with every component schema.
 
-Aims (issue 18): cdsgen <= 1.2x the wall time and <= 1.8x the CPU time of the CLI.
+Both run as a user's Python runs them: with bytecode caching (``PYTHONDONTWRITEBYTECODE``
+is dropped from their environment, so cdsgen's editable install keeps its ``.pyc`` files as
+pip's regular install of datamodel-code-generator does) and cdsgen with its user cache (in
+a folder of the benchmark's own, warmed by the first run).
+
+Aims (issue 18): cdsgen <= 1.2x the wall time and <= 1.8x the CPU time of the CLI. A third
+kind of run, printed for information, is the same edit with the generator's output removed
+from the cache first (what a change of the schemas' shape costs: the generator runs).
 ``RUNS`` (default 5) sets the number of pairs.
 """
 
@@ -57,6 +64,8 @@ MUST_BE_STALE = [
     "generated/python/cds_models/__init__.py",
 ]
 AIM_WALL, AIM_CPU = 1.2, 1.8
+#: The environment of both processes: bytecode caching on, the benchmark's own user cache.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def copy_project(dest: Path) -> None:
@@ -80,7 +89,7 @@ def edit_description(project: Path, run: int) -> None:
 
 def run_cdsgen(project: Path, run: int) -> ProcessRun:
     edit_description(project, run)
-    result = run_process([str(BIN / "cdsgen"), "generate", "--check"], cwd=project)
+    result = run_process([str(BIN / "cdsgen"), "generate", "--check"], cwd=project, env=ENV)
     stale = set(re.findall(r"^stale: (\S+)$", result.stdout + result.stderr, re.MULTILINE))
     require(result.returncode == 1, f"generate --check exited {result.returncode}: {result.stderr}")
     require(
@@ -95,7 +104,7 @@ def run_codegen(workdir: Path, source: Path, names: list[str]) -> ProcessRun:
     target = workdir / "models.py"
     target.unlink(missing_ok=True)
     argv = [str(BIN / "datamodel-codegen"), "--input", str(source), "--output", str(target)]
-    result = run_process([*argv, *CODEGEN_OPTIONS], cwd=workdir)
+    result = run_process([*argv, *CODEGEN_OPTIONS], cwd=workdir, env=ENV)
     require(result.returncode == 0, f"datamodel-codegen exited {result.returncode}")
     text = target.read_text(encoding="utf-8") if target.exists() else ""
     missing = [n for n in names if not re.search(rf"^{n}\b|^class {n}\b", text, re.MULTILINE)]
@@ -103,46 +112,65 @@ def run_codegen(workdir: Path, source: Path, names: list[str]) -> ProcessRun:
     return result
 
 
+def run_cdsgen_cold(project: Path, cache: Path, run: int) -> ProcessRun:
+    """As :func:`run_cdsgen`, with no datamodel-code-generator output in the cache (as after
+    a change of the schemas' shape): the generator must run, and leave its output cached."""
+    shutil.rmtree(cache / "codegen", ignore_errors=True)
+    result = run_cdsgen(project, run)
+    require(list((cache / "codegen").glob("*.py")), "the cold run did not run the generator")
+    return result
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="cdsgen-bench-") as tmp:
-        project, workdir = Path(tmp, "project"), Path(tmp, "codegen")
+        project, workdir, cache = Path(tmp, "project"), Path(tmp, "codegen"), Path(tmp, "cache")
         workdir.mkdir()
         copy_project(project)
-        baseline = run_process([str(BIN / "cdsgen"), "generate", "--check"], cwd=project)
+        ENV["CDSGEN_CACHE_DIR"] = str(cache)
+        baseline = run_process([str(BIN / "cdsgen"), "generate", "--check"], cwd=project, env=ENV)
         require(baseline.returncode == 0, f"the copy is not up to date:\n{baseline.stdout}")
         api = codegen_input(build_openapi(lint(project / "spec").spec, None))
         source = workdir / "openapi.json"
         source.write_text(json.dumps(api, indent=1), encoding="utf-8")
         names = sorted(api["components"]["schemas"])
 
-        run_cdsgen(project, 0)  # warm up: file cache, compiled templates
+        run_cdsgen(project, 0)  # warm up: bytecode, compiled templates, the user cache
         run_codegen(workdir, source, names)
-        ours: list[ProcessRun] = []
-        theirs: list[ProcessRun] = []
+        kinds = {
+            "warm": lambda run: run_cdsgen(project, run),
+            "cold": lambda run: run_cdsgen_cold(project, cache, RUNS + run),
+            "cli": lambda run: run_codegen(workdir, source, names),
+        }
+        runs: dict[str, list[ProcessRun]] = {kind: [] for kind in kinds}
+        order = list(kinds)
         for run in range(1, RUNS + 1):
-            if run % 2:
-                ours.append(run_cdsgen(project, run))
-                theirs.append(run_codegen(workdir, source, names))
-            else:
-                theirs.append(run_codegen(workdir, source, names))
-                ours.append(run_cdsgen(project, run))
+            for kind in order:  # each kind goes first in turn
+                runs[kind].append(kinds[kind](run))
+            order = order[1:] + order[:1]
 
-    wall_ratio = median([a.wall / b.wall for a, b in zip(ours, theirs, strict=True)])
-    cpu_ratio = median([a.cpu / b.cpu for a, b in zip(ours, theirs, strict=True)])
-    print(f"{RUNS} interleaved pairs, medians; {len(names)} component schemas; {load_note()}")
-    print_table(
-        ["process", "wall", "CPU"],
-        [
-            ["datamodel-codegen CLI alone", f"{median([r.wall for r in theirs]):.2f}s",
-             f"{median([r.cpu for r in theirs]):.2f}s"],
-            ["cdsgen generate --check (one edit)", f"{median([r.wall for r in ours]):.2f}s",
-             f"{median([r.cpu for r in ours]):.2f}s"],
-        ],
-    )  # fmt: skip
+    theirs = runs["cli"]
+    print(f"{RUNS} interleaved runs of each, medians; {len(names)} schemas; {load_note()}")
+    rows = {
+        "datamodel-codegen CLI alone": theirs,
+        "cdsgen generate --check, one description edited": runs["warm"],
+        "  the same, generator output not cached": runs["cold"],
+    }
+    table = []
+    for name, ours in rows.items():
+        wall = median([a.wall / b.wall for a, b in zip(ours, theirs, strict=True)])
+        cpu = median([a.cpu / b.cpu for a, b in zip(ours, theirs, strict=True)])
+        table.append([
+            name, f"{median([r.wall for r in ours]):.2f}s", f"{median([r.cpu for r in ours]):.2f}s",
+            f"{wall:.2f}x", f"{cpu:.2f}x",
+        ])  # fmt: skip
+    print_table(["process", "wall", "CPU", "wall / CLI", "CPU / CLI"], table)
+    warm = runs["warm"]
+    wall_ratio = median([a.wall / b.wall for a, b in zip(warm, theirs, strict=True)])
+    cpu_ratio = median([a.cpu / b.cpu for a, b in zip(warm, theirs, strict=True)])
     print(
-        f"ratio cdsgen / CLI (median of pairs): wall {wall_ratio:.2f}x "
-        f"(aim <= {AIM_WALL}x: {verdict(wall_ratio, AIM_WALL)}), CPU {cpu_ratio:.2f}x "
-        f"(aim <= {AIM_CPU}x: {verdict(cpu_ratio, AIM_CPU)})"
+        f"aims for one description edited (median of per-run ratios): wall {wall_ratio:.2f}x "
+        f"(<= {AIM_WALL}x: {verdict(wall_ratio, AIM_WALL)}), CPU {cpu_ratio:.2f}x "
+        f"(<= {AIM_CPU}x: {verdict(cpu_ratio, AIM_CPU)})"
     )
 
 

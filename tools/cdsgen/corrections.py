@@ -58,7 +58,19 @@ def corrected_body(spec: m.Spec, ex: m.Example, part: str, _seen: frozenset = fr
 def correction_steps(
     spec: m.Spec, ex: m.Example, part: str, _seen: frozenset = frozenset()
 ) -> list[tuple[m.Erratum, Any, Any]]:
-    """``(erratum, body before, body after)`` for each erratum correcting ``part``, in order."""
+    """``(erratum, body before, body after)`` for each erratum correcting ``part``, in order.
+
+    Made once per example and part of a model (lint, each OpenAPI and the site all ask);
+    the bodies are shared, so callers read them and never change them."""
+    made = spec.derived.get(("correction_steps", ex.id, part))
+    if made is None:
+        made = spec.derived[("correction_steps", ex.id, part)] = _steps(spec, ex, part, _seen)
+    return made
+
+
+def _steps(
+    spec: m.Spec, ex: m.Example, part: str, _seen: frozenset
+) -> list[tuple[m.Erratum, Any, Any]]:
     if ex.id in _seen:
         raise CorrectionError(f"example '{ex.id}' fills itself in through `fill_from`")
     body = published_body(ex, part)

@@ -96,19 +96,24 @@ def build_outputs(
     models: PendingModels | None = None,
 ) -> dict[str, str]:
     """Every output of a loaded model and what lint found in its examples (``verdicts``;
-    ``combined``/``models`` if already started)."""
+    ``combined``/``models`` if already started). The site's pages, a third of the work, are
+    rendered in a worker process meanwhile (:mod:`cdsgen.worker`)."""
     outputs: dict[str, str] = {}
     combined = combined if combined is not None else build_openapi(spec, None)
     models = models if models is not None else start_models(combined)
     outputs.update(emit_openapi(spec, combined))
     outputs.update(emit_jsonschema(spec, meta_schema()))
-    outputs.update(emit_server(spec))
-    outputs.update(emit_client(spec))
-    outputs.update(emit_versions(spec))
-    outputs.update(emit_packaging(spec))
     downloads = [p for p in outputs if p.startswith((OPENAPI_DIR + "/", JSONSCHEMA_DIR + "/"))]
-    outputs.update(emit_site(spec, downloads, verdicts))
-    outputs.update(models.result())
+    site = ForkedCall(partial(emit_site, spec, downloads, verdicts))
+    try:
+        outputs.update(emit_server(spec))
+        outputs.update(emit_client(spec))
+        outputs.update(emit_versions(spec))
+        outputs.update(emit_packaging(spec))
+        outputs.update(models.result())
+        outputs.update(site.result())
+    finally:
+        site.cancel()
     return dict(sorted(outputs.items()))
 
 

@@ -415,6 +415,9 @@ class Spec:
     _errata_index: tuple[int, dict[str, list[Erratum]]] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    #: Values derived from the finished model that several emitters ask for, made once
+    #: (e.g. the corrected example bodies; see :mod:`cdsgen.corrections`).
+    derived: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def kind_of(self, name: str) -> str | None:
         for kind, table in (

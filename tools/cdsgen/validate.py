@@ -58,7 +58,13 @@ class PayloadValidator:
 
     @cached_property
     def defs(self) -> dict[str, Any]:
-        return self.builder.components()
+        """The components of this view (shared by the validators of the same view: lint's
+        and each OpenAPI's; read, never changed)."""
+        key = ("PayloadValidator.defs", self.builder.strict, tuple(sorted(self.builder.documents)))
+        made = self.spec.derived.get(key)
+        if made is None:
+            made = self.spec.derived[key] = self.builder.components()
+        return made
 
     def _validator(self, t: TypeExpr) -> jsonschema.Draft202012Validator:
         import jsonschema  # imported when a verdict is not in the cache, a tenth of a second
@@ -74,8 +80,13 @@ class PayloadValidator:
     @cached_property
     def _memo_prefix(self) -> str:
         """What every verdict of this validator depends on besides the type and the value."""
-        defs = orjson.dumps(verdict_relevant(self.defs, maps=True))
-        return memo_key(f"jsonschema {installed_version('jsonschema')}", defs)
+        key = ("PayloadValidator.memo_prefix", id(self.defs))
+        made = self.spec.derived.get(key)
+        if made is None:
+            defs = orjson.dumps(verdict_relevant(self.defs, maps=True))
+            made = memo_key(f"jsonschema {installed_version('jsonschema')}", defs)
+            self.spec.derived[key] = made
+        return made
 
     def _remembered(self, what: str, t: TypeExpr, value: Any, judge: Any) -> Any:
         """``judge()``, or its verdict on the same type schema and value in an earlier run."""

@@ -201,6 +201,32 @@ def _relax_variant_fields(source: str, schemas: dict[str, Any]) -> str:
     return source
 
 
+#: Keywords whose values are data (kept as they are, whatever keys they hold).
+_DATA_KEYWORDS = frozenset({"enum", "const", "default", "examples", "example"})
+
+
+def _without_extensions(node: Any, names: bool = False) -> Any:
+    """``node`` without our ``x-cds-*`` extensions, which datamodel-code-generator does not
+    read (their texts, e.g. value summaries, are put in by :mod:`model_layout`): the
+    generator's cached output then depends on what it reads alone. ``names``: ``node`` maps
+    names to schemas (``properties``, ``schemas``), whose keys are kept whatever they are."""
+    if isinstance(node, list):
+        return [_without_extensions(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if names:
+        return {key: _without_extensions(value) for key, value in node.items()}
+    return {
+        key: value if key in _DATA_KEYWORDS else _without_extensions(value, key in _NAME_MAPS)
+        for key, value in node.items()
+        if not key.startswith("x-cds-")
+    }
+
+
+#: Keywords whose values map names to schemas.
+_NAME_MAPS = frozenset({"properties", "schemas", "patternProperties", "$defs"})
+
+
 def emit_models(openapi: dict[str, Any]) -> dict[str, str]:
     return start_models(openapi).result()
 
@@ -215,7 +241,7 @@ class PendingModels:
         self.given_schemas = given["components"]["schemas"]
         protected, self.texts = protect_descriptions(given)
         self.codegen = codegen or PendingCodegen()
-        self.codegen.feed(protected, CODEGEN_OPTIONS)
+        self.codegen.feed(_without_extensions(protected), CODEGEN_OPTIONS)
 
     def result(self) -> dict[str, str]:
         source = restore_descriptions(self.codegen.result(), self.texts)

@@ -16,6 +16,7 @@ added to the site by ``tools/cdsgen/mkdocs_hooks.py`` from ``generated/`` and
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -57,7 +58,14 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 
 def md_text(text: Any, *, block_start: bool = True) -> Markup:
     """Plain text as inline markdown that renders as exactly that text (whitespace folded)."""
-    folded = visible(re.sub(r"\s+", " ", str(text)))
+    if type(text) is str:  # names, types and summaries recur: each is escaped once
+        return _md_text(text, block_start)
+    return _md_text(str(text), block_start)
+
+
+@functools.lru_cache(maxsize=65536)
+def _md_text(text: str, block_start: bool) -> Markup:
+    folded = visible(re.sub(r"\s+", " ", text))
     out = _SPECIAL.sub(lambda mt: f"&#{ord(mt.group())};", folded)
     if block_start:  # "1. …" or "- …" at the start of a block would become a list item
         out = re.sub(r"^(\s*\d+)([.)])", lambda mt: f"{mt.group(1)}&#{ord(mt.group(2))};", out)
@@ -71,6 +79,11 @@ def md_code(text: Any) -> Markup:
 
 def md_inline(text: Any) -> Markup:
     """Our summaries: plain text where `backticks` mark code."""
+    return _md_inline(str(text))
+
+
+@functools.lru_cache(maxsize=65536)
+def _md_inline(text: str) -> Markup:
     parts: list[str] = []
     pos = 0
     source = " ".join(str(text).split())  # fold whitespace; code spans keep their spaces
