@@ -7,6 +7,7 @@ import json
 
 import pytest
 import yaml
+from cdsgen.cache import flush_memo_tables
 from cdsgen.serialize import to_json, to_yaml
 
 SHARED = {"type": "string", "enum": ["a", "b"]}
@@ -70,3 +71,39 @@ def test_yaml_writes_shared_sub_trees_where_they_stand():
     for data in (shared, copied, shared, copied):
         assert to_yaml(data) == _pyyaml(copied)
     assert "&id" not in to_yaml(shared)
+
+
+def _big_tree() -> dict:
+    """Mappings past the size written entry by entry, with keys that need quotes, strings
+    folded at the width deep down, and small mappings between big ones."""
+    long = "a long description that libyaml folds at the line width " * 6
+    schema = {"type": "object", "description": long, "properties": {"x": {"description": long}}}
+    return {
+        "openapi": "3.1.0",
+        "paths": {
+            f"/things/{{id{i}}}": {"get": {"summary": long, "responses": {"200": schema}}}
+            for i in range(20)
+        },
+        "components": {
+            "schemas": {f"Thing{i}": schema for i in range(30)},
+            "key: with colon": {f"n{i}": i for i in range(3)},
+            "?": {str(i): {"deep": {"deeper": [long, {"yes": "no"}]}} for i in range(40)},
+        },
+        "x-empty": {},
+    }
+
+
+@pytest.mark.parametrize("name", ["cds.openapi.json", "cds-wg3-01.openapi.json", "big"])
+def test_yaml_written_entry_by_entry_is_the_whole_trees_text(name, root, tmp_path, monkeypatch):
+    """Large mappings are written entry by entry and each entry's text is cached: the texts
+    joined are PyYAML's text of the whole tree, from a cold cache and from a warm one."""
+    monkeypatch.setenv("CDSGEN_CACHE_DIR", str(tmp_path / "cache"))
+    if name == "big":
+        data = _big_tree()
+    else:
+        data = json.loads((root / "generated/openapi" / name).read_text(encoding="utf-8"))
+    expected = _pyyaml(data)
+    assert to_yaml(data) == expected
+    assert to_yaml(data) == expected
+    flush_memo_tables()
+    assert list((tmp_path / "cache").rglob("*.json")), "nothing was cached"

@@ -220,20 +220,20 @@ class MemoTable:
     results used by the last run, then as many older ones as fit in ``limit``; a key is the
     SHA-256 of everything the result depends on, so a stale result cannot be found."""
 
-    def __init__(self, kind: str, limit: int) -> None:
+    def __init__(self, root: Path | None, kind: str, limit: int) -> None:
         self.kind = kind
         self.limit = limit
         self._path: Path | None = None
+        if root is not None:
+            name = hashlib.sha256(kind.encode()).hexdigest()[:16]
+            self._path = root / "memo" / f"{name}.json"
         self._old: dict[str, str] | None = None
         self.used: dict[str, str] = {}
 
     def _load(self) -> dict[str, str]:
         if self._old is None:
             self._old = {}
-            root = cache_dir()
-            if root is not None:
-                name = hashlib.sha256(self.kind.encode()).hexdigest()[:16]
-                self._path = root / "memo" / f"{name}.json"
+            if self._path is not None:
                 try:
                     loaded = orjson.loads(self._path.read_bytes())
                     if isinstance(loaded, dict):
@@ -270,22 +270,26 @@ class MemoTable:
         store_bytes(self._path, orjson.dumps(kept))
 
 
-_MEMO_TABLES: dict[str, MemoTable] = {}
+_MEMO_TABLES: dict[tuple[Path | None, str], MemoTable] = {}
 
 
 def memo_table(kind: str, limit: int = 5000) -> MemoTable:
-    """The process's table of ``kind`` (its name and the version of what computes it)."""
-    table = _MEMO_TABLES.get(kind)
+    """The process's table of ``kind`` (its name and the version of what computes it) in
+    the cache folder of the moment."""
+    root = cache_dir()
+    table = _MEMO_TABLES.get((root, kind))
     if table is None:
-        table = _MEMO_TABLES[kind] = MemoTable(kind, limit)
+        table = _MEMO_TABLES[root, kind] = MemoTable(root, kind, limit)
         if len(_MEMO_TABLES) == 1:
             atexit.register(flush_memo_tables)
     return table
 
 
 def memo_results() -> dict[str, dict[str, str]]:
-    """What this process used of every table (sent back by a worker process of the run)."""
-    return {kind: table.used for kind, table in _MEMO_TABLES.items()}
+    """What this process used of the tables of the cache folder of the moment (sent back by
+    a worker process of the run)."""
+    root = cache_dir()
+    return {kind: table.used for (where, kind), table in _MEMO_TABLES.items() if where == root}
 
 
 def take_memo_results(results: dict[str, dict[str, str]]) -> None:

@@ -57,6 +57,7 @@ class PendingCodegen:
         self._proc: subprocess.Popen[str] | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._output: str | None = None
+        self._from_cache = False
         self._entry: Path | None = None
         if project is None or not _last_run_cached(project):
             self._start()
@@ -83,6 +84,7 @@ class PendingCodegen:
                 _remember_last_run(self._project, self._entry)
             try:
                 self._output = self._entry.read_text(encoding="utf-8")
+                self._from_cache = True
                 os.utime(self._entry)  # recently used: kept longest
                 self.cancel()
                 return
@@ -100,6 +102,16 @@ class PendingCodegen:
         except BrokenPipeError:  # it failed to start; result() reports its output
             pass
         self._proc.stdin = None  # fed: communicate() has nothing more to send
+
+    @property
+    def started(self) -> bool:
+        """Whether a generator process was started (and not yet ended)."""
+        return self._proc is not None
+
+    @property
+    def from_cache(self) -> bool:
+        """Whether the output came from the cache (known once :meth:`feed` ran)."""
+        return self._output is not None and self._from_cache
 
     @property
     def _dst(self) -> Path:

@@ -248,6 +248,11 @@ class PendingModels:
         source = ruff_format_isolated(source)
         return _finish_models(source, self.openapi, self.given_schemas)
 
+    @property
+    def from_cache(self) -> bool:
+        """Whether datamodel-code-generator's output came from the cache (no process ran)."""
+        return self.codegen.from_cache
+
     def cancel(self) -> None:
         self.codegen.cancel()
 
