@@ -6,7 +6,9 @@ version is built in a child process forked from the loaded state (nothing is loa
 while the parent builds the releases. The child sends back its result, pickled, through a
 pipe, together with what it used of the cache's memo tables (the parent writes them).
 
-Where ``os.fork`` does not exist the call simply runs in the caller when its result is asked.
+Where ``os.fork`` does not exist, or the caller has other threads (a thread holding a lock
+at the fork would leave that lock held forever in the child), the call simply runs in the
+caller when its result is asked.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import threading
 import traceback
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -34,7 +37,7 @@ class ForkedCall(Generic[T]):
         self._fn = fn
         self._pid = 0
         self._read = -1
-        if not hasattr(os, "fork"):
+        if not hasattr(os, "fork") or threading.active_count() > 1:
             return
         read, write = os.pipe()
         pid = os.fork()
