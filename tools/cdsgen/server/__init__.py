@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cds_server import ROUTERS
+from cds_server import ROUTERS, add_routes
 from cds_server import create_app as create_stub_app
 from cds_server.errors import InvalidToken, NotFound
 from cds_server.runtime import error_response
@@ -85,7 +85,7 @@ def create_app(
     app = create_stub_app(backend, title="cdsgen reference Server")
     # Client Objects with customer-data scopes get tokens (and authorize) here, as their own
     # oauth_metadata says; the root OAuth endpoints serve Client Admin and Grant Admin.
-    app.include_router(ROUTERS["OAuth"](backend, CUSTOMER_DATA_OAUTH_PREFIX))
+    add_routes(app, ROUTERS["OAuth"](backend, CUSTOMER_DATA_OAUTH_PREFIX))
     buckets = Buckets(limits or Limits())
     _add_pages(app, backend)
     secure = (public_url or "").startswith("https:")

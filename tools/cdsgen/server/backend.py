@@ -22,3 +22,6 @@ __all__ = ["ReferenceBackend", "digest"]
 class ReferenceBackend(OAuthServer, AdminAPIs, CustomerDataAPI):
     """The sandbox Server: customer data from :mod:`cdsgen.server.seed`, state in ``store``;
     the OAuth server, the administrative APIs and the customer data are its three parts."""
+
+    #: The metadata documents are kept encoded in memory: no thread hand-off for them.
+    inline_operations = frozenset({"getServerMetadata", "getAuthorizationServerMetadata"})

@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import cds_models as m
 from cds_server import (
     AccessToken,
     Backend,
     ClientCredentials,
+    Encoded,
     Page,
     RequestContext,
 )
@@ -99,7 +99,7 @@ class BackendCore(Backend):
         self._lock = threading.Lock()
         self._purged = 0.0
         self._reads = ReadCache()
-        self._metadata: dict[str, m.ServerMetadata] = {}
+        self._documents: dict[tuple[str, ...], Encoded] = {}
 
     # -- authentication ------------------------------------------------------------------------
     def scope_type(self, scope_id: str) -> str | None:
