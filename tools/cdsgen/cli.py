@@ -155,7 +155,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     check_serve_args(args)
     import uvicorn
 
-    from cdsgen.server import create_app
+    from cdsgen.server import create_app, settle
     from cdsgen.server.guard import public_origin
 
     host = f"[{args.host}]" if ":" in args.host else args.host
@@ -180,7 +180,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Proxy headers (X-Forwarded-For/-Proto from FORWARDED_ALLOW_IPS, default 127.0.0.1) only
     # set the client address; every URL the Server writes comes from the public URL.
     uvicorn.run(
-        app,
+        settle(app),
         host=args.host,
         port=args.port,
         proxy_headers=args.proxy_headers,

@@ -31,6 +31,21 @@ from cdsgen.server.catalog import (
 from cdsgen.server.core import BackendCore
 from cdsgen.server.store import dumps, loads
 
+#: The operations of this part: each reads the customer data through the read cache.
+CUSTOMER_DATA_LISTINGS = frozenset(
+    {
+        "listAccounts",
+        "listServiceContracts",
+        "listServicePoints",
+        "listMeterDevices",
+        "listBillStatements",
+        "listBillSections",
+        "listAggregations",
+        "listUsageSegments",
+        "listEnergyAttributeCertificates",
+    }
+)
+
 
 def _encoded_segment(doc: dict[str, Any], stored: bytes) -> Encoded:
     """A shown Usage Segment as JSON. Its Value Sets are nine tenths of it, and the Server
