@@ -25,9 +25,7 @@ from cds_server.params import (
 from cds_server.runtime import encode
 
 from cdsgen.server import access
-from cdsgen.server.catalog import (
-    localize,
-)
+from cdsgen.server.catalog import HERE, localize
 from cdsgen.server.core import BackendCore
 from cdsgen.server.store import dumps, loads
 
@@ -47,16 +45,22 @@ CUSTOMER_DATA_LISTINGS = frozenset(
 )
 
 
-def _encoded_segment(doc: dict[str, Any], stored: bytes) -> Encoded:
-    """A shown Usage Segment as JSON. Its Value Sets are nine tenths of it, and the Server
-    stored them as JSON itself when it seeded the database: when the token sees all of them,
-    those bytes go into the answer as they are; otherwise the cut is taken from them parsed.
-    Nothing is validated again (``tests/test_reference_server.py`` checks the answers
-    against the models)."""
+def _encoded_segment(doc: dict[str, Any], stored: bytes, base_url: str) -> Encoded:
+    """A shown Usage Segment as JSON, its Server URLs on ``base_url``. Its Value Sets are nine
+    tenths of it, and the Server stored them as JSON itself when it seeded the database: when
+    the token sees all of them, those bytes go into the answer as they are; otherwise the cut
+    is taken from them parsed. Nothing is validated again (``tests/test_server_encoding.py``
+    checks the answers against the models)."""
     cut: access.ValueCut = doc["values"]
     values = stored if cut.whole else dumps(cut.apply(loads(stored)))
-    fields = dumps({k: v for k, v in doc.items() if k != "values"})
+    shown = {k: v for k, v in doc.items() if k != "values"}
+    fields = dumps(shown)
+    if _HERE in fields:  # a Server URL to localize (the sample segments have none)
+        fields = dumps(localize(shown, base_url))
     return Encoded(fields[:-1] + (b"," if len(fields) > 2 else b"") + b'"values":' + values + b"}")
+
+
+_HERE = HERE.encode()
 
 
 class CustomerDataAPI(BackendCore):
@@ -106,10 +110,10 @@ class CustomerDataAPI(BackendCore):
         def render() -> tuple[list[Any], str | None, str | None]:
             """The page's items, encoded once: later requests send these bytes."""
             chunk, following, preceding = access.page(listing.docs, query.cursor, self.page_size)
-            docs = [localize(d, ctx.base_url) for d in chunk]  # before the (URL-free) values
             if kind == "usage_segments":
-                return self._encoded_segments(docs), following, preceding
-            return [encode(model.model_validate(d)) for d in docs], following, preceding
+                return self._encoded_segments(chunk, ctx.base_url), following, preceding
+            docs = [model.model_validate(localize(d, ctx.base_url)) for d in chunk]
+            return [encode(d) for d in docs], following, preceding
 
         items, following, preceding = self._reads.page(
             listing, query.cursor, ctx.base_url, self.page_size, render
@@ -126,12 +130,12 @@ class CustomerDataAPI(BackendCore):
         docs = access.apply_filters(operation_id, query, docs, self.sandbox)
         return access.order(operation_id, docs, lambda related: self.sandbox.objects[related])
 
-    def _encoded_segments(self, docs: list[dict[str, Any]]) -> list[Encoded]:
+    def _encoded_segments(self, docs: list[dict[str, Any]], base_url: str) -> list[Encoded]:
         """Usage Segments with the Value Sets their :class:`access.ValueCut` names, as JSON."""
         if not docs:
             return []
         stored = self._reads.values(sorted({d["values"].source for d in docs}), self._load_values)
-        return [_encoded_segment(d, stored[d["values"].source]) for d in docs]
+        return [_encoded_segment(d, stored[d["values"].source], base_url) for d in docs]
 
     def _load_values(self, ids: list[str]) -> dict[str, bytes]:
         """The stored Value Sets (JSON) of the segments ``ids``: written once, when seeded."""
