@@ -66,18 +66,14 @@ _HERE = HERE.encode()
 class CustomerDataAPI(BackendCore):
     # -- Customer Data API ---------------------------------------------------------------------
     def _visibility(self, ctx: RequestContext) -> access.Visibility:
-        """What the token's Grants share (cached per version of those Grants)."""
-        grants = []
-        for grant_id in self._bearer(ctx).grant_ids:
-            record = self.store.get("grants", grant_id)
-            if record is not None:
-                grants.append((record[0], record[2]))
-        key = tuple(
-            (g["grant_id"], dumps(g["enabled_authorization_details"]), dumps(p)) for g, p in grants
-        )
+        """What the token's Grants share, cached per version of those Grants: their stored
+        JSON is the key, so they are parsed only when they changed."""
+        stored = [self.store.raw("grants", grant_id) for grant_id in self._bearer(ctx).grant_ids]
+        key = tuple(s for s in stored if s is not None)
         with self._lock:
             cached = self._visibilities.get(key)
         if cached is None:
+            grants = [(loads(doc), loads(private)) for doc, private in key]
             cached = access.visibility(self.sandbox, grants)
             with self._lock:
                 if len(self._visibilities) >= 512:
