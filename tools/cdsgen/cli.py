@@ -184,9 +184,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         proxy_headers=args.proxy_headers,
-        log_level="warning",
+        **_logging(args),
     )
     return 0
+
+
+def _logging(args: argparse.Namespace) -> dict[str, object]:
+    """uvicorn's logging options: warnings only, and no access log unless ``--access-log``
+    (formatting a line per request that the warning level then drops costs time)."""
+    if args.access_log:
+        return {"log_level": "info", "access_log": True}
+    return {"log_level": "warning", "access_log": False}
 
 
 def _serve_workers(args: argparse.Namespace, public_url: str) -> int:
@@ -202,7 +210,7 @@ def _serve_workers(args: argparse.Namespace, public_url: str) -> int:
         port=args.port,
         workers=args.workers,
         proxy_headers=args.proxy_headers,
-        log_level="warning",
+        **_logging(args),
     )
     return 0
 
@@ -480,6 +488,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive,
         default=1,
         help="worker processes answering on the port (default: 1)",
+    )
+    p.add_argument(
+        "--access-log",
+        action="store_true",
+        help="print one line per request on standard error (default: warnings only)",
     )
     p.set_defaults(func=cmd_serve)
 
