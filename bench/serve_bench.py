@@ -85,6 +85,7 @@ def start_ceiling(tmp: Path, body: bytes) -> tuple[subprocess.Popen, str]:
     port = free_port()
     argv = [sys.executable, "-m", "uvicorn", "--app-dir", str(HERE), "ceiling_app:app"]
     argv += ["--port", str(port), "--workers", str(WORKERS), "--log-level", "warning"]
+    argv += ["--no-access-log"]  # as cdsgen serve runs without --access-log
     env = {**os.environ, "CEILING_BODY_FILE": str(body_file)}
     return _started(argv, port, tmp / "ceiling.log", "the bare FastAPI ceiling", env)
 
