@@ -22,14 +22,18 @@ def create_app(backend: Backend, *, title: str = "CDS Server") -> FastAPI:
     """
     app = FastAPI(title=title, openapi_url=None, docs_url=None, redoc_url=None)
     install_error_handlers(app)
-    for build in ROUTERS.values():
-        add_routes(app, build(backend, ""))
+    add_routes(app, *(build(backend, "") for build in ROUTERS.values()))
     return app
 
 
-def add_routes(app: FastAPI, router: APIRouter) -> None:
-    """Serve the routes of ``router`` (their paths already carry its prefix) from ``app``'s
-    own route list. ``app.include_router`` would keep the router as one entry that is matched
-    route by route through a layer of its own on every request: with a router per API group
-    that layer costs more than answering a metadata document."""
-    app.router.routes.extend(router.routes)
+def add_routes(app: FastAPI, *routers: APIRouter) -> None:
+    """Serve the routes of ``routers`` (their paths already carry their prefix) from
+    ``app``'s own route list, paths without parameters first, as OpenAPI matches paths.
+
+    Each request is matched against the routes in turn, about a microsecond each: one list,
+    with the fixed paths (the metadata, every listing) ahead, finds most requests sooner.
+    ``app.include_router`` would keep each router as one entry, matched route by route
+    through a layer of its own: with a router per API group that layer costs more than
+    answering a metadata document."""
+    routes = [route for router in routers for route in router.routes]
+    app.router.routes.extend(sorted(routes, key=lambda route: "{" in route.path))
