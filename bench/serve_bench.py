@@ -12,14 +12,14 @@ measures with Debian's ``wrk`` (``make wrk`` installs it):
 * the time to read a year of 15-minute usage for one meter (365 daily segments, 35,040
   value sets) through every page of the listing, with that token: the first read, before
   the Server has computed anything for that token, and the median of ``YEAR_RUNS`` more;
-  the aim holds for each;
+  the aim is checked for each;
 * the ceiling of this machine: ``bench/ceiling_app.py``, bare FastAPI answering the
   metadata document's bytes from one ``async`` route, run by uvicorn with as many workers,
   in the same interleaved cells.
 
-Every figure is checked first: each endpoint answers 200 with the expected content, wrk saw
-no socket error, timeout or non-2xx answer and read at least the body size per request, and
-the year has every value set. Missing work stops the run with exit status 2.
+Every figure is checked first: each endpoint answers 200 with the expected content (the
+ceiling the metadata document's very bytes), wrk saw no socket error, timeout or non-2xx
+answer and read at least the body size per request, and the year has every value set. Missing work stops the run with exit status 2.
 """
 
 from __future__ import annotations
