@@ -19,7 +19,8 @@ measures with Debian's ``wrk`` (``make wrk`` installs it):
 
 Every figure is checked first: each endpoint answers 200 with the expected content (the
 ceiling the metadata document's very bytes), wrk saw no socket error, timeout or non-2xx
-answer and read at least the body size per request, and the year has every value set. Missing work stops the run with exit status 2.
+answer and read at least the body size per request, and the year has every value set.
+Missing work stops the run with exit status 2.
 """
 
 from __future__ import annotations
