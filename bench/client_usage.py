@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 from cds_client import AsyncCdsClient, CdsClient
-from measure import require
+from measure import load_note, require
 
 RUNS = 5
 
@@ -72,6 +72,7 @@ def main() -> None:
     require(rows[0][2] > 0, "the token sees no Usage Segment: nothing was read")
     require(len(set(counts.values())) == 1, f"the three ways read different counts: {counts}")
     floor = rows[0][1]
+    print(f"median of {RUNS} runs each; {load_note()}")
     print(f"{'read every usage segment':<36} {'segments':>9} {'median':>9} {'x raw':>6}")
     for name, seconds, count in rows:
         print(f"{name:<36} {count:>9} {seconds * 1000:>7.0f}ms {seconds / floor:>6.2f}")

@@ -206,3 +206,13 @@ def test_proxy_headers_name_the_client_only_when_asked(tmp_path, behind_proxy):
         other = register("198.51.100.2")
     assert first[-1] == 429 and len(first) >= 31
     assert other == (201 if behind_proxy else 429)
+
+
+@pytest.mark.parametrize("asked", [False, True])
+def test_requests_are_logged_only_with_access_log(tmp_path, asked):
+    processes: list[subprocess.Popen] = []
+    options = ["--access-log"] if asked else []
+    with serve(tmp_path / "cds.sqlite3", free_port(), *options, processes=processes) as base:
+        assert httpx.get(f"{base}/cds-coverage.json").status_code == 200
+    output = processes[0].stdout.read() if processes[0].stdout else ""
+    assert ('"GET /cds-coverage.json HTTP/1.1" 200' in output) is asked, output

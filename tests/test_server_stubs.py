@@ -9,6 +9,7 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import cds_server
 import httpx
 import pytest
 from cds_harness import serve_app
-from cds_server import FIRST_PAGE, Accepted, AccessToken, Backend, Page
+from cds_server import FIRST_PAGE, Accepted, AccessToken, Backend, Encoded, Page
 from cds_server.errors import InvalidRequest
 from cds_server.params import AuthorizeQuery, ListGrantsQuery, ListUsageSegmentsQuery
 from cdsgen.diagnostics import Diagnostics
@@ -235,6 +236,58 @@ def test_stubs_answer_accepted_changes_conditional_gets_and_failures(toy):
         "/.well-known/cds-server-metadata.json"
     )  # the toy raises NotImplementedError
     assert failed.status_code == 500 and failed.json()["error"] == "server_error"
+
+
+def test_stubs_answer_encoded_objects_and_call_inline_operations_on_the_loop():
+    import cds_models as m
+    from cdsgen.server.seed import sample_data
+
+    threads: dict[str, str] = {}
+    segment = {**sample_data()["usage_segments"][0], "extra": "kept"}
+
+    class Quick(_toy_backend()):
+        inline_operations = frozenset({"getServerMetadata", "listUsageSegments"})
+
+        def get_server_metadata(self, ctx):
+            threads["getServerMetadata"] = threading.current_thread().name
+            return Encoded(b'{"cds_metadata_version":"1.0","name":"x"}')
+
+        def list_usage_segments(self, ctx, query):
+            threads["listUsageSegments"] = threading.current_thread().name
+            if query.cursor == "bad":
+                raise InvalidRequest("not a cursor")
+            return Page(
+                items=[Encoded(json.dumps(segment).encode()), m.UsageSegment(**segment)],
+                next="p2",
+            )
+
+        def list_coverage(self, ctx, query):
+            threads["listCoverage"] = threading.current_thread().name
+            return Page(items=[])
+
+    with serve_app(cds_server.create_app(Quick())) as url, httpx.Client(base_url=url) as client:
+        meta = client.get("/.well-known/cds-server-metadata.json")
+        assert meta.content == b'{"cds_metadata_version":"1.0","name":"x"}'
+        etag = meta.headers["etag"]
+        again = client.get("/.well-known/cds-server-metadata.json", headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.headers["etag"] == etag
+        usage = client.get(
+            "/cds-customerdata-api/v1/usage-segments", headers={"Authorization": "Bearer my_usage"}
+        )
+        assert usage.status_code == 200
+        assert usage.json() == {
+            "usage_segments": [segment, segment],
+            "next": f"{url}/cds-customerdata-api/v1/usage-segments?cursor=p2",
+            "previous": None,
+        }
+        bad = client.get(
+            "/cds-customerdata-api/v1/usage-segments?cursor=bad",
+            headers={"Authorization": "Bearer my_usage"},
+        )
+        assert bad.status_code == 400 and bad.json()["error_description"] == "not a cursor"
+        assert client.get("/cds-coverage.json").status_code == 200
+    assert threads["listCoverage"] == "AnyIO worker thread"  # not named: in a worker thread
+    assert "AnyIO worker thread" not in (threads["getServerMetadata"], threads["listUsageSegments"])
 
 
 NASTY = 'Say "hi" \\ {{ x }} {% raw %} """ \'\'\' <script>alert(1)</script> & #: -- key: value'

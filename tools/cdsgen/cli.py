@@ -156,7 +156,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     check_serve_args(args)
     import uvicorn
 
-    from cdsgen.server import create_app
+    from cdsgen.server import create_app, settle
     from cdsgen.server.guard import public_origin
 
     host = f"[{args.host}]" if ":" in args.host else args.host
@@ -181,13 +181,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Proxy headers (X-Forwarded-For/-Proto from FORWARDED_ALLOW_IPS, default 127.0.0.1) only
     # set the client address; every URL the Server writes comes from the public URL.
     uvicorn.run(
-        app,
+        settle(app),
         host=args.host,
         port=args.port,
         proxy_headers=args.proxy_headers,
-        log_level="warning",
+        **_logging(args),
     )
     return 0
+
+
+def _logging(args: argparse.Namespace) -> dict[str, object]:
+    """uvicorn's logging options: warnings only, and no access log unless ``--access-log``
+    (formatting a line per request that the warning level then drops costs time)."""
+    if args.access_log:
+        return {"log_level": "info", "access_log": True}
+    return {"log_level": "warning", "access_log": False}
 
 
 def _serve_workers(args: argparse.Namespace, public_url: str) -> int:
@@ -203,7 +211,7 @@ def _serve_workers(args: argparse.Namespace, public_url: str) -> int:
         port=args.port,
         workers=args.workers,
         proxy_headers=args.proxy_headers,
-        log_level="warning",
+        **_logging(args),
     )
     return 0
 
@@ -481,6 +489,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive,
         default=1,
         help="worker processes answering on the port (default: 1)",
+    )
+    p.add_argument(
+        "--access-log",
+        action="store_true",
+        help="print one line per request on standard error (default: warnings only)",
     )
     p.set_defaults(func=cmd_serve)
 

@@ -21,12 +21,12 @@ Request and response bodies are the models of :mod:`cds_models`; errors are answ
 OAuth JSON form (:mod:`cds_server.errors`).
 """
 
-from cds_server.app import create_app
+from cds_server.app import add_routes, create_app
 from cds_server.backend import Backend
 from cds_server.context import AccessToken, ClientCredentials, RequestContext
 from cds_server.errors import CdsError
 from cds_server.operations import OPERATIONS, Operation
-from cds_server.results import FIRST_PAGE, Accepted, FileDownload, Page, Redirect
+from cds_server.results import FIRST_PAGE, Accepted, Encoded, FileDownload, Page, Redirect
 from cds_server.routers import ROUTERS
 from cds_server.scopes import AUTHORIZATION_DETAILS_FIELDS, SCOPE_TYPES
 
@@ -41,10 +41,12 @@ __all__ = [
     "Backend",
     "CdsError",
     "ClientCredentials",
+    "Encoded",
     "FileDownload",
     "Operation",
     "Page",
     "Redirect",
     "RequestContext",
+    "add_routes",
     "create_app",
 ]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import logging
 from collections.abc import Callable
@@ -35,7 +34,7 @@ from cds_server.errors import (
     ServerError,
 )
 from cds_server.operations import Operation
-from cds_server.results import FileDownload, Redirect
+from cds_server.results import Encoded, FileDownload, Redirect
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -50,12 +49,15 @@ async def run(
     call: Callable[[RequestContext], Response],
 ) -> Response:
     """Authenticate the request as ``operation`` needs, then ``call`` the backend, both in a
-    worker thread; a :class:`CdsError` becomes its OAuth JSON response."""
+    worker thread (on the event loop for the backend's ``inline_operations``); a
+    :class:`CdsError` becomes its OAuth JSON response."""
 
     def serve() -> Response:
         return call(authenticate(request, backend, operation, prefix))
 
     try:
+        if operation.operation_id in backend.inline_operations:
+            return serve()
         return await run_in_threadpool(serve)
     except CdsError as error:
         return error_response(error)
@@ -165,23 +167,47 @@ def _validate(model: type[M], data: dict[str, Any]) -> M:
 
 
 # -- responses ---------------------------------------------------------------------------------
-def json_response(model: BaseModel, status: int = 200) -> Response:
+def listing(model: type[M], fields: dict[str, Any]) -> M | Encoded:
+    """The listing ``model`` of ``fields`` (its lists of items and its links), validated; when
+    the backend gave :class:`Encoded` items, their JSON put together as it is instead."""
+    lists = [v for v in fields.values() if isinstance(v, list)]
+    if not any(isinstance(item, Encoded) for items in lists for item in items):
+        return model.model_validate(fields)
+    parts = []
+    for name, value in fields.items():
+        if isinstance(value, list):
+            encoded = b"[" + b",".join(_item_json(item) for item in value) + b"]"
+        else:  # a link: a URL or null
+            encoded = json.dumps(value, ensure_ascii=False).encode()
+        parts.append(json.dumps(name).encode() + b":" + encoded)
+    return Encoded(b"{" + b",".join(parts) + b"}")
+
+
+def _item_json(item: Any) -> bytes:
+    if isinstance(item, (Encoded, BaseModel)):
+        return encode(item).json
+    raise TypeError(f"a page mixing Encoded items with {type(item).__name__} ones")
+
+
+def encode(model: BaseModel | Encoded) -> Encoded:
     """``model`` as JSON, leaving out the optional fields it was not given."""
-    return Response(
-        model.model_dump_json(by_alias=True, exclude_unset=True),
-        status_code=status,
-        media_type="application/json",
-    )
+    if isinstance(model, Encoded):
+        return model
+    return Encoded(model.model_dump_json(by_alias=True, exclude_unset=True).encode())
 
 
-def conditional_json_response(request: Request, model: BaseModel) -> Response:
+def json_response(model: BaseModel | Encoded, status: int = 200) -> Response:
+    """``model`` as a JSON answer (see :func:`encode`)."""
+    return Response(encode(model).json, status_code=status, media_type="application/json")
+
+
+def conditional_json_response(request: Request, model: BaseModel | Encoded) -> Response:
     """``json_response`` with an ``ETag``; ``304 Not Modified`` when ``If-None-Match`` names it."""
-    response = json_response(model)
-    etag = '"' + hashlib.sha256(response.body).hexdigest()[:32] + '"'
+    encoded = encode(model)
+    etag = encoded.etag
     if etag in (t.strip() for t in request.headers.get("if-none-match", "").split(",")):
         return Response(status_code=304, headers={"ETag": etag})
-    response.headers["ETag"] = etag
-    return response
+    return Response(encoded.json, media_type="application/json", headers={"ETag": etag})
 
 
 def redirect_response(redirect: Redirect) -> Response:

@@ -313,12 +313,19 @@ def _reach(
 @dataclass(frozen=True)
 class ValueCut:
     """The Value Sets a shown Usage Segment carries: ``values[first:last]`` of the stored
-    segment ``source``, each limited to the Value Format ``columns`` (``None``: all)."""
+    segment ``source`` (``total`` Value Sets), each limited to the Value Format ``columns``
+    (``None``: all)."""
 
     source: str
     first: int
     last: int
     columns: tuple[int, ...] | None
+    total: int
+
+    @property
+    def whole(self) -> bool:
+        """Whether the cut keeps the stored Value Sets as they are."""
+        return self.first == 0 and self.last == self.total and self.columns is None
 
     def apply(self, values: list[list[Any]]) -> list[list[Any]]:
         if self.columns == ():
@@ -428,7 +435,7 @@ def _trim(doc: dict[str, Any], view: View, sync: datetime | None) -> dict[str, A
         out["segment_end"] = _stamp(start + timedelta(seconds=last * step))
     if columns is not None:
         out["formats"] = [doc["formats"][i] for i in columns]
-    out["values"] = ValueCut(doc["cds_usagesegment_id"], first, last, columns)
+    out["values"] = ValueCut(doc["cds_usagesegment_id"], first, last, columns, total)
     return out
 
 

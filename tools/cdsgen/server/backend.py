@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from cdsgen.server.admin_apis import AdminAPIs
 from cdsgen.server.core import digest
-from cdsgen.server.customer_data import CustomerDataAPI
+from cdsgen.server.customer_data import CUSTOMER_DATA_LISTINGS, CustomerDataAPI
 from cdsgen.server.oauth_server import OAuthServer
 
 __all__ = ["ReferenceBackend", "digest"]
@@ -22,3 +22,11 @@ __all__ = ["ReferenceBackend", "digest"]
 class ReferenceBackend(OAuthServer, AdminAPIs, CustomerDataAPI):
     """The sandbox Server: customer data from :mod:`cdsgen.server.seed`, state in ``store``;
     the OAuth server, the administrative APIs and the customer data are its three parts."""
+
+    #: Answered on the event loop, without the hand-off to a worker thread: the metadata
+    #: documents (kept encoded in memory) and the customer-data listings, which only read
+    #: (SQLite in WAL mode: a reader never waits for a writer) and, after a listing's first
+    #: page, answer from the read cache (:mod:`cdsgen.server.read_cache`).
+    inline_operations = frozenset(
+        {"getServerMetadata", "getAuthorizationServerMetadata", *CUSTOMER_DATA_LISTINGS}
+    )

@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import cds_models as m
 from cds_server import (
     AccessToken,
     Backend,
     ClientCredentials,
+    Encoded,
     Page,
     RequestContext,
 )
@@ -99,7 +99,7 @@ class BackendCore(Backend):
         self._lock = threading.Lock()
         self._purged = 0.0
         self._reads = ReadCache()
-        self._metadata: dict[str, m.ServerMetadata] = {}
+        self._documents: dict[tuple[str, ...], Encoded] = {}
 
     # -- authentication ------------------------------------------------------------------------
     def scope_type(self, scope_id: str) -> str | None:
@@ -123,10 +123,10 @@ class BackendCore(Backend):
             return None
         grant_ids = tuple(loads(row[2]))
         for grant_id in grant_ids:
-            grant = self.store.get("grants", grant_id)
+            grant = self.store.doc("grants", grant_id)
             if grant is None:
                 return None
-            current = as_of(grant[0], now())
+            current = as_of(grant, now())
             if current["status"] in CLOSED_STATUSES or not current["enabled_scope"]:
                 return None
         return AccessToken(
@@ -176,8 +176,7 @@ class BackendCore(Backend):
 
     # -- helpers -------------------------------------------------------------------------------
     def _client(self, client_id: str) -> dict[str, Any] | None:
-        record = self.store.get("clients", client_id)
-        return record[0] if record else None
+        return self.store.doc("clients", client_id)
 
     def _owner(self, client_id: str) -> str:
         record = self.store.get("clients", client_id)

@@ -7,6 +7,7 @@ from typing import Any
 
 import cds_models as m
 from cds_server import (
+    Encoded,
     Page,
     RequestContext,
 )
@@ -21,39 +22,58 @@ from cds_server.params import (
     ListServicePointsQuery,
     ListUsageSegmentsQuery,
 )
+from cds_server.runtime import encode
 
 from cdsgen.server import access
-from cdsgen.server.catalog import (
-    localize,
-)
+from cdsgen.server.catalog import HERE, localize
 from cdsgen.server.core import BackendCore
 from cdsgen.server.store import dumps, loads
 
+#: The operations of this part: each reads the customer data through the read cache.
+CUSTOMER_DATA_LISTINGS = frozenset(
+    {
+        "listAccounts",
+        "listServiceContracts",
+        "listServicePoints",
+        "listMeterDevices",
+        "listBillStatements",
+        "listBillSections",
+        "listAggregations",
+        "listUsageSegments",
+        "listEnergyAttributeCertificates",
+    }
+)
 
-def _segment(model: type[Any], doc: dict[str, Any]) -> Any:
-    """A Usage Segment validated as ``model``, all but its Value Sets: the Server wrote those
-    itself when it seeded the database (lists of value objects or ``None``, what validation
-    would copy one by one), and they are nine tenths of the validation's work."""
-    item = model.model_validate({**doc, "values": []})
-    item.values = doc["values"]
-    return item
+
+def _encoded_segment(doc: dict[str, Any], stored: bytes, base_url: str) -> Encoded:
+    """A shown Usage Segment as JSON, its Server URLs on ``base_url``. Its Value Sets are nine
+    tenths of it, and the Server stored them as JSON itself when it seeded the database: when
+    the token sees all of them, those bytes go into the answer as they are; otherwise the cut
+    is taken from them parsed. Nothing is validated again (``tests/test_server_encoding.py``
+    checks the answers against the models)."""
+    cut: access.ValueCut = doc["values"]
+    values = stored if cut.whole else dumps(cut.apply(loads(stored)))
+    shown = {k: v for k, v in doc.items() if k != "values"}
+    fields = dumps(shown)
+    if _HERE in fields:  # a Server URL to localize (the sample segments have none)
+        fields = dumps(localize(shown, base_url))
+    return Encoded(fields[:-1] + (b"," if len(fields) > 2 else b"") + b'"values":' + values + b"}")
+
+
+_HERE = HERE.encode()
 
 
 class CustomerDataAPI(BackendCore):
     # -- Customer Data API ---------------------------------------------------------------------
     def _visibility(self, ctx: RequestContext) -> access.Visibility:
-        """What the token's Grants share (cached per version of those Grants)."""
-        grants = []
-        for grant_id in self._bearer(ctx).grant_ids:
-            record = self.store.get("grants", grant_id)
-            if record is not None:
-                grants.append((record[0], record[2]))
-        key = tuple(
-            (g["grant_id"], dumps(g["enabled_authorization_details"]), dumps(p)) for g, p in grants
-        )
+        """What the token's Grants share, cached per version of those Grants: their stored
+        JSON is the key, so they are parsed only when they changed."""
+        stored = [self.store.raw("grants", grant_id) for grant_id in self._bearer(ctx).grant_ids]
+        key = tuple(s for s in stored if s is not None)
         with self._lock:
             cached = self._visibilities.get(key)
         if cached is None:
+            grants = [(loads(doc), loads(private)) for doc, private in key]
             cached = access.visibility(self.sandbox, grants)
             with self._lock:
                 if len(self._visibilities) >= 512:
@@ -84,12 +104,12 @@ class CustomerDataAPI(BackendCore):
         )
 
         def render() -> tuple[list[Any], str | None, str | None]:
+            """The page's items, encoded once: later requests send these bytes."""
             chunk, following, preceding = access.page(listing.docs, query.cursor, self.page_size)
-            docs = [localize(d, ctx.base_url) for d in chunk]  # before the (URL-free) values
             if kind == "usage_segments":
-                items = [_segment(model, d) for d in self._with_values(docs)]
-                return items, following, preceding
-            return [model.model_validate(d) for d in docs], following, preceding
+                return self._encoded_segments(chunk, ctx.base_url), following, preceding
+            docs = [model.model_validate(localize(d, ctx.base_url)) for d in chunk]
+            return [encode(d) for d in docs], following, preceding
 
         items, following, preceding = self._reads.page(
             listing, query.cursor, ctx.base_url, self.page_size, render
@@ -106,20 +126,20 @@ class CustomerDataAPI(BackendCore):
         docs = access.apply_filters(operation_id, query, docs, self.sandbox)
         return access.order(operation_id, docs, lambda related: self.sandbox.objects[related])
 
-    def _with_values(self, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Usage Segments with the Value Sets their :class:`access.ValueCut` names."""
+    def _encoded_segments(self, docs: list[dict[str, Any]], base_url: str) -> list[Encoded]:
+        """Usage Segments with the Value Sets their :class:`access.ValueCut` names, as JSON."""
         if not docs:
-            return docs
-        values = self._reads.values(sorted({d["values"].source for d in docs}), self._load_values)
-        return [{**d, "values": d["values"].apply(values[d["values"].source])} for d in docs]
+            return []
+        stored = self._reads.values(sorted({d["values"].source for d in docs}), self._load_values)
+        return [_encoded_segment(d, stored[d["values"].source], base_url) for d in docs]
 
-    def _load_values(self, ids: list[str]) -> dict[str, list[Any]]:
-        """Stored value sets of the segments ``ids``, parsed (written once, when seeded)."""
+    def _load_values(self, ids: list[str]) -> dict[str, bytes]:
+        """The stored Value Sets (JSON) of the segments ``ids``: written once, when seeded."""
         marks = ",".join("?" * len(ids))
         rows = self.store.db().execute(
             f"SELECT id, data FROM usage_values WHERE id IN ({marks})", ids
         )
-        return {r[0]: loads(r[1]) for r in rows}
+        return {r[0]: bytes(r[1]) for r in rows}
 
     def list_accounts(self, ctx: RequestContext, query: ListAccountsQuery) -> Page[m.Account]:
         return self._customer_data(ctx, "accounts", "listAccounts", query, m.Account)

@@ -9,11 +9,13 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import cds_models as m
 from cds_server import (
+    Encoded,
     Page,
     Redirect,
     RequestContext,
@@ -32,7 +34,8 @@ from cds_server.params import (
     AuthorizeQuery,
     ListCoverageQuery,
 )
-from pydantic import AnyUrl
+from cds_server.runtime import encode
+from pydantic import AnyUrl, BaseModel
 
 from cdsgen.server import access, catalog, details
 from cdsgen.server.catalog import (
@@ -66,15 +69,12 @@ from cdsgen.server.store import dumps, loads
 
 class OAuthServer(BackendCore):
     # -- metadata --------------------------------------------------------------------------------
-    def get_server_metadata(self, ctx: RequestContext) -> m.ServerMetadata:
-        """The same document for every request to one Server URL: validated once per URL."""
-        found = self._metadata.get(ctx.base_url)
-        if found is None:
-            found = m.ServerMetadata.model_validate(catalog.server_metadata(ctx.base_url))
-            if len(self._metadata) >= 16:  # the Host header chooses the URL: keep a few
-                self._metadata.clear()
-            self._metadata[ctx.base_url] = found
-        return found
+    def get_server_metadata(self, ctx: RequestContext) -> Encoded:
+        """The same document for every request to one Server URL: validated and encoded once."""
+        return self._public_document(
+            ("server", ctx.base_url),
+            lambda: m.ServerMetadata.model_validate(catalog.server_metadata(ctx.base_url)),
+        )
 
     def list_coverage(self, ctx: RequestContext, query: ListCoverageQuery) -> Page[m.CoverageEntry]:
         docs = access.order(
@@ -82,12 +82,24 @@ class OAuthServer(BackendCore):
         )
         return self._page(docs, query.cursor, m.CoverageEntry)
 
-    def get_authorization_server_metadata(
-        self, ctx: RequestContext
-    ) -> m.AuthorizationServerMetadata:
-        return m.AuthorizationServerMetadata.model_validate(
-            catalog.authorization_server_metadata(ctx.base_url, ctx.prefix)
+    def get_authorization_server_metadata(self, ctx: RequestContext) -> Encoded:
+        return self._public_document(
+            ("oauth", ctx.base_url, ctx.prefix),
+            lambda: m.AuthorizationServerMetadata.model_validate(
+                catalog.authorization_server_metadata(ctx.base_url, ctx.prefix)
+            ),
         )
+
+    def _public_document(self, key: tuple[str, ...], build: Callable[[], BaseModel]) -> Encoded:
+        """A document that is the same for every request to one Server URL (the metadata):
+        validated and encoded on first use, then answered as those bytes."""
+        found = self._documents.get(key)
+        if found is None:
+            found = encode(build())
+            if len(self._documents) >= 16:  # the Host header chooses the URL: keep a few
+                self._documents.clear()
+            self._documents[key] = found
+        return found
 
     def get_client_server_metadata(self, ctx: RequestContext, client_id: str) -> m.ServerMetadata:
         self._owned("clients", client_id, self._admin(ctx))

@@ -4,13 +4,13 @@ The sandbox's customer data (accounts … usage segments and their value sets) i
 when the database is seeded, and never changed while the Server runs. What a token sees of it
 depends only on its :class:`~cdsgen.server.access.Visibility` (built from the current state
 of its Grants, see ``ReferenceBackend._visibility``) and on the query. So the work between
-them — presenting every object through the Grant's bounds, filtering, ordering, reading and
-parsing the value sets, validating each item as its ``cds_models`` class — gives the same
+them — presenting every object through the Grant's bounds, filtering, ordering, reading the
+value sets, validating and encoding each item as its ``cds_models`` class — gives the same
 answer for every page request of a listing, and is kept here:
 
 * the ordered, filtered listing, per visibility and query (the cursor aside);
-* each page of it as validated items, per cursor and Server URL;
-* the parsed value sets of each stored usage segment.
+* each page of it as items validated and encoded as JSON, per cursor and Server URL;
+* the stored value sets (JSON) of each usage segment.
 
 A visibility is replaced, not changed, when a Grant changes, so an entry found for it is
 still right; an entry remembers the visibility object it was built for, so a recycled
@@ -45,7 +45,7 @@ class ReadCache:
 
     def __init__(self, listings: int = 256, pages_per_listing: int = 64, values: int = 8192):
         self._listings: dict[tuple, _Listing] = {}
-        self._values: dict[str, list[Any]] = {}
+        self._values: dict[str, bytes] = {}
         self._limits = (listings, pages_per_listing, values)
         self._lock = threading.Lock()
 
@@ -91,8 +91,10 @@ class ReadCache:
             listing.pages[key] = made
         return made
 
-    def values(self, ids: list[str], load: Callable[[list[str]], dict[str, list[Any]]]):
-        """The parsed value sets of the stored segments ``ids``; ``load`` reads the missing."""
+    def values(
+        self, ids: list[str], load: Callable[[list[str]], dict[str, bytes]]
+    ) -> dict[str, bytes]:
+        """The stored value sets of the segments ``ids``; ``load`` reads the missing."""
         with self._lock:
             known = {i: self._values[i] for i in ids if i in self._values}
         missing = [i for i in ids if i not in known]

@@ -134,6 +134,25 @@ class Store:
         )
         return (loads(row[0]), row[1], loads(row[2])) if row else None
 
+    def doc(self, kind: str, id: str) -> dict | None:
+        """One document without its owner and private part (parsed only when asked for)."""
+        row = (
+            self.db()
+            .execute("SELECT doc FROM objects WHERE kind = ? AND id = ?", (kind, id))
+            .fetchone()
+        )
+        return loads(row[0]) if row else None
+
+    def raw(self, kind: str, id: str) -> tuple[bytes, bytes] | None:
+        """``(doc, private)`` of one document as stored (JSON), unparsed: a key that changes
+        whenever the document does."""
+        row = (
+            self.db()
+            .execute("SELECT doc, private FROM objects WHERE kind = ? AND id = ?", (kind, id))
+            .fetchone()
+        )
+        return (bytes(row[0]), bytes(row[1])) if row else None
+
     def docs(
         self, kind: str, owner: str | None = None, db: sqlite3.Connection | None = None
     ) -> list[dict]:

@@ -52,6 +52,6 @@ def serve_workers(
 
 def app_from_environment() -> FastAPI:
     """The application of one worker process (uvicorn's factory)."""
-    from cdsgen.server import create_app
+    from cdsgen.server import create_app, settle
 
-    return create_app(**json.loads(os.environ[OPTIONS_VARIABLE]))
+    return settle(create_app(**json.loads(os.environ[OPTIONS_VARIABLE])))

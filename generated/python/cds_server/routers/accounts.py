@@ -15,6 +15,7 @@ from cds_server.operations import OPERATIONS
 from cds_server.params import ListAccountsQuery
 from cds_server.runtime import (
     json_response,
+    listing,
     run,
 )
 
@@ -35,12 +36,13 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
             query = ListAccountsQuery.from_params(request.query_params)
             result = backend.list_accounts(ctx, query)
             return json_response(
-                AccountListing.model_validate(
+                listing(
+                    AccountListing,
                     {
                         "accounts": result.items,
                         "next": ctx.page_link(result.next),
                         "previous": ctx.page_link(result.previous),
-                    }
+                    },
                 )
             )
 

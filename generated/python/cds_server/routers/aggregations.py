@@ -15,6 +15,7 @@ from cds_server.operations import OPERATIONS
 from cds_server.params import ListAggregationsQuery
 from cds_server.runtime import (
     json_response,
+    listing,
     run,
 )
 
@@ -38,12 +39,13 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
             query = ListAggregationsQuery.from_params(request.query_params)
             result = backend.list_aggregations(ctx, query)
             return json_response(
-                AggregationListing.model_validate(
+                listing(
+                    AggregationListing,
                     {
                         "aggregations": result.items,
                         "next": ctx.page_link(result.next),
                         "previous": ctx.page_link(result.previous),
-                    }
+                    },
                 )
             )
 

@@ -15,6 +15,7 @@ from cds_server.operations import OPERATIONS
 from cds_server.params import ListBillSectionsQuery
 from cds_server.runtime import (
     json_response,
+    listing,
     run,
 )
 
@@ -38,12 +39,13 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
             query = ListBillSectionsQuery.from_params(request.query_params)
             result = backend.list_bill_sections(ctx, query)
             return json_response(
-                BillSectionListing.model_validate(
+                listing(
+                    BillSectionListing,
                     {
                         "bill_sections": result.items,
                         "next": ctx.page_link(result.next),
                         "previous": ctx.page_link(result.previous),
-                    }
+                    },
                 )
             )
 

@@ -15,6 +15,7 @@ from cds_server.operations import OPERATIONS
 from cds_server.params import ListBillStatementsQuery
 from cds_server.runtime import (
     json_response,
+    listing,
     run,
 )
 
@@ -41,12 +42,13 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
             query = ListBillStatementsQuery.from_params(request.query_params)
             result = backend.list_bill_statements(ctx, query)
             return json_response(
-                BillStatementListing.model_validate(
+                listing(
+                    BillStatementListing,
                     {
                         "bill_statements": result.items,
                         "next": ctx.page_link(result.next),
                         "previous": ctx.page_link(result.previous),
-                    }
+                    },
                 )
             )
 

@@ -19,6 +19,7 @@ from cds_server.params import ListClientsQuery
 from cds_server.results import Accepted
 from cds_server.runtime import (
     json_response,
+    listing,
     read_json,
     run,
 )
@@ -41,12 +42,13 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
             query = ListClientsQuery.from_params(request.query_params)
             result = backend.list_clients(ctx, query)
             return json_response(
-                ClientListing.model_validate(
+                listing(
+                    ClientListing,
                     {
                         "clients": result.items,
                         "next": ctx.page_link(result.next),
                         "previous": ctx.page_link(result.previous),
-                    }
+                    },
                 )
             )
 

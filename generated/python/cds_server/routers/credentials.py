@@ -19,6 +19,7 @@ from cds_server.operations import OPERATIONS
 from cds_server.params import ListCredentialsQuery
 from cds_server.runtime import (
     json_response,
+    listing,
     read_json,
     run,
 )
@@ -41,12 +42,13 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
             query = ListCredentialsQuery.from_params(request.query_params)
             result = backend.list_credentials(ctx, query)
             return json_response(
-                ScopeCredentialListing.model_validate(
+                listing(
+                    ScopeCredentialListing,
                     {
                         "credentials": result.items,
                         "next": ctx.page_link(result.next),
                         "previous": ctx.page_link(result.previous),
-                    }
+                    },
                 )
             )
 

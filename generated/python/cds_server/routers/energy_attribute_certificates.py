@@ -15,6 +15,7 @@ from cds_server.operations import OPERATIONS
 from cds_server.params import ListEnergyAttributeCertificatesQuery
 from cds_server.runtime import (
     json_response,
+    listing,
     run,
 )
 
@@ -41,12 +42,13 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
             query = ListEnergyAttributeCertificatesQuery.from_params(request.query_params)
             result = backend.list_energy_attribute_certificates(ctx, query)
             return json_response(
-                EnergyAttributeCertificateListing.model_validate(
+                listing(
+                    EnergyAttributeCertificateListing,
                     {
                         "eacs": result.items,
                         "next": ctx.page_link(result.next),
                         "previous": ctx.page_link(result.previous),
-                    }
+                    },
                 )
             )
 

@@ -16,6 +16,7 @@ from cds_server.params import ListGrantsQuery
 from cds_server.results import Accepted
 from cds_server.runtime import (
     json_response,
+    listing,
     read_json,
     run,
 )
@@ -37,12 +38,13 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
             query = ListGrantsQuery.from_params(request.query_params)
             result = backend.list_grants(ctx, query)
             return json_response(
-                GrantListing.model_validate(
+                listing(
+                    GrantListing,
                     {
                         "grants": result.items,
                         "next": ctx.page_link(result.next),
                         "previous": ctx.page_link(result.previous),
-                    }
+                    },
                 )
             )
 

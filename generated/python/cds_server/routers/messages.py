@@ -19,6 +19,7 @@ from cds_server.operations import OPERATIONS
 from cds_server.params import ListMessagesQuery
 from cds_server.runtime import (
     json_response,
+    listing,
     read_json,
     run,
 )
@@ -41,7 +42,8 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
             query = ListMessagesQuery.from_params(request.query_params)
             result = backend.list_messages(ctx, query)
             return json_response(
-                ClientMessageListing.model_validate(
+                listing(
+                    ClientMessageListing,
                     {
                         "outstanding": result.outstanding.items,
                         "outstanding_next": ctx.page_link(result.outstanding.next),
@@ -52,7 +54,7 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
                         "read": result.read.items,
                         "read_next": ctx.page_link(result.read.next),
                         "read_previous": ctx.page_link(result.read.previous),
-                    }
+                    },
                 )
             )
 

@@ -15,6 +15,7 @@ from cds_server.operations import OPERATIONS
 from cds_server.params import ListCoverageQuery
 from cds_server.runtime import (
     conditional_json_response,
+    listing,
     run,
 )
 
@@ -36,12 +37,13 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
             result = backend.list_coverage(ctx, query)
             return conditional_json_response(
                 request,
-                CoverageListing.model_validate(
+                listing(
+                    CoverageListing,
                     {
                         "coverage_entries": result.items,
                         "next": ctx.page_link(result.next),
                         "previous": ctx.page_link(result.previous),
-                    }
+                    },
                 ),
             )
 

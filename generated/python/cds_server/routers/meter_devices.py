@@ -15,6 +15,7 @@ from cds_server.operations import OPERATIONS
 from cds_server.params import ListMeterDevicesQuery
 from cds_server.runtime import (
     json_response,
+    listing,
     run,
 )
 
@@ -38,12 +39,13 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
             query = ListMeterDevicesQuery.from_params(request.query_params)
             result = backend.list_meter_devices(ctx, query)
             return json_response(
-                MeterDeviceListing.model_validate(
+                listing(
+                    MeterDeviceListing,
                     {
                         "meter_devices": result.items,
                         "next": ctx.page_link(result.next),
                         "previous": ctx.page_link(result.previous),
-                    }
+                    },
                 )
             )
 

@@ -16,6 +16,7 @@ from cds_server.params import ListServerProvidedFilesQuery
 from cds_server.runtime import (
     file_response,
     json_response,
+    listing,
     run,
 )
 
@@ -39,12 +40,13 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
             query = ListServerProvidedFilesQuery.from_params(request.query_params)
             result = backend.list_server_provided_files(ctx, query)
             return json_response(
-                ServerProvidedFileListing.model_validate(
+                listing(
+                    ServerProvidedFileListing,
                     {
                         "files": result.items,
                         "next": ctx.page_link(result.next),
                         "previous": ctx.page_link(result.previous),
-                    }
+                    },
                 )
             )
 

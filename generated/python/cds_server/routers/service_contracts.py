@@ -15,6 +15,7 @@ from cds_server.operations import OPERATIONS
 from cds_server.params import ListServiceContractsQuery
 from cds_server.runtime import (
     json_response,
+    listing,
     run,
 )
 
@@ -39,12 +40,13 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
             query = ListServiceContractsQuery.from_params(request.query_params)
             result = backend.list_service_contracts(ctx, query)
             return json_response(
-                ServiceContractListing.model_validate(
+                listing(
+                    ServiceContractListing,
                     {
                         "service_contracts": result.items,
                         "next": ctx.page_link(result.next),
                         "previous": ctx.page_link(result.previous),
-                    }
+                    },
                 )
             )
 

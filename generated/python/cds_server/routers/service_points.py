@@ -15,6 +15,7 @@ from cds_server.operations import OPERATIONS
 from cds_server.params import ListServicePointsQuery
 from cds_server.runtime import (
     json_response,
+    listing,
     run,
 )
 
@@ -37,12 +38,13 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
             query = ListServicePointsQuery.from_params(request.query_params)
             result = backend.list_service_points(ctx, query)
             return json_response(
-                ServicePointListing.model_validate(
+                listing(
+                    ServicePointListing,
                     {
                         "service_points": result.items,
                         "next": ctx.page_link(result.next),
                         "previous": ctx.page_link(result.previous),
-                    }
+                    },
                 )
             )
 

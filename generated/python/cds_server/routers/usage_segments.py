@@ -15,6 +15,7 @@ from cds_server.operations import OPERATIONS
 from cds_server.params import ListUsageSegmentsQuery
 from cds_server.runtime import (
     json_response,
+    listing,
     run,
 )
 
@@ -37,12 +38,13 @@ def build_router(backend: Backend, prefix: str = "") -> APIRouter:
             query = ListUsageSegmentsQuery.from_params(request.query_params)
             result = backend.list_usage_segments(ctx, query)
             return json_response(
-                UsageSegmentListing.model_validate(
+                listing(
+                    UsageSegmentListing,
                     {
                         "usage_segments": result.items,
                         "next": ctx.page_link(result.next),
                         "previous": ctx.page_link(result.previous),
-                    }
+                    },
                 )
             )
 
