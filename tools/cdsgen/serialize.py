@@ -70,12 +70,11 @@ def to_yaml(data: Any, width: int = 100) -> str:
     JSON text and its depth, comes from the user cache (:func:`cdsgen.cache.memo_table`)."""
     if type(data) is not dict or not data:
         return _yaml_text(data, width)
-    try:
-        orjson.dumps(data)
-    except TypeError:  # integers beyond 64 bits: written whole, without the cache
-        return _yaml_text(data, width)
     table = memo_table(f"to_yaml-3 PyYAML {yaml.__version__} {_Dumper.__name__}")
-    return "".join(_yaml_chunks(data, [], width, table))
+    try:
+        return "".join(_yaml_chunks(data, [], width, table))
+    except TypeError:  # orjson refuses integers beyond 64 bits: written whole, uncached
+        return _yaml_text(data, width)
 
 
 #: Mappings whose JSON text is longer than this are written entry by entry.
@@ -92,15 +91,16 @@ def _yaml_chunks(mapping: dict[str, Any], path: list[str], width: int, table: An
         text = orjson.dumps([len(path), width, key, value])
         if type(value) is dict and len(value) > 1 and len(text) > _CHUNK_BYTES:
             header = _nested_yaml(path, {key: {"": None}}, width).split("\n", 1)[0]
-            if header == f"{'  ' * len(path)}{_plain_key(key)}:":  # one line, as expected
+            if header == f"{'  ' * len(path)}{_key_text(key)}:":  # one line, as expected
                 yield header + "\n"
                 yield from _yaml_chunks(value, [*path, key], width, table)
                 continue
         yield table.get(memo_key(text), lambda k=key, v=value: _nested_yaml(path, {k: v}, width))
 
 
-def _plain_key(key: str) -> str | None:
-    """How a key is written when the emitter needs no quotes for it (else ``None``)."""
+def _key_text(key: str) -> str | None:
+    """How the emitter writes ``key`` as a simple key (quoted if it must be), or ``None``
+    when it writes it otherwise (e.g. a long key, as ``? key``)."""
     text = _yaml_text({key: None}, 1000)
     return text.removesuffix(": null\n") if text.endswith(": null\n") else None
 
