@@ -29,7 +29,7 @@ import re
 from typing import Any
 
 from cdsgen import model as m
-from cdsgen.emit import TEMPLATES_DIR
+from cdsgen.emit import TEMPLATES_DIR, runtime_sources
 from cdsgen.emit.codegen import PendingCodegen
 from cdsgen.emit.model_layout import layout, split_long_strings
 from cdsgen.emit.pysource import (
@@ -65,6 +65,8 @@ CODEGEN_OPTIONS = [
     "--use-standard-collections",
     "--use-type-alias",
     "--use-double-quotes",
+    "--base-class",
+    "cds_models._base.CdsModel",  # a JSON parse without garbage-collector passes
 ]
 
 HEADER = '''"""Pydantic models of the LF Energy Connected Data Specifications (CDS).
@@ -250,6 +252,7 @@ def _finish_models(
     return {
         f"{MODELS_DIR}/__init__.py": code,
         f"{MODELS_DIR}/py.typed": "",
+        **{f"{MODELS_DIR}/{name}": text for name, text in runtime_sources("cds_models").items()},
     }
 
 
@@ -301,7 +304,7 @@ def _positional_unions(source: str, schemas: dict[str, Any]) -> str:
             continue
         if "x-cds-anchor" not in schema:
             continue
-        block = re.compile(rf"^class {name}\(BaseModel\):\n.*?(?=^\S)", re.MULTILINE | re.DOTALL)
+        block = re.compile(rf"^class {name}\(CdsModel\):\n.*?(?=^\S)", re.MULTILINE | re.DOTALL)
         if not block.search(source):
             raise RuntimeError(f"union {name} not found in datamodel-code-generator output")
         members = ", ".join(o["$ref"].rsplit("/", 1)[-1] for o in schema["anyOf"] if "$ref" in o)

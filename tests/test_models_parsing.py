@@ -1,0 +1,202 @@
+"""The models' JSON parse puts the cyclic garbage collector's automatic passes off while it runs
+(``cds_models._collector``): it must set back exactly what it found, on error too, leave the
+application's own collector settings alone, and hold the pause while any thread still parses."""
+
+from __future__ import annotations
+
+import gc
+import json
+import threading
+import weakref
+from collections.abc import Callable, Iterator
+
+import cds_models
+import pytest
+from pydantic import ValidationError, ValidationInfo, field_validator
+
+ENTRY = {  # a Coverage Entry: a small model, enough to run a validator mid-parse
+    "id": "dge_elec_west",
+    "created": "2022-06-01T00:00:00Z",
+    "updated": "2022-06-01T00:00:00Z",
+    "entity_name": "Demo Gas & Electric",
+    "entity_abbreviation": "DG&E",
+    "country": "US",
+    "name": "Western electric service territory",
+    "type": "geographic",
+    "role": "official",
+    "infrastructure_types": ["distribution_utility"],
+    "commodity_types": ["electricity"],
+    "capabilities": [],
+    "map_resource": "https://static.example.com/map.png",
+    "map_content_type": "image/png",
+}
+RAW = json.dumps(ENTRY)
+
+#: what :class:`Probe` runs while it parses (its ``name`` field is validated mid-parse)
+during_parse: list[Callable[[], None]] = []
+
+
+class Probe(cds_models.CoverageEntry):
+    """A model that runs ``during_parse`` in the middle of its parse."""
+
+    @field_validator("name")
+    @classmethod
+    def _probe(cls, value: str) -> str:
+        for action in during_parse:
+            action()
+        return value
+
+
+@pytest.fixture(autouse=True)
+def settings() -> Iterator[tuple[int, ...]]:
+    """Known collector settings for each test, and the process's own ones back afterwards."""
+    found, enabled = gc.get_threshold(), gc.isenabled()
+    gc.set_threshold(700, 10, 10)
+    gc.enable()
+    during_parse.clear()
+    yield (700, 10, 10)
+    during_parse.clear()
+    gc.set_threshold(*found)
+    (gc.enable if enabled else gc.disable)()
+
+
+def test_every_model_parses_json_with_the_pause():
+    assert issubclass(cds_models.UsageSegment, cds_models._base.CdsModel)
+    assert issubclass(cds_models.UsageSegmentListing, cds_models._base.CdsModel)
+    seen: list[tuple[int, ...]] = []
+    during_parse.append(lambda: seen.append(gc.get_threshold()))
+    Probe.model_validate_json(RAW)
+    assert seen == [(0, 10, 10)]
+
+
+def test_the_thresholds_are_set_back_after_a_parse(settings):
+    Probe.model_validate_json(RAW)
+    assert gc.get_threshold() == settings
+    assert gc.isenabled()
+
+
+@pytest.mark.parametrize(
+    "raw", [b"{not json", json.dumps({**ENTRY, "country": 5}), json.dumps({"id": "x"})]
+)
+def test_the_thresholds_are_set_back_after_a_failed_parse(settings, raw):
+    with pytest.raises(ValidationError):
+        Probe.model_validate_json(raw)
+    assert gc.get_threshold() == settings
+
+
+def test_an_error_raised_mid_parse_sets_the_thresholds_back(settings):
+    def fail() -> None:
+        raise RuntimeError("a validator failed")
+
+    during_parse.append(fail)
+    with pytest.raises(RuntimeError, match="a validator failed"):
+        Probe.model_validate_json(RAW)
+    assert gc.get_threshold() == settings
+
+
+def test_options_are_passed_on():
+    contexts: list[object] = []
+
+    class Contextual(cds_models.CoverageEntry):
+        @field_validator("name")
+        @classmethod
+        def _context(cls, value: str, info: ValidationInfo) -> str:
+            contexts.append(info.context)
+            return value
+
+    entry = Contextual.model_validate_json(RAW, strict=True, context={"any": "thing"})
+    assert entry.name == ENTRY["name"] and contexts == [{"any": "thing"}]
+
+
+def test_a_disabled_collector_stays_disabled(settings):
+    gc.disable()
+    Probe.model_validate_json(RAW)
+    assert not gc.isenabled()
+    during_parse.append(gc.disable)  # disabled by the application in the middle of a parse
+    gc.enable()
+    Probe.model_validate_json(RAW)
+    assert not gc.isenabled()
+    assert gc.get_threshold() == settings
+
+
+def test_suspended_automatic_collections_stay_suspended():
+    gc.set_threshold(0, 5, 5)
+    Probe.model_validate_json(RAW)
+    assert gc.get_threshold() == (0, 5, 5)
+
+
+def test_thresholds_the_application_sets_mid_parse_are_kept():
+    during_parse.append(lambda: gc.set_threshold(2000, 20, 20))
+    Probe.model_validate_json(RAW)
+    assert gc.get_threshold() == (2000, 20, 20)
+
+
+def test_a_nested_parse_keeps_the_pause_until_the_outer_one_ends(settings):
+    seen: list[tuple[int, ...]] = []
+
+    def nested() -> None:
+        during_parse.clear()
+        cds_models.CoverageEntry.model_validate_json(RAW)
+        seen.append(gc.get_threshold())
+
+    during_parse.append(nested)
+    Probe.model_validate_json(RAW)
+    assert seen == [(0, 10, 10)]
+    assert gc.get_threshold() == settings
+
+
+def test_the_last_of_several_threads_parsing_sets_the_thresholds_back(settings):
+    first_inside, second_inside, first_done = (
+        threading.Event(),
+        threading.Event(),
+        threading.Event(),
+    )
+    seen: dict[str, tuple[int, ...]] = {}
+
+    def first_waits() -> None:
+        if threading.current_thread().name == "first":
+            first_inside.set()
+            assert second_inside.wait(10)
+        else:
+            second_inside.set()
+            assert first_done.wait(10)
+            seen["second, after the first ended"] = gc.get_threshold()
+
+    during_parse.append(first_waits)
+    threads = [
+        threading.Thread(target=Probe.model_validate_json, args=(RAW,), name="first"),
+        threading.Thread(target=Probe.model_validate_json, args=(RAW,), name="second"),
+    ]
+    threads[0].start()
+    assert first_inside.wait(10)
+    threads[1].start()
+    threads[0].join(10)
+    assert not threads[0].is_alive()
+    first_done.set()
+    threads[1].join(10)
+    assert not threads[1].is_alive()
+    assert seen == {"second, after the first ended": (0, 10, 10)}
+    assert gc.get_threshold() == settings
+
+
+def test_collections_due_run_after_the_parse():
+    """Nothing is skipped: a cycle made during the parse is collected after it."""
+
+    class Node:
+        def __init__(self) -> None:
+            self.me = self
+
+    collected = threading.Event()
+    made: list[list[None]] = []
+    seen: list[bool] = []
+
+    def make_cycle() -> None:
+        weakref.finalize(Node(), collected.set)  # unreachable at once, but for its cycle
+        made.extend([] for _ in range(2000))  # far more new containers than a pass waits for
+        seen.append(collected.is_set())
+
+    during_parse.append(make_cycle)
+    Probe.model_validate_json(RAW)
+    assert seen == [False]  # no pass ran during the parse
+    after = [[] for _ in range(10)]  # the first new container after it starts the pass due
+    assert collected.is_set() and after
