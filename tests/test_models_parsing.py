@@ -30,7 +30,14 @@ ENTRY = {  # a Coverage Entry: a small model, enough to run a validator mid-pars
     "map_resource": "https://static.example.com/map.png",
     "map_content_type": "image/png",
 }
-RAW = json.dumps(ENTRY)
+
+
+def padded(data: dict[str, object]) -> str:
+    """``data`` as JSON long enough to be parsed with the pause (unknown fields are kept)."""
+    return json.dumps({**data, "exampleutility_notes": "x" * cds_models._base.PAUSE_FROM})
+
+
+RAW = padded(ENTRY)
 
 #: what :class:`Probe` runs while it parses (its ``name`` field is validated mid-parse)
 during_parse: list[Callable[[], None]] = []
@@ -69,6 +76,13 @@ def test_every_model_parses_json_with_the_pause():
     assert seen == [(0, 10, 10)]
 
 
+def test_short_json_is_parsed_without_the_pause():
+    seen: list[tuple[int, ...]] = []
+    during_parse.append(lambda: seen.append(gc.get_threshold()))
+    Probe.model_validate_json(json.dumps(ENTRY))
+    assert seen == [(700, 10, 10)]
+
+
 def test_the_thresholds_are_set_back_after_a_parse(settings):
     Probe.model_validate_json(RAW)
     assert gc.get_threshold() == settings
@@ -76,7 +90,7 @@ def test_the_thresholds_are_set_back_after_a_parse(settings):
 
 
 @pytest.mark.parametrize(
-    "raw", [b"{not json", json.dumps({**ENTRY, "country": 5}), json.dumps({"id": "x"})]
+    "raw", ["{not json" + padded(ENTRY), padded({**ENTRY, "country": 5}), padded({"id": "x"})]
 )
 def test_the_thresholds_are_set_back_after_a_failed_parse(settings, raw):
     with pytest.raises(ValidationError):
