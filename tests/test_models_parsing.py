@@ -1,13 +1,13 @@
-"""The models' JSON parse puts the cyclic garbage collector's automatic passes off while it runs
-(``cds_models._collector``): it must set back exactly what it found, on error too, leave the
-application's own collector settings alone, and hold the pause while any thread still parses."""
+"""The models' JSON parse holds the cyclic garbage collector's middle and full passes back while
+it runs (``cds_models._collector``): it must set back exactly what it found, on error too,
+leave the application's own collector settings alone, and hold them back while any thread
+still parses."""
 
 from __future__ import annotations
 
 import gc
 import json
 import threading
-import weakref
 from collections.abc import Callable, Iterator
 
 import cds_models
@@ -38,6 +38,8 @@ def padded(data: dict[str, object]) -> str:
 
 
 RAW = padded(ENTRY)
+#: the thresholds during a parse, from the test's (700, 10, 10)
+PAUSED = (700, cds_models._collector.OUT_OF_REACH, 10)
 
 #: what :class:`Probe` runs while it parses (its ``name`` field is validated mid-parse)
 during_parse: list[Callable[[], None]] = []
@@ -73,7 +75,7 @@ def test_every_model_parses_json_with_the_pause():
     seen: list[tuple[int, ...]] = []
     during_parse.append(lambda: seen.append(gc.get_threshold()))
     Probe.model_validate_json(RAW)
-    assert seen == [(0, 10, 10)]
+    assert seen == [PAUSED]
 
 
 def test_short_json_is_parsed_without_the_pause():
@@ -155,7 +157,7 @@ def test_a_nested_parse_keeps_the_pause_until_the_outer_one_ends(settings):
 
     during_parse.append(nested)
     Probe.model_validate_json(RAW)
-    assert seen == [(0, 10, 10)]
+    assert seen == [PAUSED]
     assert gc.get_threshold() == settings
 
 
@@ -189,28 +191,36 @@ def test_the_last_of_several_threads_parsing_sets_the_thresholds_back(settings):
     first_done.set()
     threads[1].join(10)
     assert not threads[1].is_alive()
-    assert seen == {"second, after the first ended": (0, 10, 10)}
+    assert seen == {"second, after the first ended": PAUSED}
     assert gc.get_threshold() == settings
 
 
-def test_collections_due_run_after_the_parse():
-    """Nothing is skipped: a cycle made during the parse is collected after it."""
+def test_young_passes_run_during_the_parse_and_the_middle_pass_after_it():
+    """Nothing is skipped: the passes held back run once the parse ends."""
+    passes: list[tuple[str, int]] = []
+    where = ["before"]
 
-    class Node:
-        def __init__(self) -> None:
-            self.me = self
+    def record(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            passes.append((where[0], info["generation"]))
 
-    collected = threading.Event()
     made: list[list[None]] = []
-    seen: list[bool] = []
 
-    def make_cycle() -> None:
-        weakref.finalize(Node(), collected.set)  # unreachable at once, but for its cycle
-        made.extend([] for _ in range(2000))  # far more new containers than a pass waits for
-        seen.append(collected.is_set())
+    def allocate() -> None:
+        where[0] = "during"
+        made.extend([] for _ in range(20_000))  # some 28 young passes' worth
+        where[0] = "rest of the parse"
 
-    during_parse.append(make_cycle)
-    Probe.model_validate_json(RAW)
-    assert seen == [False]  # no pass ran during the parse
-    after = [[] for _ in range(10)]  # the first new container after it starts the pass due
-    assert collected.is_set() and after
+    during_parse.append(allocate)
+    gc.collect()
+    gc.callbacks.append(record)
+    try:
+        Probe.model_validate_json(RAW)
+        where[0] = "after"
+        made.extend([] for _ in range(1_000))  # enough for the next young pass to be due
+    finally:
+        gc.callbacks.remove(record)
+    during = [generation for when, generation in passes if when != "after"]
+    after = [generation for when, generation in passes if when == "after"]
+    assert len(during) > 20 and set(during) == {0}  # young passes only
+    assert after and after[0] >= 1
