@@ -39,7 +39,7 @@ def padded(data: dict[str, object]) -> str:
 
 RAW = padded(ENTRY)
 #: the thresholds during a parse, from the test's (700, 10, 10)
-PAUSED = (700, cds_models._collector.OUT_OF_REACH, 10)
+PAUSED = (700, cds_models._collector.OUT_OF_REACH, cds_models._collector.OUT_OF_REACH)
 
 #: what :class:`Probe` runs while it parses (its ``name`` field is validated mid-parse)
 during_parse: list[Callable[[], None]] = []

@@ -18,8 +18,8 @@ and finished in its output, each in one function below:
 
 Every model derives from ``CdsModel`` (``--base-class``; ``runtime/cds_models/``, copied into
 the package), whose ``model_validate_json`` holds the cyclic garbage collector's middle and
-full passes back until the parse ends: they cost a year of usage about as much as the parse
-itself and cannot find anything in what it builds (``bench/parse_usage.py``).
+full passes back until the parse ends: they cost a year of usage some 20 to 30 ms and cannot
+find anything in what it builds (``bench/parse_usage.py``).
 
 The result is laid out by :mod:`cdsgen.emit.model_layout` (wrapped docstrings, documented
 enum members, no line over the project's length) and formatted by ruff.
