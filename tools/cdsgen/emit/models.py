@@ -17,9 +17,9 @@ and finished in its output, each in one function below:
   their classes derive from the base's (fields the variant leaves OPTIONAL made optional).
 
 Every model derives from ``CdsModel`` (``--base-class``; ``runtime/cds_models/``, copied into
-the package), whose ``model_validate_json`` holds the cyclic garbage collector's middle and
-full passes back until the parse ends: they cost a year of usage some 20 to 30 ms and cannot
-find anything in what it builds (``bench/parse_usage.py``).
+the package), whose ``model_validate_json`` puts the cyclic garbage collector's automatic
+passes off until the parse ends: they cost a year of usage some 20 to 30 ms and cannot find
+anything in what it builds (``bench/parse_usage.py``).
 
 The result is laid out by :mod:`cdsgen.emit.model_layout` (wrapped docstrings, documented
 enum members, no line over the project's length) and formatted by ruff.

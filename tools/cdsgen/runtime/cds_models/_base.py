@@ -1,5 +1,5 @@
 """The base class of the models: pydantic's ``BaseModel`` with a JSON parse that keeps the
-cyclic garbage collector's costly passes out."""
+cyclic garbage collector out."""
 
 from __future__ import annotations
 
@@ -10,21 +10,20 @@ from pydantic import BaseModel
 from cds_models._collector import postpone_collections, resume_collections
 
 #: Shorter JSON is parsed as it is: it holds too few containers (at most one per two
-#: characters) to make a middle pass due more than once, and the pause's bookkeeping, one to
-#: two microseconds, would be a large share of its parse.
+#: characters) to start more than a few young passes, and the pause's bookkeeping, one to two
+#: microseconds, would be a large share of its parse.
 PAUSE_FROM = 4096
 
 
 class CdsModel(BaseModel):
-    """A pydantic model whose JSON parse runs without the collector's middle and full passes,
-    which cost a year of 15-minute usage some 20 to 30 ms and cannot find anything in what a
-    parse builds (:mod:`cds_models._collector` says why, and why that is safe)."""
+    """A pydantic model whose JSON parse runs without the collector's automatic passes, which
+    cost a year of 15-minute usage some 20 to 30 ms and cannot find anything in what a parse
+    builds (:mod:`cds_models._collector` says why, and why that is safe)."""
 
     @classmethod
     def model_validate_json(cls, json_data: str | bytes | bytearray, **options: Any) -> Self:
-        """:meth:`pydantic.BaseModel.model_validate_json`, with the middle and full passes held
-        back until the parse ends if ``json_data`` is long (``options`` are passed on as they
-        are)."""
+        """:meth:`pydantic.BaseModel.model_validate_json`, with automatic collections put off
+        until the parse ends if ``json_data`` is long (``options`` are passed on as they are)."""
         if len(json_data) < PAUSE_FROM:
             return super().model_validate_json(json_data, **options)
         postpone_collections()
