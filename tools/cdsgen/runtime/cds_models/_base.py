@@ -24,10 +24,9 @@ class CdsModel(BaseModel):
     def model_validate_json(cls, json_data: str | bytes | bytearray, **options: Any) -> Self:
         """:meth:`pydantic.BaseModel.model_validate_json`, with automatic collections put off
         until the parse ends if ``json_data`` is long (``options`` are passed on as they are)."""
-        if len(json_data) < PAUSE_FROM:
-            return super().model_validate_json(json_data, **options)
-        postpone_collections()
+        paused = len(json_data) >= PAUSE_FROM and postpone_collections()
         try:
             return super().model_validate_json(json_data, **options)
         finally:
-            resume_collections()
+            if paused:
+                resume_collections()

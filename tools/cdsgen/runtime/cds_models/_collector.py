@@ -22,13 +22,13 @@ would save that, and cost a result freed at once about as much).
 The application's own settings win. The collector's switch (``gc.disable()``/``gc.enable()``)
 is never touched: a parse suspends automatic collections only, by setting the young
 generation's threshold to 0 (which every CPython since 2.x reads as "no automatic
-collection"), and sets back the thresholds it found. With several threads parsing at once
-the first parse to start saves the thresholds and the last to end restores them, so no parse
-resumes collections while another still runs; thresholds the application changes in the
-meantime are kept, not overwritten, and nothing changes when the application has automatic
-collections suspended already. (The one interleaving this cannot tell apart: another thread
-saving the thresholds during a parse and setting them back after it, which would leave the
-young threshold at 0.)
+collection"), and sets back the thresholds it found. Thresholds the application changes in
+the meantime are kept, not overwritten, and nothing changes when the application has
+automatic collections suspended already. With several threads parsing at once, the parse that
+suspended collections sets them back when it ends, even if others still run (they go on with
+collections, only slower), so a pause never outlasts one parse however many threads keep
+parsing. (The one interleaving this cannot tell apart: another thread saving the thresholds
+during a parse and setting them back after it, which would leave the young threshold at 0.)
 """
 
 from __future__ import annotations
@@ -37,29 +37,27 @@ import gc
 import threading
 
 _lock = threading.Lock()
-_parses = 0  # parses running now, in all threads
-_found: tuple[int, ...] | None = None  # the thresholds to set back when the last one ends
-_ours: tuple[int, ...] | None = None  # the thresholds the first one set, as CPython reports them
+_found: tuple[int, ...] | None = None  # while a parse has collections suspended: to set back
+_ours: tuple[int, ...] | None = None  # ... and the thresholds it set, as CPython reports them
 
 
-def postpone_collections() -> None:
-    """Start a parse: suspend automatic collections unless a running parse did already."""
-    global _parses, _found, _ours
+def postpone_collections() -> bool:
+    """Suspend automatic collections for a parse; whether it did (then the parse must call
+    :func:`resume_collections`): not when another parse has, or the application had."""
+    global _found, _ours
     with _lock:
-        if _parses == 0:
-            thresholds = gc.get_threshold()
-            if thresholds[0]:  # 0: automatic collections are suspended already
-                gc.set_threshold(0, *thresholds[1:])
-                _found, _ours = thresholds, gc.get_threshold()
-        _parses += 1
+        thresholds = gc.get_threshold()
+        if _found is not None or not thresholds[0]:
+            return False
+        gc.set_threshold(0, *thresholds[1:])
+        _found, _ours = thresholds, gc.get_threshold()
+        return True
 
 
 def resume_collections() -> None:
-    """End a parse: the last one running sets back the thresholds the first one found."""
-    global _parses, _found, _ours
+    """Set back the thresholds :func:`postpone_collections` found, unless they were changed."""
+    global _found, _ours
     with _lock:
-        _parses -= 1
-        if _parses == 0 and _found is not None:
-            if gc.get_threshold() == _ours:  # nobody changed them in the meantime
-                gc.set_threshold(*_found)
-            _found = _ours = None
+        if gc.get_threshold() == _ours:
+            gc.set_threshold(*_found)
+        _found = _ours = None
