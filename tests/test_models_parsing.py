@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
@@ -15,6 +16,7 @@ import pytest
 from cds_models import _base, _bulk
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 from pydantic_core import from_json
+from typing_extensions import TypeAliasType
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
 from parse_usage import year_of_usage  # noqa: E402
@@ -140,6 +142,40 @@ def test_a_constrained_or_checked_class_is_parsed_by_pydantic_alone(cls, bulk_pa
     raw = json.dumps({**SEGMENT_SHORT, "vals": SEGMENT_SHORT["values"]})
     assert_same(cls, raw)
     assert bulk_parses == []
+
+
+Deep = TypeAliasType("Deep", dict[str, "Deep"])  # a type that contains itself
+
+
+class Nested(cds_models.CdsModel):
+    """A model listing models like itself, and a decimal (read from JSON text of its own)."""
+
+    children: list[Nested]
+    segments: list[Segment]
+    amount: Decimal | None = None
+
+
+def test_a_model_listing_itself_takes_the_value_sets_of_the_others(bulk_parses):
+    segments = _bulk.bulk_plan(Segment)
+    assert _bulk.bulk_plan(Nested) is None  # for its decimal
+    assert _bulk.bulk_plan(Nested.__bases__[0]) is None  # CdsModel itself has no fields
+
+    class Tree(cds_models.CdsModel):
+        children: list[Tree]
+        segments: list[Segment]
+        deep: Deep | None = None
+
+    assert _bulk.bulk_plan(Tree) == _bulk.BulkPlan(listed=(("segments", segments),))
+    raw = json.dumps(
+        {
+            "children": [{"children": [], "segments": []}],
+            "segments": [SEGMENT_SHORT],
+            "deep": {"a": {"b": {}}},
+        }
+    )
+    assert_same(Tree, raw)
+    assert_same(Nested, json.dumps({"children": [], "segments": [], "amount": 0.1}))
+    assert len(bulk_parses) == 1
 
 
 def test_a_constrained_class_reports_its_constraint():

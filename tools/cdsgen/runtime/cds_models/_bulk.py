@@ -12,8 +12,9 @@ lengths, no strictness, no alias, no validator), so a field with a constraint is
 A field holding a list of models that have such fields (a listing's ``usage_segments``) is
 taken item by item. A class qualifies only when the rest of it validates the same from
 Python values as from JSON: its schema is a plain model (no model validator, no
-``model_post_init``), nothing in it is strict and it calls no validator other than
-pydantic's own (``tests/test_models_parsing.py`` checks the field types the models use).
+``model_post_init``), nothing in it is strict or read from JSON apart (a decimal), and it
+calls no validator other than pydantic's own (``tests/test_models_parsing.py`` checks every
+field type the models use).
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ class Taken:
 
 _plans: dict[type, BulkPlan | None] = {}
 
+#: schemas that read JSON by a way of their own (a JSON number's text for a decimal)
+_READ_APART = frozenset({"json-or-python", "decimal"})
+
 
 def bulk_plan(cls: type[BaseModel]) -> BulkPlan | None:
     """The plan of ``cls``, or ``None`` when its JSON parse has nothing to take in bulk."""
@@ -74,15 +78,15 @@ def bulk_plan(cls: type[BaseModel]) -> BulkPlan | None:
         pass
     if not cls.__pydantic_complete__:  # forward references pending: pydantic will say
         return None
-    plan = _plan(cls)
-    _plans[cls] = plan
+    _plans[cls] = None  # while its plan is made: a model listing itself takes nothing there
+    _plans[cls] = plan = _plan(cls)
     return plan
 
 
 def _plan(cls: type[BaseModel]) -> BulkPlan | None:
     schema = cls.__pydantic_core_schema__
     definitions = {d["ref"]: d for d in schema.get("definitions", ())}
-    model = schema["schema"] if schema["type"] == "definitions" else schema
+    model = _resolved(schema["schema"] if schema["type"] == "definitions" else schema, definitions)
     if not _plain_model(model, cls) or not _same_from_python(schema):
         return None
     value_sets: list[str] = []
@@ -121,8 +125,11 @@ def _same_from_python(node: Any) -> bool:
         if node.get("strict") is True:
             return False
         kind = node.get("type")
-        if isinstance(kind, str) and kind.startswith("function-"):
-            function = node["function"]
+        kind = kind if isinstance(kind, str) else ""  # a dict: a field named "type"
+        if kind in _READ_APART:
+            return False
+        if kind.startswith("function-"):
+            function = node.get("function")
             function = function.get("function") if isinstance(function, dict) else function
             if not getattr(function, "__module__", "").startswith("pydantic."):
                 return False
@@ -136,14 +143,23 @@ def _same_from_python(node: Any) -> bool:
     return True
 
 
-def _bare(node: Any, definitions: dict[str, Any]) -> Any:
-    """``node`` with definitions resolved and descriptive keys left out, to compare shapes."""
+def _resolved(node: Any, definitions: dict[str, Any]) -> Any:
+    """``node``, or the definition it refers to (a model refers to itself when it may nest)."""
+    if isinstance(node, dict) and node.get("type") == "definition-ref":
+        return definitions.get(node.get("schema_ref"), node)
+    return node
+
+
+def _bare(node: Any, definitions: dict[str, Any], seen: frozenset[str] = frozenset()) -> Any:
+    """``node`` with definitions resolved (once: a type may contain itself) and descriptive
+    keys left out, to compare shapes."""
     if isinstance(node, dict):
-        if node.get("type") == "definition-ref" and node.get("schema_ref") in definitions:
-            return _bare(definitions[node["schema_ref"]], definitions)
+        ref = node.get("schema_ref") if node.get("type") == "definition-ref" else None
+        if isinstance(ref, str) and ref not in seen:
+            return _bare(_resolved(node, definitions), definitions, seen | {ref})
         if node.get("type") == "model":
             return node  # compared by its class, not its fields
-        return {k: _bare(v, definitions) for k, v in node.items() if k not in _DESCRIPTIVE}
+        return {k: _bare(v, definitions, seen) for k, v in node.items() if k not in _DESCRIPTIVE}
     return node
 
 
