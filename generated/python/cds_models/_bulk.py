@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 from types import NoneType
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from pydantic import BaseModel
 
@@ -64,7 +65,8 @@ class Taken:
     listed: list[tuple[str, list[Taken]]] = field(default_factory=list)
 
 
-_plans: dict[type, BulkPlan | None] = {}
+#: each class's plan, with the core schema it was read from (a rebuilt class is read again)
+_plans: WeakKeyDictionary[type, tuple[object, BulkPlan | None]] = WeakKeyDictionary()
 
 #: schemas that read JSON by a way of their own (a JSON number's text for a decimal)
 _READ_APART = frozenset({"json-or-python", "decimal"})
@@ -72,14 +74,15 @@ _READ_APART = frozenset({"json-or-python", "decimal"})
 
 def bulk_plan(cls: type[BaseModel]) -> BulkPlan | None:
     """The plan of ``cls``, or ``None`` when its JSON parse has nothing to take in bulk."""
-    try:
-        return _plans[cls]
-    except KeyError:
-        pass
+    schema = cls.__pydantic_core_schema__
+    known = _plans.get(cls)
+    if known is not None and known[0] is schema:
+        return known[1]
     if not cls.__pydantic_complete__:  # forward references pending: pydantic will say
         return None
-    _plans[cls] = None  # while its plan is made: a model listing itself takes nothing there
-    _plans[cls] = plan = _plan(cls)
+    _plans[cls] = (schema, None)  # while it is made: a model listing itself takes nothing there
+    plan = _plan(cls)
+    _plans[cls] = (schema, plan)
     return plan
 
 
