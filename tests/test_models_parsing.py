@@ -48,6 +48,12 @@ def typed(value: Any) -> Any:
     return (type(value), value)
 
 
+@pytest.fixture(autouse=True)
+def short_json_too(monkeypatch) -> None:
+    """The bulk path for the short JSON of most tests as well."""
+    monkeypatch.setattr(_base, "BULK_FROM", 0)
+
+
 @pytest.fixture
 def bulk_parses(monkeypatch) -> list[type]:
     """The classes parsed by the bulk path during the test."""
@@ -193,6 +199,16 @@ def test_a_year_of_usage_parses_as_pydantic_parses_it(bulk_parses):
     assert segment.values == SEGMENT["values"]
     assert isinstance(segment.formats[0], cds_models.ElectricUsageValueFormat)
     assert segment.formats[3].model_extra == {"units": "kWh", "colour": "green"}
+
+
+def test_short_json_goes_to_pydantics_own_parse(monkeypatch, bulk_parses):
+    monkeypatch.setattr(_base, "BULK_FROM", 2048)
+    short = json.dumps({**SEGMENT, "values": SEGMENT["values"][:1]})
+    assert len(short) < 2048
+    assert_same(Segment, short)
+    assert bulk_parses == []
+    assert_same(Segment, json.dumps({**SEGMENT, "values": SEGMENT["values"][:30]}))
+    assert len(bulk_parses) == 1
 
 
 def test_a_listing_takes_the_value_sets_of_every_segment(bulk_parses):
@@ -348,6 +364,9 @@ MALFORMED = {
     "empty": "",
     "trailing text": json.dumps(SEGMENT_SHORT) + " x",
     "not UTF-8": b'{"values": "\xff"}',
+    "not JSON text but a number": 5,
+    "not JSON text but None": None,
+    "not JSON text but a dict": SEGMENT_SHORT,
 }
 
 
