@@ -171,9 +171,13 @@ def value_sets(values: Any) -> bool:
     Value Sets field checks (JSON object keys are strings), at the speed of the built-ins."""
     return (
         type(values) is list
-        and set(map(type, values)) <= {list}
-        and set(map(type, chain.from_iterable(values))) <= {dict, NoneType}
+        and set(map(type, values)) <= _LISTS
+        and set(map(type, chain.from_iterable(values))) <= _OBJECTS_OR_NULL
     )
+
+
+_LISTS = frozenset({list})
+_OBJECTS_OR_NULL = frozenset({dict, NoneType})
 
 
 def take(data: dict[str, Any], plan: BulkPlan) -> Taken | None:
