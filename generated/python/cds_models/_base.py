@@ -22,7 +22,7 @@ _DEFAULT_ONLY = frozenset({"by_alias", "by_name"})
 
 class CdsModel(BaseModel):
     """A pydantic model whose JSON parse takes Value Sets in bulk: a year of 15-minute usage
-    holds some 175,000 Value Objects, which pydantic would check one by one for a shape the
+    holds some 140,000 Value Objects, which pydantic would check one by one for a shape the
     built-ins check at C speed (:mod:`cds_models._bulk` says which fields, and why the result
     is the same)."""
 
