@@ -411,7 +411,8 @@ def test_a_failed_parse_leaves_nothing_behind():
 
 #: JSON values of every kind, each a field's input in :func:`test_every_field_type_...`
 PROBES = [
-    "null", "true", "false", "0", "1", "2", "-7", "1.0", "1.5", "1e3", "1e400", "NaN",
+    "null", "true", "false", "0", "1", "2", "-7", "1.0", "1.5", "0.5", "-0.0", "1e3", "1e20",
+    "1e400", "NaN", '"NaN"', '" x "', '"1654041600"', '"2022-06-01T00:00:00.123Z"', '"P1D"',
     "-Infinity", "123456789012345678901234567890", '""', '"x"', '"1"', '"1.5"', '"true"',
     '"yes"', '"off"', '"US"', '"kWh"', '"net"', '"electric_usage"', '"2022-06-01"',
     '"2022-06-01T00:00:00Z"', '"2022-06-01T00:00:00"', '"2022-06-01T00:00:00.1234567+01:00"',
