@@ -13,9 +13,10 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import AnyUrl, AwareDatetime, ConfigDict, Discriminator, Field, Tag
 from typing_extensions import TypeAliasType
 
+from cds_models._base import CdsModel
 from cds_models._versions import CDS_DOCUMENTS as CDS_DOCUMENTS
 from cds_models._versions import DocumentVersion as DocumentVersion
 from cds_models._versions import __version__ as __version__
@@ -135,21 +136,21 @@ class AuthorizationDetailsFieldFormats(StrEnum):
     """One `id` value of the field's choices, or null."""
 
 
-class CdsDefaultAuthorizationDetail(BaseModel):
+class CdsDefaultAuthorizationDetail(CdsModel):
     model_config = ConfigDict(
         extra="allow",
     )
     type: str
 
 
-class AuthorizationDetail(BaseModel):
+class AuthorizationDetail(CdsModel):
     model_config = ConfigDict(
         extra="allow",
     )
     type: str
 
 
-class ClientGrantRequest(BaseModel):
+class ClientGrantRequest(CdsModel):
     """One Grant a Client asks the Server to issue through a `grant_request` Message."""
 
     model_config = ConfigDict(
@@ -278,7 +279,7 @@ class ClientMessageType(StrEnum):
     """
 
 
-class ClientRegistrationRequest(BaseModel):
+class ClientRegistrationRequest(CdsModel):
     """An RFC 7591 registration request naming the scopes wanted, plus any registration field values
     the chosen scopes ask for, each under its `cds_`-prefixed `field_name`.
     """
@@ -400,7 +401,7 @@ class ClientStatus(StrEnum):
     """Switched off."""
 
 
-class ClientUpdateRequest(BaseModel):
+class ClientUpdateRequest(CdsModel):
     """One item of a Message's `updates_requested`: a field change under review, an item the Server
     asks the Client to supply, or the Client's answer to such an item.
     """
@@ -474,7 +475,7 @@ class ClientUpdateRequest(BaseModel):
     ] = None
 
 
-class CredentialCreateRequest(BaseModel):
+class CredentialCreateRequest(CdsModel):
     """Ask the Server to issue a new Credential for one of the Client's Client Objects."""
 
     model_config = ConfigDict(
@@ -494,7 +495,7 @@ class CredentialCreateRequest(BaseModel):
     ]
 
 
-class CredentialModifyRequest(BaseModel):
+class CredentialModifyRequest(CdsModel):
     """Partial update of a Credential; fields left out stay as they are, and fields a Client may not
     change are ignored.
     """
@@ -531,7 +532,7 @@ class CredentialType(StrEnum):
     """Authentication by a secret string known to both parties, held in `client_secret`."""
 
 
-class EnabledAuthorizationDetail(BaseModel):
+class EnabledAuthorizationDetail(CdsModel):
     model_config = ConfigDict(
         extra="allow",
     )
@@ -591,7 +592,7 @@ class GrantStatus(StrEnum):
     """
 
 
-class MessageAttachment(BaseModel):
+class MessageAttachment(CdsModel):
     """A small file carried inside a Message."""
 
     model_config = ConfigDict(
@@ -616,7 +617,7 @@ class MessageAttachment(BaseModel):
     data: Annotated[str, Field(description="Base64 text of the attachment's content.")]
 
 
-class MessageModifyRequest(BaseModel):
+class MessageModifyRequest(CdsModel):
     """Partial update of a Message; fields left out stay as they are, and fields a Client may not
     change are ignored.
     """
@@ -638,7 +639,7 @@ class MessageModifyRequest(BaseModel):
     ] = None
 
 
-class OAuthError(BaseModel):
+class OAuthError(CdsModel):
     """The JSON error body of the OAuth endpoints (RFC 6749 §5.2, RFC 7591 §3.2.2), e.g. for a
     rejected registration or token request.
     """
@@ -679,7 +680,7 @@ class OAuthError(BaseModel):
     error_uri: Annotated[AnyUrl | None, Field(description="A page explaining the error.")] = None
 
 
-class PushedAuthorizationRequest(BaseModel):
+class PushedAuthorizationRequest(CdsModel):
     """The parameters of an authorization request sent ahead over a form-encoded POST (RFC 9126
     §2.1); the same parameters as the authorization endpoint's query.
     """
@@ -761,7 +762,7 @@ class PushedAuthorizationRequest(BaseModel):
     ] = None
 
 
-class PushedAuthorizationResponse(BaseModel):
+class PushedAuthorizationResponse(CdsModel):
     """The reference to a pushed authorization request (RFC 9126 §2.2)."""
 
     model_config = ConfigDict(
@@ -854,7 +855,7 @@ class RegistrationFieldType(StrEnum):
     """
 
 
-class ServerProvidedFile(BaseModel):
+class ServerProvidedFile(CdsModel):
     """Description of one file the Server shares with the Client for ad-hoc purposes, such as
     connection settings or a one-off bulk extract, not for recurring structured data.
     """
@@ -894,7 +895,7 @@ class ServerProvidedFile(BaseModel):
     ]
 
 
-class ServerProvidedFileListing(BaseModel):
+class ServerProvidedFileListing(CdsModel):
     """One page of the files reachable through the Grants named in the token, most recently modified
     first.
     """
@@ -930,7 +931,7 @@ class ServerProvidedFileListing(BaseModel):
     ]
 
 
-class TokenIntrospectionRequest(BaseModel):
+class TokenIntrospectionRequest(CdsModel):
     """A form-encoded request for the state of a token (RFC 7662 §2.1), which CDS Servers must
     support.
     """
@@ -957,7 +958,7 @@ class TokenIntrospectionRequest(BaseModel):
     ] = None
 
 
-class TokenIntrospectionResponse(BaseModel):
+class TokenIntrospectionResponse(CdsModel):
     """The state of a token (RFC 7662 §2.2), as used to check the bearer tokens that protect the CDS
     APIs; only `active` is guaranteed.
     """
@@ -1008,7 +1009,7 @@ class TokenIntrospectionResponse(BaseModel):
     ] = None
 
 
-class TokenRequest(BaseModel):
+class TokenRequest(CdsModel):
     """A form-encoded token endpoint request (RFC 6749 §4.1.3, §4.4, §6) for the client credentials,
     authorization code or refresh token grant, optionally with RFC 9396 authorization details;
     Grant Admin requests carry exactly one such entry.
@@ -1086,7 +1087,7 @@ class TokenRequest(BaseModel):
     ] = None
 
 
-class TokenResponse(BaseModel):
+class TokenResponse(CdsModel):
     """A successful token endpoint answer (RFC 6749 §5.1): the bearer token used on the CDS APIs,
     with the scope and authorization details it covers.
     """
@@ -1156,7 +1157,7 @@ class TokenResponse(BaseModel):
     ] = None
 
 
-class TokenRevocationRequest(BaseModel):
+class TokenRevocationRequest(CdsModel):
     """A form-encoded request to invalidate a token (RFC 7009 §2.1), which
     CDS Servers must support.
     """
@@ -1562,7 +1563,7 @@ class ContractType(StrEnum):
     """Billed every quarter."""
 
 
-class CostValue(BaseModel):
+class CostValue(CdsModel):
     """Money charged for one interval."""
 
     model_config = ConfigDict(
@@ -1580,7 +1581,7 @@ class CostValue(BaseModel):
     c: Annotated[float, Field(description="Amount for the interval, in the format's `currency`.")]
 
 
-class CostValueFormat(BaseModel):
+class CostValueFormat(CdsModel):
     """Describes a Value Set position holding the money charged per interval for other positions of
     the same Value Set.
     """
@@ -1639,7 +1640,7 @@ class DirectionType(StrEnum):
     """Only flow from the customer side back to the utility side, such as exported generation."""
 
 
-class EACDataFormatDescription(BaseModel):
+class EACDataFormatDescription(CdsModel):
     """Explains one value an EAC's `eac_format` can take; the Server publishes these, keyed by `id`,
     in its metadata's `cds_eac_formats`.
     """
@@ -1665,7 +1666,7 @@ class EACDataFormatDescription(BaseModel):
     documentation: Annotated[AnyUrl, Field(description="Developer documentation of the format.")]
 
 
-class ElectricDemandValue(BaseModel):
+class ElectricDemandValue(CdsModel):
     """Electric demand for one interval."""
 
     model_config = ConfigDict(
@@ -1692,7 +1693,7 @@ class ElectricDemandValue(BaseModel):
     ]
 
 
-class ElectricSupplyMixValue(BaseModel):
+class ElectricSupplyMixValue(CdsModel):
     """Share of one supply source for one interval."""
 
     model_config = ConfigDict(
@@ -1728,7 +1729,7 @@ class ElectricSupplyMixValue(BaseModel):
     ] = None
 
 
-class ElectricUsageValue(BaseModel):
+class ElectricUsageValue(CdsModel):
     """Electric energy for one interval."""
 
     model_config = ConfigDict(
@@ -1784,7 +1785,7 @@ class EntityType(StrEnum):
     """Acts as an interstate system operator."""
 
 
-class FuelOilUsageValue(BaseModel):
+class FuelOilUsageValue(CdsModel):
     """Fuel oil volume for one interval."""
 
     model_config = ConfigDict(
@@ -1822,7 +1823,7 @@ class MeterAppType(StrEnum):
     """The central entity managing the device (e.g. the utility) may choose to install the app."""
 
 
-class MeterReadingsValue(BaseModel):
+class MeterReadingsValue(CdsModel):
     """One register reading, taken at the start of the interval."""
 
     model_config = ConfigDict(
@@ -1907,7 +1908,7 @@ class MeterType(StrEnum):
     """Can run grid edge apps picked by the customer."""
 
 
-class NaturalGasUsageValue(BaseModel):
+class NaturalGasUsageValue(CdsModel):
     """Natural gas quantity for one interval."""
 
     model_config = ConfigDict(
@@ -1982,7 +1983,7 @@ class PremiseType(StrEnum):
     """A zoning designation of the utility or local government."""
 
 
-class Purpose(BaseModel):
+class Purpose(CdsModel):
     """A disclosure of why the Client wants the data and how it will use it, shown to the Customer
     in the authorization form's Purpose Component.
     """
@@ -2379,7 +2380,7 @@ class ValueType(StrEnum):
     """Raw meter register readings."""
 
 
-class ValueTypeDescription(BaseModel):
+class ValueTypeDescription(CdsModel):
     """Documents a value type a Server adds beyond the ones defined here, so Clients can learn to
     read its Value Formats and Value Objects; published in the Server metadata.
     """
@@ -2413,7 +2414,7 @@ class ValueTypeDescription(BaseModel):
     ]
 
 
-class WaterUsageValue(BaseModel):
+class WaterUsageValue(CdsModel):
     """Water volume for one interval."""
 
     model_config = ConfigDict(
@@ -3072,7 +3073,7 @@ ValueTypeOrUnknown = TypeAliasType(
 )
 
 
-class CoverageEntry(BaseModel):
+class CoverageEntry(CdsModel):
     """One territory or group of customers the Server covers, with the role it plays there and the
     capabilities it offers for it.
     """
@@ -3163,7 +3164,7 @@ class CoverageEntry(BaseModel):
     ] = None
 
 
-class CoverageListing(BaseModel):
+class CoverageListing(CdsModel):
     """One page of the Server's coverage entries, newest update first."""
 
     model_config = ConfigDict(
@@ -3191,7 +3192,7 @@ class CoverageListing(BaseModel):
     ]
 
 
-class ServerMetadata(BaseModel):
+class ServerMetadata(CdsModel):
     """The entry point of a Server: who it is, where its documentation and support live, and which
     capabilities it offers.
     """
@@ -3261,7 +3262,7 @@ class ServerMetadata(BaseModel):
     ]
 
 
-class Client(BaseModel):
+class Client(CdsModel):
     """One registered OAuth client configuration of a Client, in RFC 7591 client metadata form
     extended with CDS management fields; a single registration can yield several of them.
     """
@@ -3473,7 +3474,7 @@ class Client(BaseModel):
     ] = None
 
 
-class ClientListing(BaseModel):
+class ClientListing(CdsModel):
     """One page of the Client Objects the admin token can see, most recently modified first."""
 
     model_config = ConfigDict(
@@ -3504,7 +3505,7 @@ class ClientListing(BaseModel):
     ]
 
 
-class ClientMessage(BaseModel):
+class ClientMessage(CdsModel):
     """One entry in the official correspondence between a Server and a Client: a notice, a private
     note, or a request whose progress is tracked through its status and replies.
     """
@@ -3634,7 +3635,7 @@ class ClientMessage(BaseModel):
     ] = None
 
 
-class ClientMessageListing(BaseModel):
+class ClientMessageListing(CdsModel):
     """The Messages the admin token can see in three separately paged lists — outstanding, unread
     and read — each most recently modified first. Following one list's page link returns that
     list's next page with the other two lists empty.
@@ -3683,7 +3684,7 @@ class ClientMessageListing(BaseModel):
     ]
 
 
-class ClientModifyRequest(BaseModel):
+class ClientModifyRequest(CdsModel):
     """Full replacement of a Client Object's changeable settings, sent with PUT in the manner of RFC
     7592; a changeable field left out asks the Server to restore its default.
     """
@@ -3775,7 +3776,7 @@ class ClientRegistrationResponse(Client):
     ]
 
 
-class Grant(BaseModel):
+class Grant(CdsModel):
     """One access authorization tied to a Client Object, whether a user consented to it or the
     Server issued it under client credentials, with the scope it asks for, the part actually
     enabled and its lifecycle. A Grant in `needs_authorization` is completed by an authorization
@@ -3901,7 +3902,7 @@ class Grant(BaseModel):
     ]
 
 
-class GrantListing(BaseModel):
+class GrantListing(CdsModel):
     """One page of the Grants the admin token can see, most recently modified first."""
 
     model_config = ConfigDict(
@@ -3932,7 +3933,7 @@ class GrantListing(BaseModel):
     ]
 
 
-class GrantModifyRequest(BaseModel):
+class GrantModifyRequest(CdsModel):
     """Partial update of a Grant; fields left out stay as they are, and fields a Client may not
     change are ignored.
     """
@@ -3974,7 +3975,7 @@ class GrantModifyRequest(BaseModel):
     ] = None
 
 
-class MessageCreateRequest(BaseModel):
+class MessageCreateRequest(CdsModel):
     """A Message written by the Client; the Server fills in `uri`, `read` (true), `creator`,
     `created`, `modified` and `status` when it stores it.
     """
@@ -4057,7 +4058,7 @@ class MessageCreateRequest(BaseModel):
     ] = None
 
 
-class RegistrationField(BaseModel):
+class RegistrationField(CdsModel):
     """One requirement a scope places on registration: a value to submit with the request, or a step
     such as a review, payment or form to complete afterwards.
     """
@@ -4136,7 +4137,7 @@ class RegistrationField(BaseModel):
     ] = None
 
 
-class ScopeCredential(BaseModel):
+class ScopeCredential(CdsModel):
     """A secret a Client Object uses to authenticate at the token endpoint; the secret itself never
     changes, only its expiry.
     """
@@ -4189,7 +4190,7 @@ class ScopeCredential(BaseModel):
     ] = None
 
 
-class ScopeCredentialListing(BaseModel):
+class ScopeCredentialListing(CdsModel):
     """One page of the Credentials the admin token can see, most recently modified first."""
 
     model_config = ConfigDict(
@@ -4222,7 +4223,7 @@ class ScopeCredentialListing(BaseModel):
     ]
 
 
-class AccountContact(BaseModel):
+class AccountContact(CdsModel):
     """One phone number or email address for reaching the Account holder."""
 
     model_config = ConfigDict(
@@ -4258,7 +4259,7 @@ class AccountContact(BaseModel):
     ]
 
 
-class AccountProgram(BaseModel):
+class AccountProgram(CdsModel):
     """An account-level program the Account is in, was in or may join; the Server may add
     program-specific fields, preferably with its own prefix.
     """
@@ -4356,7 +4357,7 @@ class AccountProgram(BaseModel):
     ] = None
 
 
-class AggregationRegion(BaseModel):
+class AggregationRegion(CdsModel):
     """A territory that is part of an aggregation, such as a postal code area; its types decide the
     extra fields. Servers may add prefixed fields of their own.
     """
@@ -4434,7 +4435,7 @@ class AggregationRegion(BaseModel):
     ] = None
 
 
-class BillSectionCostDetail(BaseModel):
+class BillSectionCostDetail(CdsModel):
     """A total or subtotal of a bill section's charges, such as all delivery charges or all taxes,
     never a single line item. Summaries may overlap (e.g. distribution/supply and usage/demand
     splits of the same charges), so Clients must not add up `cost` values to get the section
@@ -4475,7 +4476,7 @@ class BillSectionCostDetail(BaseModel):
     ]
 
 
-class BillSectionLineItem(BaseModel):
+class BillSectionLineItem(CdsModel):
     """One individual charge or credit of a bill section, optionally as quantity times rate. Servers
     may add prefixed fields of their own.
     """
@@ -4551,7 +4552,7 @@ class BillSectionLineItem(BaseModel):
     ]
 
 
-class BillSectionUsageDetail(BaseModel):
+class BillSectionUsageDetail(CdsModel):
     """A reading, total or other summary figure for a bill section, usually one printed on the bill,
     not always a usage (e.g. peak demand). Its types decide what `value` means and which extra
     fields appear; Servers may add prefixed fields of their own.
@@ -4668,7 +4669,7 @@ class BillSectionUsageDetail(BaseModel):
     ] = None
 
 
-class ConsentRequirement(BaseModel):
+class ConsentRequirement(CdsModel):
     """A consent (e.g. from a building's tenants) that may be needed before the usage segments and
     other data of an aggregation are released. Types may add fields; Servers may add prefixed
     fields of their own.
@@ -4697,7 +4698,7 @@ class ConsentRequirement(BaseModel):
     ]
 
 
-class ElectricDemandValueFormat(BaseModel):
+class ElectricDemandValueFormat(CdsModel):
     """Describes a Value Set position holding electric power demand."""
 
     model_config = ConfigDict(
@@ -4781,7 +4782,7 @@ class ElectricDemandValueFormat(BaseModel):
     ] = None
 
 
-class ElectricSupplyMixValueFormat(BaseModel):
+class ElectricSupplyMixValueFormat(CdsModel):
     """Describes a Value Set position giving the share of one generation source (with its
     attribution) in other positions of the same Value Set.
     """
@@ -4827,7 +4828,7 @@ class ElectricSupplyMixValueFormat(BaseModel):
     ]
 
 
-class ElectricUsageValueFormat(BaseModel):
+class ElectricUsageValueFormat(CdsModel):
     """Describes a Value Set position holding electric energy consumed per interval."""
 
     model_config = ConfigDict(
@@ -4902,7 +4903,7 @@ class ElectricUsageValueFormat(BaseModel):
     ] = None
 
 
-class EnergyAttributeCredit(BaseModel):
+class EnergyAttributeCredit(CdsModel):
     """An energy attribute certificate (EAC) and to whom it is allocated; its detailed data stays in
     the Server's own format behind `eac_data_url`.
     """
@@ -5000,7 +5001,7 @@ class EnergyAttributeCredit(BaseModel):
     ]
 
 
-class Entity(BaseModel):
+class Entity(CdsModel):
     """The utility or other central party behind an Account or Service Contract."""
 
     model_config = ConfigDict(
@@ -5033,7 +5034,7 @@ class Entity(BaseModel):
     ]
 
 
-class FuelOilUsageValueFormat(BaseModel):
+class FuelOilUsageValueFormat(CdsModel):
     """Describes a Value Set position holding fuel (heating) oil used per interval."""
 
     model_config = ConfigDict(
@@ -5089,7 +5090,7 @@ class FuelOilUsageValueFormat(BaseModel):
     ] = None
 
 
-class GenericValueFormat(BaseModel):
+class GenericValueFormat(CdsModel):
     """The fields every Value Format carries; stands in for Value Formats whose `type` no document
     defines (Server-specific or extension types), whose other fields a Client must ignore.
     """
@@ -5118,7 +5119,7 @@ class GenericValueFormat(BaseModel):
     ]
 
 
-class MeterApp(BaseModel):
+class MeterApp(CdsModel):
     """A grid edge application that runs, ran, or could run on a meter device; Servers may add
     app-specific fields, preferably with a Server-specific prefix.
     """
@@ -5165,7 +5166,7 @@ class MeterApp(BaseModel):
     ] = None
 
 
-class MeterDevice(BaseModel):
+class MeterDevice(CdsModel):
     """A meter (physical or virtual) the token may see, with what it measures, where it is or was
     installed, and the grid edge apps tied to it.
     """
@@ -5251,7 +5252,7 @@ class MeterDevice(BaseModel):
     ] = None
 
 
-class MeterDeviceListing(BaseModel):
+class MeterDeviceListing(CdsModel):
     """One page of meter devices the access token may see, most recently modified first."""
 
     model_config = ConfigDict(
@@ -5285,7 +5286,7 @@ class MeterDeviceListing(BaseModel):
     ]
 
 
-class MeterReadingsValueFormat(BaseModel):
+class MeterReadingsValueFormat(CdsModel):
     """Describes a Value Set position holding raw register readings of one meter."""
 
     model_config = ConfigDict(
@@ -5328,7 +5329,7 @@ class MeterReadingsValueFormat(BaseModel):
     units: Annotated[UnitTypeOrUnknown, Field(description="Unit the register counts in.")]
 
 
-class NaturalGasUsageValueFormat(BaseModel):
+class NaturalGasUsageValueFormat(CdsModel):
     """Describes a Value Set position holding natural gas used per interval."""
 
     model_config = ConfigDict(
@@ -5387,7 +5388,7 @@ class NaturalGasUsageValueFormat(BaseModel):
     ] = None
 
 
-class NewCharge(BaseModel):
+class NewCharge(CdsModel):
     """A front-page line of a bill statement that adds a charge or credit to the account balance,
     summarizing service-level totals or account-level items.
     """
@@ -5444,7 +5445,7 @@ class NewCharge(BaseModel):
     ] = None
 
 
-class Premise(BaseModel):
+class Premise(CdsModel):
     """A building, plot, zone or other designated place holding one or more Service Points; the
     Server may add premise-specific fields, preferably with its own prefix.
     """
@@ -5475,7 +5476,7 @@ class Premise(BaseModel):
     ]
 
 
-class ServicePoint(BaseModel):
+class ServicePoint(CdsModel):
     """A point where a service is delivered, such as a meter location, linked to the Service
     Contracts served through it.
     """
@@ -5577,7 +5578,7 @@ class ServicePoint(BaseModel):
     ] = None
 
 
-class ServicePointListing(BaseModel):
+class ServicePointListing(CdsModel):
     """One page of the Service Points the access token may see, most recently modified first."""
 
     model_config = ConfigDict(
@@ -5611,7 +5612,7 @@ class ServicePointListing(BaseModel):
     ]
 
 
-class ServiceProgram(BaseModel):
+class ServiceProgram(CdsModel):
     """A service-level program the Service Contract is in, was in or may join; the Server may add
     program-specific fields, preferably with its own prefix.
     """
@@ -5731,7 +5732,7 @@ class ServiceProgram(BaseModel):
     ] = None
 
 
-class WaterUsageValueFormat(BaseModel):
+class WaterUsageValueFormat(CdsModel):
     """Describes a Value Set position holding water volume used per interval."""
 
     model_config = ConfigDict(
@@ -5784,7 +5785,7 @@ class WaterUsageValueFormat(BaseModel):
     ] = None
 
 
-class Account(BaseModel):
+class Account(CdsModel):
     """A Customer's billing account with a utility or other central entity."""
 
     model_config = ConfigDict(
@@ -5874,7 +5875,7 @@ class Account(BaseModel):
     ] = None
 
 
-class AccountListing(BaseModel):
+class AccountListing(CdsModel):
     """One page of the Accounts the access token may see, most recently modified first."""
 
     model_config = ConfigDict(
@@ -5907,7 +5908,7 @@ class AccountListing(BaseModel):
     ]
 
 
-class Aggregation(BaseModel):
+class Aggregation(CdsModel):
     """Describes a combined dataset (e.g. a whole building's electric usage) and what it groups; the
     data itself is served elsewhere, usually as usage segments. A Client finds the aggregation
     with a `cds_query_aggregations` token, checks `consent_requirements`, asks for a token with
@@ -6164,7 +6165,7 @@ class Aggregation(BaseModel):
     ] = None
 
 
-class AggregationListing(BaseModel):
+class AggregationListing(CdsModel):
     """One page of aggregations the access token may see, most recently modified first."""
 
     model_config = ConfigDict(
@@ -6197,7 +6198,7 @@ class AggregationListing(BaseModel):
     ]
 
 
-class BillSection(BaseModel):
+class BillSection(CdsModel):
     """The part of a bill covering one service contract, sub-account or group of other charges over
     a service period, with its usage figures, cost summaries and line items.
     """
@@ -6353,7 +6354,7 @@ class BillSection(BaseModel):
     ] = None
 
 
-class BillSectionListing(BaseModel):
+class BillSectionListing(CdsModel):
     """One page of bill sections the access token may see, sorted by account number, then contract
     number, then earliest start date, then most recent modification.
     """
@@ -6389,7 +6390,7 @@ class BillSectionListing(BaseModel):
     ]
 
 
-class BillStatement(BaseModel):
+class BillStatement(CdsModel):
     """One bill issued for an account, with the balances and amounts printed on it. When both
     `previous_balance_unpaid` and `new_charges` are present, the unpaid balance plus the amounts
     of the new charges flagged `included_in_amount_due` must add up to `amount_due`; if the real
@@ -6528,7 +6529,7 @@ class BillStatement(BaseModel):
     ] = None
 
 
-class BillStatementListing(BaseModel):
+class BillStatementListing(CdsModel):
     """One page of bill statements the access token may see, newest statement date first."""
 
     model_config = ConfigDict(
@@ -6562,7 +6563,7 @@ class BillStatementListing(BaseModel):
     ]
 
 
-class EnergyAttributeCertificateListing(BaseModel):
+class EnergyAttributeCertificateListing(CdsModel):
     """One page of EACs the access token may see, latest period start first, then latest creation,
     then `cds_eac_id` in alphanumeric order.
     """
@@ -6595,7 +6596,7 @@ class EnergyAttributeCertificateListing(BaseModel):
     ]
 
 
-class ServiceContract(BaseModel):
+class ServiceContract(CdsModel):
     """An agreement under an Account to provide a utility service, with its
     rate plan and programs.
     """
@@ -6694,7 +6695,7 @@ class ServiceContract(BaseModel):
     ] = None
 
 
-class ServiceContractListing(BaseModel):
+class ServiceContractListing(CdsModel):
     """One page of the Service Contracts the access token may see, most recently modified first."""
 
     model_config = ConfigDict(
@@ -6773,7 +6774,7 @@ ValueFormat = TypeAliasType(
 )
 
 
-class AuthorizationDetailsFieldChoice(BaseModel):
+class AuthorizationDetailsFieldChoice(CdsModel):
     """One value a `choice` authorization details field accepts, with a readable explanation."""
 
     model_config = ConfigDict(
@@ -6813,7 +6814,7 @@ class AuthorizationDetailsFieldChoice(BaseModel):
     ] = None
 
 
-class UsageSegment(BaseModel):
+class UsageSegment(CdsModel):
     """A run of measurements over one time span, at a fixed step, for the accounts, contracts,
     service points, meters, bill sections and aggregations it lists.
     """
@@ -6960,7 +6961,7 @@ class UsageSegment(BaseModel):
     ]
 
 
-class UsageSegmentListing(BaseModel):
+class UsageSegmentListing(CdsModel):
     """One page of the Usage Segments the access token may see."""
 
     model_config = ConfigDict(
@@ -6995,7 +6996,7 @@ class UsageSegmentListing(BaseModel):
     ]
 
 
-class AuthorizationDetailsField(BaseModel):
+class AuthorizationDetailsField(CdsModel):
     """One field a Client may set in an RFC 9396 authorization details entry for a scope, with its
     format, whether it is mandatory, its default and its limits.
     """
@@ -7091,7 +7092,7 @@ class AuthorizationDetailsField(BaseModel):
     ] = None
 
 
-class ScopeDescription(BaseModel):
+class ScopeDescription(CdsModel):
     """What one scope offers and how a Client registers for and obtains it: grant and response
     types, coverage, registration needs and authorization details.
     """
@@ -7220,7 +7221,7 @@ class ScopeDescription(BaseModel):
     ]
 
 
-class AuthorizationServerMetadata(BaseModel):
+class AuthorizationServerMetadata(CdsModel):
     """The Server's RFC 8414 OAuth metadata, with several optional RFC fields made mandatory and CDS
     fields that describe its scopes, registration requirements and management APIs.
     """

@@ -12,10 +12,14 @@ and finished in its output, each in one function below:
   the fallback member (kept, extra fields included).
 * **Positional unions** (a union without discriminator, e.g. value objects, whose member is
   chosen by the matching entry of ``formats``) cannot be resolved by a model from the value
-  alone, so they are plain ``dict`` values; a year of usage then parses about as fast as
-  ``orjson`` (``bench/parse_usage.py``). Their typed members stay available as classes.
+  alone, so they are plain ``dict`` values. Their typed members stay available as classes.
 * **Variants** of a base object (``x-cds-base``) are given as the base plus what differs, so
   their classes derive from the base's (fields the variant leaves OPTIONAL made optional).
+
+Every model derives from ``CdsModel`` (``--base-class``; ``runtime/cds_models/``, copied into
+the package), whose ``model_validate_json`` checks fields of positional-union Value Sets (a
+usage segment's ``values``, found from each class's core schema) in bulk instead of value
+by value, with the same result and pydantic's own errors (``bench/parse_usage.py``).
 
 The result is laid out by :mod:`cdsgen.emit.model_layout` (wrapped docstrings, documented
 enum members, no line over the project's length) and formatted by ruff.
@@ -28,7 +32,7 @@ import re
 from typing import Any
 
 from cdsgen import model as m
-from cdsgen.emit import TEMPLATES_DIR
+from cdsgen.emit import TEMPLATES_DIR, runtime_sources
 from cdsgen.emit.codegen import PendingCodegen
 from cdsgen.emit.model_layout import layout, split_long_strings
 from cdsgen.emit.pysource import (
@@ -66,6 +70,8 @@ CODEGEN_OPTIONS = [
     "--use-standard-collections",
     "--use-type-alias",
     "--use-double-quotes",
+    "--base-class",
+    "cds_models._base.CdsModel",  # a JSON parse that checks Value Sets in bulk
 ]
 
 HEADER = '''"""Pydantic models of the LF Energy Connected Data Specifications (CDS).
@@ -283,6 +289,7 @@ def _finish_models(
     return {
         f"{MODELS_DIR}/__init__.py": code,
         f"{MODELS_DIR}/py.typed": "",
+        **{f"{MODELS_DIR}/{name}": text for name, text in runtime_sources("cds_models").items()},
     }
 
 
@@ -334,7 +341,7 @@ def _positional_unions(source: str, schemas: dict[str, Any]) -> str:
             continue
         if "x-cds-anchor" not in schema:
             continue
-        block = re.compile(rf"^class {name}\(BaseModel\):\n.*?(?=^\S)", re.MULTILINE | re.DOTALL)
+        block = re.compile(rf"^class {name}\(CdsModel\):\n.*?(?=^\S)", re.MULTILINE | re.DOTALL)
         if not block.search(source):
             raise RuntimeError(f"union {name} not found in datamodel-code-generator output")
         members = ", ".join(o["$ref"].rsplit("/", 1)[-1] for o in schema["anyOf"] if "$ref" in o)
