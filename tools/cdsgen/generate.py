@@ -57,15 +57,14 @@ def generate(
     if diags.errors:
         codegen.cancel()
         return diags, None
-    combined = build_openapi(spec, None)
-    models = start_models(combined, codegen)
     draft = ForkedCall(partial(_draft_version, root, spec)) if draft_documents(root) else None
     try:
+        combined = build_openapi(spec, None)
+        models = start_models(combined, codegen)
         verdicts = check_spec(spec, diags, root)
         if diags.errors:
             return diags, None
         outputs = build_outputs(spec, verdicts, combined, models)
-        models = None
         if draft is None:  # no drafts: the draft version is the release (and its verdicts)
             _, drafts = build_draft(root, spec, diags, verdicts)
         else:
@@ -78,8 +77,7 @@ def generate(
     finally:
         if draft is not None:
             draft.cancel()
-        if models is not None:
-            models.cancel()
+        codegen.cancel()  # a no-op once its result was taken
 
 
 def _draft_version(root: Path, released: m.Spec) -> tuple[Diagnostics, dict[str, str]]:

@@ -115,6 +115,17 @@ class PayloadValidator:
             "valid", parsed, value, lambda: self._validator(parsed).is_valid(value)
         )
 
+    def _first_problem(self, t: TypeExpr, value: Any) -> str | None:
+        """The first JSON Schema error of ``value`` in short, or ``None`` if it is valid."""
+
+        def judge() -> str | None:
+            validator = self._validator(t)
+            if validator.is_valid(value):
+                return None
+            return _short(next(validator.iter_errors(value)))
+
+        return self._remembered("first", t, value, judge)
+
     def schema_problems(self, t: TypeExpr | str, value: Any) -> list[str]:
         """The JSON Schema errors alone (no invariants), as ``$.path: message`` strings."""
         parsed = parse_type(t) if isinstance(t, str) else t
@@ -191,10 +202,9 @@ class PayloadValidator:
                 member = union.mapping.get(kinds[j]) if item is not None else None
                 if member is None:
                     continue  # missing measurement, or a type no document defines
-                validator = self._validator(Named(member))
-                if not validator.is_valid(item):
-                    err = next(validator.iter_errors(item))
-                    out.append(f"{path}[{i}][{j}]: not a valid {member}: {_short(err)}")
+                problem = self._first_problem(Named(member), item)
+                if problem is not None:
+                    out.append(f"{path}[{i}][{j}]: not a valid {member}: {problem}")
             if len(out) >= MAX_PROBLEMS:
                 break
         return out

@@ -36,6 +36,7 @@ from cdsgen.emit import TEMPLATES_DIR, runtime_sources
 from cdsgen.emit.codegen import PendingCodegen
 from cdsgen.emit.model_layout import layout, split_long_strings
 from cdsgen.emit.pysource import (
+    RUFF_COMMON,
     protect_descriptions,
     python_environment,
     restore_descriptions,
@@ -285,7 +286,7 @@ def _finish_models(
         again = split_long_strings(code)
         if again == code:
             break
-        code = ruff_format(again)
+        code = ruff_format_isolated(again, RUFF_COMMON)  # imports are sorted already
     return {
         f"{MODELS_DIR}/__init__.py": code,
         f"{MODELS_DIR}/py.typed": "",

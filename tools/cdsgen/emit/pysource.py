@@ -15,6 +15,7 @@ import sys
 import tempfile
 import textwrap
 import tokenize
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -173,13 +174,18 @@ def ruff_format_package(package: str, files: dict[str, str]) -> dict[str, str]:
     return {rel: formatted[rel] for rel in files}
 
 
-def ruff_format_isolated(source: str) -> str:
+def ruff_format_isolated(source: str, options: Sequence[str] = ()) -> str:
     """``source`` formatted by ruff with its default settings, as datamodel-code-generator
     formats what it writes: the layout its output would have had with the texts in place of
-    the markers of :func:`protect_descriptions`."""
+    the markers of :func:`protect_descriptions`. ``options``: other settings (e.g.
+    :data:`RUFF_COMMON`, to format again what :func:`ruff_format_package` formatted)."""
     ruff = str(Path(sys.executable).parent / "ruff")
     proc = subprocess.run(
-        [ruff, "format", "--isolated", "-"], input=source, capture_output=True, text=True
+        [ruff, "format", "--isolated", *(o for o in options if o != "--isolated"), "-"],
+        input=source,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"ruff format failed:\n{proc.stderr}")
