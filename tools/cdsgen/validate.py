@@ -24,6 +24,7 @@ import orjson
 from cdsgen import model as m
 from cdsgen.cache import memo_key, memo_table
 from cdsgen.cachedir import installed_version
+from cdsgen.jsonvalues import schema_without
 from cdsgen.schemas import SchemaBuilder
 from cdsgen.types import ArrayOf, MapOf, Named, TypeExpr, parse_type
 
@@ -235,34 +236,19 @@ class PayloadValidator:
 
 #: Keywords that annotate a schema without taking part in validation.
 _ANNOTATIONS = frozenset({"description", "title", "examples", "deprecated", "$comment"})
-#: Keywords whose value maps names to schemas (names are kept whatever they are).
-_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "$defs", "dependentSchemas"})
-#: Keywords whose value is data, not a schema.
-_DATA = frozenset({"enum", "const", "default"})
-#: Keywords whose subschemas are quoted whole in jsonschema's messages ("should not be valid
-#: under {...}", "is valid under each of {...}"): kept as they are.
-_QUOTED = frozenset({"not", "oneOf"})
+#: Kept as they are: data (``enum``, ``const``, ``default``), and the keywords whose
+#: subschemas jsonschema quotes whole in its messages ("should not be valid under {...}", "is
+#: valid under each of {...}").
+_VERBATIM = frozenset({"enum", "const", "default", "not", "oneOf"})
 
 
 def verdict_relevant(schema: Any, maps: bool = False) -> Any:
     """``schema`` without what cannot change a verdict on a value or its messages: the
     annotations (descriptions, titles, examples, ``x-`` extensions), so that a change of
     wording finds the verdicts of the last run (``maps``: ``schema`` is a name → schema map)."""
-    if isinstance(schema, list):
-        return [verdict_relevant(item) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    if maps:
-        return {name: verdict_relevant(sub) for name, sub in schema.items()}
-    out: dict[str, Any] = {}
-    for key, value in schema.items():
-        if key in _ANNOTATIONS or key.startswith("x-"):
-            continue
-        if key in _DATA or key in _QUOTED:
-            out[key] = value
-        else:
-            out[key] = verdict_relevant(value, maps=key in _SCHEMA_MAPS)
-    return out
+    return schema_without(
+        schema, lambda key: key in _ANNOTATIONS or key.startswith("x-"), _VERBATIM, maps
+    )
 
 
 def _path(parts) -> str:

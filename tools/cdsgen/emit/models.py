@@ -43,7 +43,7 @@ from cdsgen.emit.pysource import (
     ruff_format_isolated,
     ruff_format_package,
 )
-from cdsgen.jsonvalues import json_copy
+from cdsgen.jsonvalues import json_copy, schema_without
 from cdsgen.view import combined_version, document_versions
 
 TEMPLATES = TEMPLATES_DIR / "models"
@@ -212,26 +212,11 @@ def _relax_variant_fields(source: str, schemas: dict[str, Any]) -> str:
 _DATA_KEYWORDS = frozenset({"enum", "const", "default", "examples", "example"})
 
 
-def _without_extensions(node: Any, names: bool = False) -> Any:
-    """``node`` without our ``x-cds-*`` extensions, which datamodel-code-generator does not
+def _without_extensions(api: dict[str, Any]) -> dict[str, Any]:
+    """``api`` without our ``x-cds-*`` extensions, which datamodel-code-generator does not
     read (their texts, e.g. value summaries, are put in by :mod:`model_layout`): the
-    generator's cached output then depends on what it reads alone. ``names``: ``node`` maps
-    names to schemas (``properties``, ``schemas``), whose keys are kept whatever they are."""
-    if isinstance(node, list):
-        return [_without_extensions(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    if names:
-        return {key: _without_extensions(value) for key, value in node.items()}
-    return {
-        key: value if key in _DATA_KEYWORDS else _without_extensions(value, key in _NAME_MAPS)
-        for key, value in node.items()
-        if not key.startswith("x-cds-")
-    }
-
-
-#: Keywords whose values map names to schemas.
-_NAME_MAPS = frozenset({"properties", "schemas", "patternProperties", "$defs"})
+    generator's cached output then depends on what it reads alone."""
+    return schema_without(api, lambda key: key.startswith("x-cds-"), _DATA_KEYWORDS)
 
 
 def emit_models(openapi: dict[str, Any]) -> dict[str, str]:
