@@ -3,8 +3,9 @@
 ``cdsgen generate`` builds two versions of the documents (the releases and the editor's
 drafts); after the source is loaded they share nothing but the released model, so the draft
 version is built in a child process forked from the loaded state (nothing is loaded twice)
-while the parent builds the releases. The child sends back its result, pickled, through a
-pipe, together with what it used of the cache's memo tables (the parent writes them).
+while the parent builds the releases, and the released site's pages are rendered in another.
+A child sends back its result, pickled, through a pipe, together with what it used of the
+cache's memo tables (the parent writes them).
 
 Where ``os.fork`` does not exist, or the caller has other threads (a thread holding a lock
 at the fork would leave that lock held forever in the child), the call simply runs in the

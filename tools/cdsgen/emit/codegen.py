@@ -111,7 +111,7 @@ class PendingCodegen:
     @property
     def from_cache(self) -> bool:
         """Whether the output came from the cache (known once :meth:`feed` ran)."""
-        return self._output is not None and self._from_cache
+        return self._from_cache
 
     @property
     def _dst(self) -> Path:
