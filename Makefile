@@ -65,7 +65,7 @@ check: install
 site: install assets
 	@if [ -f mkdocs.yml ]; then NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site_build; fi
 
-test: install assets browser
+test: install assets browser wrk
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 # Every benchmark; each checks the work it measured and exits non-zero when it is missing.
