@@ -412,9 +412,6 @@ class Spec:
     errata: list[Erratum]
     scopes: dict[str, Scope]
     authorization_details_fields: dict[str, AuthorizationDetailsFieldRule]
-    _errata_index: tuple[int, dict[str, list[Erratum]]] | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
     #: Values derived from the finished model that several emitters ask for, made once
     #: (e.g. the corrected example bodies; see :mod:`cdsgen.corrections`).
     derived: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -452,11 +449,11 @@ class Spec:
         """Errata by the example they target, made once (errata of examples are looked up
         for every example by lint, the OpenAPI and the site); made again if errata were
         added since."""
-        made = self._errata_index
-        if made is None or made[0] != len(self.errata):
-            index: dict[str, list[Erratum]] = {}
+        key = ("errata by example", len(self.errata))
+        index = self.derived.get(key)
+        if index is None:
+            index = self.derived[key] = {}
             for e in self.errata:
                 if "example" in e.target:
                     index.setdefault(e.target["example"], []).append(e)
-            made = self._errata_index = (len(self.errata), index)
-        return made[1]
+        return index
