@@ -258,12 +258,12 @@ VARIANTS: list[Variant] = [
     ),
     # CDS-WG1-02: metadata and scope descriptions
     Variant(
-        "issuer-on-another-origin",
+        "issuer-with-a-trailing-slash",
         "wg1-02.oauth-metadata.issuer",
         ("wg1-02.oauth-metadata.*",),
         on_json(
             "/.well-known/oauth-authorization-server",
-            lambda d: d.update(issuer="https://issuer.example/"),
+            lambda d: d.update(issuer=d["issuer"] + "/"),
         ),
     ),
     Variant(

@@ -17,6 +17,7 @@ import sys
 import pytest
 from cds_conformance import CommandConsent, FormConsent, Options, run_conformance
 from cds_conformance.consent import ConsentRequest, LoopbackConsent, parse_forms
+from cds_conformance.groups.discovery import issuer_identifier
 from cds_conformance.report import summary_table, write_html, write_json, write_junit
 from cds_conformance.transport import REDACTED
 from cds_harness import live_server, serve_app
@@ -104,6 +105,24 @@ def test_reports_are_written_and_redact_secrets(reference_report, tmp_path):
 def test_there_are_enough_variants_on_different_sections():
     assert len(VARIANTS) >= 25
     assert len({v.expected for v in VARIANTS}) == len(VARIANTS)
+
+
+@pytest.mark.parametrize(
+    ("metadata_url", "issuer"),
+    [
+        ("https://example.com/.well-known/oauth-authorization-server", "https://example.com"),
+        (
+            "https://example.com/.well-known/oauth-authorization-server/tenant/1",
+            "https://example.com/tenant/1",
+        ),
+        ("https://example.com/cds-api/v1/clients/c1/oauth-authorization-server", None),
+        ("https://example.com/.well-known/oauth-authorization-server-x", None),
+    ],
+)
+def test_the_issuer_identifier_is_read_back_from_the_well_known_url(metadata_url, issuer):
+    """RFC 8414 section 3.1 inserts the well-known path between the issuer's origin and its path;
+    URLs elsewhere name no issuer."""
+    assert issuer_identifier(metadata_url) == issuer
 
 
 @pytest.mark.parametrize("variant", VARIANTS, ids=[v.name for v in VARIANTS])

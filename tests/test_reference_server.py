@@ -413,6 +413,8 @@ def test_every_operation_answers_strictly(server, strict, spec):
     assert (
         info["active"] is True and info["client_id"] == client_id and info["scope"] == "cds_usage_1"
     )
+    # RFC 8414 section 3.3 and RFC 7662: one issuer identifier, written the same everywhere
+    assert info["iss"] == own["issuer"] == w.base
     assert (
         w.call(
             "revokeToken",

@@ -107,7 +107,7 @@ def test_urls_follow_the_public_url_never_the_host_header(tmp_path):
                 meta.json()["oauth_metadata"] == f"{public}/.well-known/oauth-authorization-server"
             )
             oauth = httpx.get(f"{base}/.well-known/oauth-authorization-server", headers=headers)
-            assert oauth.json()["issuer"].rstrip("/") == public
+            assert oauth.json()["issuer"] == public
             assert oauth.headers["strict-transport-security"] == "max-age=31536000"
             assert "evil" not in oauth.text
 

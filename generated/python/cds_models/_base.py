@@ -1,11 +1,11 @@
-"""The base class of the models: pydantic's ``BaseModel`` with a JSON parse that checks the
-Value Sets of usage segments in bulk."""
+"""The base class of the models: pydantic's ``BaseModel`` that keeps URLs as written, with a
+JSON parse that checks the Value Sets of usage segments in bulk."""
 
 from __future__ import annotations
 
 from typing import Any, Self
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import from_json
 
 from cds_models._bulk import bulk_plan, put_back, take
@@ -24,7 +24,15 @@ class CdsModel(BaseModel):
     """A pydantic model whose JSON parse takes Value Sets in bulk: a year of 15-minute usage
     holds some 140,000 Value Objects, which pydantic would check one by one for a shape the
     built-ins check at C speed (:mod:`cds_models._bulk` says which fields, and why the result
-    is the same)."""
+    is the same).
+
+    URLs keep an empty path as written (``url_preserve_empty_path``): pydantic would otherwise
+    turn ``https://example.com`` into ``https://example.com/``, and OAuth compares URLs as
+    strings: an ``issuer`` must be identical to the issuer identifier its metadata URL was made
+    from (RFC 8414 section 3.3), a ``redirect_uri`` to the one registered (RFC 6749 section
+    4.1.3). The generated models' own ``model_config`` adds to this one."""
+
+    model_config = ConfigDict(url_preserve_empty_path=True)
 
     @classmethod
     def model_validate_json(cls, json_data: str | bytes | bytearray, **options: Any) -> Self:

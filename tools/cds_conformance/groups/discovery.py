@@ -73,7 +73,7 @@ OAUTH_ISSUER = Check(
     W2,
     "auth-server-metadata-url",
     "MUST",
-    "the issuer and the metadata URL agree (same origin); the OAuth version is the metadata's",
+    "the issuer is the issuer identifier the metadata URL was made from (RFC 8414 section 3.3)",
 )
 SCOPE_RULES = Check(
     "wg1-02.scope-descriptions.rules",
@@ -218,11 +218,36 @@ def oauth(run: Run) -> None:
         if c:
             issuer = run.oauth.get("issuer")
             c.expect(isinstance(issuer, str), "no issuer")
-            a, b = urlsplit(issuer), urlsplit(run.metadata["oauth_metadata"])
-            c.expect(
-                (a.scheme, a.netloc) == (b.scheme, b.netloc),
-                f"issuer {issuer} is not the origin of {run.metadata['oauth_metadata']}",
-            )
+            url = run.metadata["oauth_metadata"]
+            expected = issuer_identifier(url)
+            if expected is not None:
+                c.expect(
+                    issuer == expected,
+                    f"issuer {issuer!r} is not {expected!r}, the issuer identifier {url} was "
+                    "made from; RFC 8414 section 3.3 wants the two identical",
+                )
+            else:
+                a, b = urlsplit(issuer), urlsplit(url)
+                c.expect(
+                    (a.scheme, a.netloc) == (b.scheme, b.netloc),
+                    f"issuer {issuer} is not the origin of {url}",
+                )
+
+
+#: RFC 8414 section 3.1: the well-known path goes between the issuer's origin and its path
+OAUTH_WELL_KNOWN = "/.well-known/oauth-authorization-server"
+
+
+def issuer_identifier(metadata_url: str) -> str | None:
+    """The issuer identifier a metadata URL at the RFC 8414 well-known path was made from
+    (``https://example.com/.well-known/oauth-authorization-server/tenant`` comes from
+    ``https://example.com/tenant``), or ``None`` for a URL elsewhere, which RFC 8414 leaves
+    to the Server (then only the origins must agree)."""
+    parts = urlsplit(metadata_url)
+    path = parts.path
+    if path != OAUTH_WELL_KNOWN and not path.startswith(OAUTH_WELL_KNOWN + "/"):
+        return None
+    return f"{parts.scheme}://{parts.netloc}{path[len(OAUTH_WELL_KNOWN) :]}"
 
 
 def run_scopes(run: Run) -> None:

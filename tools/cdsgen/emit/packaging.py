@@ -35,10 +35,10 @@ from cdsgen.view import DocumentVersion, document_versions
 TEMPLATES = TEMPLATES_DIR / "packaging"
 
 #: Lowest versions of the third-party dependencies the generated code works with. pydantic
-#: 2.5 brought ``Discriminator`` and ``Tag``, which the models use; tests/test_server_stubs.py
-#: and tests/test_client.py pass with pydantic 2.5.3, fastapi 0.115.0 (starlette 0.38.6) and
-#: httpx 0.27.0.
-PYDANTIC = "pydantic>=2.5,<3"
+#: 2.12 brought ``url_preserve_empty_path``, which the models' base class sets (URLs kept as
+#: written); tests/test_server_stubs.py and tests/test_client.py passed with fastapi 0.115.0
+#: (starlette 0.38.6) and httpx 0.27.0.
+PYDANTIC = "pydantic>=2.12,<3"
 HTTPX = "httpx>=0.27,<1"
 FASTAPI = "fastapi>=0.115"
 

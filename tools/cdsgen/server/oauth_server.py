@@ -35,7 +35,7 @@ from cds_server.params import (
     ListCoverageQuery,
 )
 from cds_server.runtime import encode
-from pydantic import AnyUrl, BaseModel
+from pydantic import BaseModel
 
 from cdsgen.server import access, catalog, details
 from cdsgen.server.catalog import (
@@ -473,7 +473,7 @@ class OAuthServer(BackendCore):
             )
         data = loads(row[1])
         given = str(body.redirect_uri) if body.redirect_uri is not None else None
-        if data["redirect_uri_given"] and given != str(AnyUrl(data["redirect_uri"])):
+        if data["redirect_uri_given"] and given != data["redirect_uri"]:
             raise InvalidGrant("`redirect_uri` differs from the authorization request's.")
         challenge = (
             base64.urlsafe_b64encode(hashlib.sha256(body.code_verifier.encode()).digest())
