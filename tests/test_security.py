@@ -469,6 +469,33 @@ def test_redirect_uris_need_https_except_loopback(walker, uri, ok):
     assert r.status_code == (200 if ok else 400), r.text
 
 
+def test_a_redirect_uri_without_a_path_is_kept_and_matched_as_written(walker):
+    """A loopback redirect URI without a path (RFC 8252 section 7.3) stays as registered, and
+    the authorization and token requests that name it exactly are accepted (RFC 6749 section
+    4.1.3 compares the two as strings)."""
+    uri = "http://127.0.0.1:9002"
+    client = walker.client_with("cds_accounts_1")
+    change = {k: client[k] for k in ("scope", "client_name", "contacts", "cds_status")}
+    change["redirect_uris"] = [*client["redirect_uris"], uri]
+    r = walker.http.put(client["cds_client_uri"], json=change, headers=bearer(walker.admin_token))
+    assert r.status_code == 200 and uri in r.json()["redirect_uris"], r.text
+    url, verifier, client = _authorize(walker, redirect_uri=uri)
+    with httpx.Client() as browser:
+        answer = approve_consent(browser, url, "C-100234", ["acct-res-01"])
+    assert answer.headers["location"].startswith(f"{uri}?"), answer.headers["location"]
+    token = walker.http.post(
+        client["oauth"]["token_endpoint"],
+        data={
+            "grant_type": "authorization_code",
+            "code": _code(answer),
+            "code_verifier": verifier,
+            "redirect_uri": uri,
+        },
+        headers=basic(client["client_id"], walker.secret_of(client["client_id"])),
+    )
+    assert token.status_code == 200, token.text
+
+
 def test_a_boolean_is_not_an_integer(walker):
     cred = walker.http.get(
         walker.oauth["cds_credentials_api"], headers=bearer(walker.admin_token)
