@@ -14,6 +14,7 @@ Prints the median time of each, and the ratio to the raw reads.
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import statistics
 import subprocess
@@ -26,7 +27,7 @@ import httpx
 from cds_client import AsyncCdsClient, CdsClient
 from measure import load_note, require
 
-RUNS = 5
+RUNS = int(os.environ.get("RUNS", "5"))
 
 
 def _free_port() -> int:

@@ -56,3 +56,10 @@ def test_server_benchmark_measures_the_server():
     for row in ("metadata", "accounts", "usage page", "ceiling", "one year of 15-min usage"):
         assert row in proc.stdout
     assert "aims at concurrency 8" in proc.stdout
+
+
+def test_client_benchmark_reads_every_usage_segment():
+    proc = run_bench("client_usage.py", RUNS="1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for row in ("raw httpx + json", "CdsSession.iter_usage_segments", "AsyncCdsSession"):
+        assert row in proc.stdout
