@@ -56,6 +56,14 @@ def test_two_workers_share_one_database(tmp_path):
                 oauth["cds_clients_api"], headers=bearer(token.json()["access_token"])
             )
             assert listed.status_code == 200 and listed.json()["clients"], listed.text
+        # the rate limits hold for the Server, not per worker: open registration allows 30 at
+        # once (and one more every two seconds), whichever worker takes each connection
+        answers = [
+            httpx.post(oauth["registration_endpoint"], json={"scope": "cds_client_admin"})
+            for _ in range(40)
+        ]
+        assert {a.status_code for a in answers} == {201, 429}
+        assert 30 <= 1 + sum(a.status_code == 201 for a in answers) <= 33
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -87,7 +87,7 @@ def create_app(
     # Client Objects with customer-data scopes get tokens (and authorize) here, as their own
     # oauth_metadata says; the root OAuth endpoints serve Client Admin and Grant Admin.
     add_routes(app, ROUTERS["OAuth"](backend, CUSTOMER_DATA_OAUTH_PREFIX))
-    buckets = Buckets(limits or Limits())
+    buckets = Buckets(limits or Limits(), store)
     _add_pages(app, backend)
     secure = (public_url or "").startswith("https:")
     add_consent_pages(app, backend, buckets, _page, secure)

@@ -209,7 +209,7 @@ class ConsentPages:
                     request, request_id, pending, browser, None, status=429, problem=problem
                 )
             if not self.credentials_valid(str(username or ""), str(password or "")):
-                self.buckets.take("failed_sign_in", who)
+                await run_in_threadpool(self.buckets.take, "failed_sign_in", who)
                 problem = "Unknown customer number or wrong password."
                 return self.form(
                     request, request_id, pending, browser, None, status=401, problem=problem

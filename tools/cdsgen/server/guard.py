@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from cdsgen.server import routes
 from cdsgen.server.ratelimit import Buckets
@@ -136,7 +137,7 @@ class Guard:
                 await _error(send, 429, "Too many requests; try again later.", wait)
                 return
             if bucket != "failed_token":
-                self.buckets.take(bucket, who)
+                await run_in_threadpool(self.buckets.take, bucket, who)
         if method in _WITH_BODY:
             limit = self.sizes.body
             if route is not None and route.operation.operation_id == "createMessage":
@@ -154,7 +155,7 @@ class Guard:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 if bucket == "failed_token" and status in (400, 401):
-                    self.buckets.take(bucket, who)
+                    await run_in_threadpool(self.buckets.take, bucket, who)
                 message["headers"] = self._headers(message.get("headers", []), path, status)
             elif head and message["type"] == "http.response.body":
                 message = {**message, "body": b""}

@@ -9,9 +9,11 @@ bucket answers 429 with ``Retry-After`` (RFC 6585 §4) until one request's worth
 from __future__ import annotations
 
 import math
-import threading
+import sqlite3
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+
+from cdsgen.server.store import Store
 
 
 @dataclass(frozen=True)
@@ -47,36 +49,63 @@ UNLIMITED = Limits(
 
 @dataclass
 class Buckets:
-    """One bucket per (name, client address); thread-safe."""
+    """One bucket per (name, client address), kept in the Server's database: every worker
+    process of ``cdsgen serve --workers N`` spends from the same buckets, so the limits hold
+    for the whole Server, not N times over. A spend is one short write transaction; a check
+    only reads (WAL never makes a reader wait)."""
 
     limits: Limits
-    _levels: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    store: Store
+    #: spends since the last pruning of full buckets (in this process)
+    _spent: int = field(default=0, repr=False)
 
     def _rate(self, name: str) -> Rate:
         rate: Rate = getattr(self.limits, name)
         return rate
 
-    def _level(self, name: str, who: str, now: float) -> float:
+    def _level(self, db: sqlite3.Connection, name: str, who: str, now: float) -> float:
         rate = self._rate(name)
-        level, since = self._levels.get((name, who), (float(rate.burst), now))
-        return min(float(rate.burst), level + (now - since) * rate.per_second)
+        row = db.execute(
+            "SELECT level, since FROM rate_buckets WHERE name = ? AND who = ?", (name, who)
+        ).fetchone()
+        if row is None:
+            return float(rate.burst)
+        level, since = row
+        return min(float(rate.burst), level + max(0.0, now - since) * rate.per_second)
 
     def retry_after(self, name: str, who: str) -> int | None:
         """Seconds until ``who`` may call again, ``None`` when a request is left now."""
-        with self._lock:
-            now = time.monotonic()
-            level = self._level(name, who, now)
-            if level >= 1:
-                return None
-            return max(1, math.ceil((1 - level) / self._rate(name).per_second))
+        level = self._level(self.store.db(), name, who, time.time())
+        if level >= 1:
+            return None
+        return max(1, math.ceil((1 - level) / self._rate(name).per_second))
 
     def take(self, name: str, who: str) -> None:
         """Spend one request of ``who``'s bucket (it may go empty, not below)."""
-        with self._lock:
-            now = time.monotonic()
-            self._levels[(name, who)] = (max(0.0, self._level(name, who, now) - 1), now)
-            if len(self._levels) > 100_000:  # forget full buckets rather than grow without end
-                self._levels = {
-                    k: v for k, v in self._levels.items() if v[0] < self._rate(k[0]).burst - 1
-                }
+        with self.store.write() as db:
+            now = time.time()
+            level = max(0.0, self._level(db, name, who, now) - 1)
+            db.execute(
+                "INSERT INTO rate_buckets (name, who, level, since) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (name, who) DO UPDATE SET level = excluded.level, "
+                "since = excluded.since",
+                (name, who, level, now),
+            )
+            self._spent += 1
+            if self._spent >= PRUNE_EVERY:
+                self._spent = 0
+                self._prune(db, now)
+
+    def _prune(self, db: sqlite3.Connection, now: float) -> None:
+        """Forget the buckets that have filled up again (a missing bucket is a full one), so
+        the table holds only the addresses that called within a refill time."""
+        for name in (f.name for f in fields(Limits)):
+            rate = self._rate(name)
+            db.execute(
+                "DELETE FROM rate_buckets WHERE name = ? AND since < ?",
+                (name, now - rate.burst / rate.per_second),
+            )
+
+
+#: Spends between two prunings of full buckets.
+PRUNE_EVERY = 1000

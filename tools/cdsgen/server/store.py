@@ -53,6 +53,13 @@ CREATE TABLE IF NOT EXISTS pending (
     expires_at INTEGER NOT NULL,
     used INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS rate_buckets (
+    name TEXT NOT NULL,
+    who TEXT NOT NULL,
+    level REAL NOT NULL,
+    since REAL NOT NULL,
+    PRIMARY KEY (name, who)
+) WITHOUT ROWID;
 """
 
 

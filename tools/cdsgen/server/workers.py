@@ -4,8 +4,9 @@ One Python process answers on one core; the usage listings are CPU-bound. uvicor
 each worker process anew and imports the application by name, so the options of
 ``cdsgen serve`` travel to :func:`app_from_environment` in one environment variable. SQLite
 in WAL mode lets the workers read at the same time while one writes; writes queue
-(``BEGIN IMMEDIATE`` with a busy timeout). The database is created and seeded once, by the
-parent, before any worker starts.
+(``BEGIN IMMEDIATE`` with a busy timeout). The rate limits live in the database too
+(:mod:`cdsgen.server.ratelimit`), so N workers allow what one would. The database is created
+and seeded once, by the parent, before any worker starts.
 """
 
 from __future__ import annotations
