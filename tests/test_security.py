@@ -469,31 +469,74 @@ def test_redirect_uris_need_https_except_loopback(walker, uri, ok):
     assert r.status_code == (200 if ok else 400), r.text
 
 
-def test_a_redirect_uri_without_a_path_is_kept_and_matched_as_written(walker):
-    """A loopback redirect URI without a path (RFC 8252 section 7.3) stays as registered, and
-    the authorization and token requests that name it exactly are accepted (RFC 6749 section
-    4.1.3 compares the two as strings)."""
-    uri = "http://127.0.0.1:9002"
+def _register_redirect_uri(walker: Walker, uri: str) -> None:
+    """Add ``uri`` to the redirect URIs of the Client Object :func:`_authorize` uses."""
     client = walker.client_with("cds_accounts_1")
     change = {k: client[k] for k in ("scope", "client_name", "contacts", "cds_status")}
     change["redirect_uris"] = [*client["redirect_uris"], uri]
     r = walker.http.put(client["cds_client_uri"], json=change, headers=bearer(walker.admin_token))
     assert r.status_code == 200 and uri in r.json()["redirect_uris"], r.text
-    url, verifier, client = _authorize(walker, redirect_uri=uri)
+
+
+@pytest.mark.parametrize(
+    "registered, requested",
+    [
+        # kept as registered, no trailing slash added (RFC 6749 section 4.1.3: compared as strings)
+        ("http://127.0.0.1:9002", "http://127.0.0.1:9002"),
+        # a native app's loopback redirect URI, on the port it got (RFC 8252 section 7.3)
+        ("http://127.0.0.1:9004/native", "http://127.0.0.1:54321/native"),
+        ("http://[::1]/native", "http://[::1]:40000/native"),
+    ],
+)
+def test_a_registered_redirect_uri_is_matched(walker, registered, requested):
+    """The authorization request naming ``requested`` is accepted, the code is delivered
+    there, and the token request naming the same URI gets tokens."""
+    _register_redirect_uri(walker, registered)
+    url, verifier, client = _authorize(walker, redirect_uri=requested)
     with httpx.Client() as browser:
         answer = approve_consent(browser, url, "C-100234", ["acct-res-01"])
-    assert answer.headers["location"].startswith(f"{uri}?"), answer.headers["location"]
+    assert answer.headers["location"].startswith(f"{requested}?"), answer.headers["location"]
     token = walker.http.post(
         client["oauth"]["token_endpoint"],
         data={
             "grant_type": "authorization_code",
             "code": _code(answer),
             "code_verifier": verifier,
-            "redirect_uri": uri,
+            "redirect_uri": requested,
         },
         headers=basic(client["client_id"], walker.secret_of(client["client_id"])),
     )
     assert token.status_code == 200, token.text
+
+
+@pytest.mark.parametrize(
+    "registered, requested",
+    [
+        ("http://127.0.0.1:9005/native", "http://127.0.0.1:54321/elsewhere"),
+        ("http://127.0.0.1:9005/native", "http://localhost:9005/native"),
+        ("https://client.example.com/callback", "https://client.example.com:8443/callback"),
+        ("https://client.example.com/callback", "https://client.example.com/callback/"),
+    ],
+)
+def test_an_unregistered_redirect_uri_is_refused(walker, registered, requested):
+    """Only a loopback IP literal's port may differ; nothing else (RFC 9700 section 2.1)."""
+    _register_redirect_uri(walker, registered)
+    client = walker.client_with("cds_accounts_1")
+    _, challenge = pkce()
+    r = walker.call(
+        "authorize",
+        "GET",
+        walker.client_oauth(client)["authorization_endpoint"],
+        params={
+            "response_type": "code",
+            "client_id": client["client_id"],
+            "scope": "cds_accounts_1",
+            "redirect_uri": requested,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        },
+    )
+    assert r.status_code == 400 and "redirect_uri" in r.text, r.text
 
 
 def test_a_boolean_is_not_an_integer(walker):

@@ -15,7 +15,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from cds_server import (
     AccessToken,
@@ -414,6 +414,27 @@ def _check_redirect(url: str, base: str) -> None:
     raise InvalidClientMetadata(
         f"redirect URI {url[:200]!r} must use https (plain http only on the loopback interface)."
     )
+
+
+#: Loopback IP literals: a native app's redirect URI there may name any port (RFC 8252 §7.3)
+LOOPBACK_IPS = frozenset({"127.0.0.1", "::1"})
+
+
+def is_registered_redirect(requested: str, registered: list[str]) -> bool:
+    """Whether an authorization request may name ``requested``: one of the ``registered``
+    redirect URIs, string for string; on a loopback IP literal over plain http, apart from
+    the port, which a native app learns only when it starts listening (RFC 8252 §7.3, and
+    RFC 9700 §2.1 exempts that port from exact matching)."""
+    if requested in registered:
+        return True
+    asked = urlsplit(requested)
+    if asked.scheme != "http" or asked.hostname not in LOOPBACK_IPS:
+        return False
+    return any(_without_port(urlsplit(uri)) == _without_port(asked) for uri in registered)
+
+
+def _without_port(parts: SplitResult) -> tuple[str | None, ...]:
+    return (parts.scheme, parts.username, parts.password, parts.hostname) + tuple(parts[2:])
 
 
 def _absolute(url: str) -> bool:

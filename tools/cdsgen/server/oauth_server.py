@@ -59,6 +59,7 @@ from cdsgen.server.core import (
     as_of,
     digest,
     grant_expires,
+    is_registered_redirect,
     new_id,
     now,
     stamp,
@@ -624,7 +625,7 @@ class OAuthServer(BackendCore):
         redirect_uri = params.get("redirect_uri") or localize(
             client.get("cds_default_redirect_uri"), ctx.base_url
         )
-        if not redirect_uri or redirect_uri not in redirect_uris:
+        if not redirect_uri or not is_registered_redirect(redirect_uri, redirect_uris):
             raise InvalidRequest.parameter(
                 "redirect_uri", "not one of the Client Object's redirect_uris"
             )
