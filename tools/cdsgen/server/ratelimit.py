@@ -47,6 +47,10 @@ UNLIMITED = Limits(
 )
 
 
+#: Spends between two prunings of full buckets.
+PRUNE_EVERY = 1000
+
+
 @dataclass
 class Buckets:
     """One bucket per (name, client address), kept in the Server's database: every worker
@@ -105,7 +109,3 @@ class Buckets:
                 "DELETE FROM rate_buckets WHERE name = ? AND since < ?",
                 (name, now - rate.burst / rate.per_second),
             )
-
-
-#: Spends between two prunings of full buckets.
-PRUNE_EVERY = 1000
