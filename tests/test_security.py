@@ -47,8 +47,10 @@ def walker(served, spec):
     return w
 
 
-def _authorize(w: Walker, scope: str = "cds_accounts_1", **extra: str) -> tuple[str, str, dict]:
-    """A pending authorization request: ``(consent page URL, code verifier, client)``."""
+def _ask_authorization(
+    w: Walker, scope: str = "cds_accounts_1", **extra: str
+) -> tuple[httpx.Response, str, dict]:
+    """An authorization request: ``(its answer, code verifier, client)``."""
     client = w.client_with(scope)
     oauth = w.client_oauth(client)
     verifier, challenge = pkce()
@@ -62,14 +64,25 @@ def _authorize(w: Walker, scope: str = "cds_accounts_1", **extra: str) -> tuple[
         **extra,
     }
     r = w.call("authorize", "GET", oauth["authorization_endpoint"], params=params)
+    return r, verifier, {**client, "oauth": oauth}
+
+
+def _authorize(w: Walker, scope: str = "cds_accounts_1", **extra: str) -> tuple[str, str, dict]:
+    """A pending authorization request: ``(consent page URL, code verifier, client)``."""
+    r, verifier, client = _ask_authorization(w, scope, **extra)
     assert r.status_code == 302, r.text
-    return r.headers["location"], verifier, {**client, "oauth": oauth}
+    return r.headers["location"], verifier, client
 
 
-def _code_token(w: Walker, client: dict, code: str, verifier: str) -> httpx.Response:
+def _code_token(w: Walker, client: dict, code: str, verifier: str, **extra: str) -> httpx.Response:
     return w.http.post(
         client["oauth"]["token_endpoint"],
-        data={"grant_type": "authorization_code", "code": code, "code_verifier": verifier},
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "code_verifier": verifier,
+            **extra,
+        },
         headers=basic(client["client_id"], w.secret_of(client["client_id"])),
     )
 
@@ -462,19 +475,23 @@ def test_client_secrets_are_encrypted_at_rest(served, walker):
     ],
 )
 def test_redirect_uris_need_https_except_loopback(walker, uri, ok):
-    client = walker.client_with("cds_usage_1")
+    r = _add_redirect_uri(walker, "cds_usage_1", uri)
+    assert r.status_code == (200 if ok else 400), r.text
+
+
+def _add_redirect_uri(walker: Walker, scope: str, uri: str) -> httpx.Response:
+    """Add ``uri`` to the redirect URIs of the Client Object with ``scope`` (Clients API)."""
+    client = walker.client_with(scope)
     change = {k: client[k] for k in ("scope", "client_name", "contacts", "cds_status")}
     change["redirect_uris"] = [*client["redirect_uris"], uri]
-    r = walker.http.put(client["cds_client_uri"], json=change, headers=bearer(walker.admin_token))
-    assert r.status_code == (200 if ok else 400), r.text
+    return walker.http.put(
+        client["cds_client_uri"], json=change, headers=bearer(walker.admin_token)
+    )
 
 
 def _register_redirect_uri(walker: Walker, uri: str) -> None:
     """Add ``uri`` to the redirect URIs of the Client Object :func:`_authorize` uses."""
-    client = walker.client_with("cds_accounts_1")
-    change = {k: client[k] for k in ("scope", "client_name", "contacts", "cds_status")}
-    change["redirect_uris"] = [*client["redirect_uris"], uri]
-    r = walker.http.put(client["cds_client_uri"], json=change, headers=bearer(walker.admin_token))
+    r = _add_redirect_uri(walker, "cds_accounts_1", uri)
     assert r.status_code == 200 and uri in r.json()["redirect_uris"], r.text
 
 
@@ -496,16 +513,7 @@ def test_a_registered_redirect_uri_is_matched(walker, registered, requested):
     with httpx.Client() as browser:
         answer = approve_consent(browser, url, "C-100234", ["acct-res-01"])
     assert answer.headers["location"].startswith(f"{requested}?"), answer.headers["location"]
-    token = walker.http.post(
-        client["oauth"]["token_endpoint"],
-        data={
-            "grant_type": "authorization_code",
-            "code": _code(answer),
-            "code_verifier": verifier,
-            "redirect_uri": requested,
-        },
-        headers=basic(client["client_id"], walker.secret_of(client["client_id"])),
-    )
+    token = _code_token(walker, client, _code(answer), verifier, redirect_uri=requested)
     assert token.status_code == 200, token.text
 
 
@@ -521,21 +529,7 @@ def test_a_registered_redirect_uri_is_matched(walker, registered, requested):
 def test_an_unregistered_redirect_uri_is_refused(walker, registered, requested):
     """Only a loopback IP literal's port may differ; nothing else (RFC 9700 section 2.1)."""
     _register_redirect_uri(walker, registered)
-    client = walker.client_with("cds_accounts_1")
-    _, challenge = pkce()
-    r = walker.call(
-        "authorize",
-        "GET",
-        walker.client_oauth(client)["authorization_endpoint"],
-        params={
-            "response_type": "code",
-            "client_id": client["client_id"],
-            "scope": "cds_accounts_1",
-            "redirect_uri": requested,
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        },
-    )
+    r, _, _ = _ask_authorization(walker, redirect_uri=requested)
     assert r.status_code == 400 and "redirect_uri" in r.text, r.text
 
 
